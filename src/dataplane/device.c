@@ -1,0 +1,316 @@
+/*
+ * device.c - device set-up and teardown, key and socket configuration, drop
+ * accounting, and the epoll event loop of the owner thread.
+ *
+ * The loop watches the TUN fd, both UDP sockets, one timerfd (armed for the
+ * earliest peer timer) and whatever device_watch() adds.  epoll data is a
+ * pointer: to the device's own udp_socket structs, to the tun marker, to the
+ * timer marker, or to a struct loop_source.
+ */
+#include "device.h"
+#include "clock.h"
+#include "crypto.h"
+#include "secmem.h"
+#include "socket.h"
+#include "timers.h"
+#include "tun.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+static char tun_marker, timer_marker;
+
+static const char *const drop_names[DROP__COUNT] = {
+	[DROP_RX_SHORT] = "short packet",
+	[DROP_RX_BAD_TYPE] = "unknown type or size",
+	[DROP_RX_BAD_MAC] = "invalid MAC1",
+	[DROP_RX_RATELIMITED] = "handshake rate-limited",
+	[DROP_RX_COOKIE_SENT] = "under load, cookie sent",
+	[DROP_RX_HANDSHAKE_INVALID] = "invalid handshake",
+	[DROP_RX_COOKIE_INVALID] = "invalid cookie reply",
+	[DROP_RX_NO_KEYPAIR] = "no valid keypair for index",
+	[DROP_RX_DECRYPT] = "authentication failed",
+	[DROP_RX_REPLAY] = "replayed or too old counter",
+	[DROP_RX_BAD_INNER] = "invalid inner packet",
+	[DROP_RX_ALLOWEDIPS] = "inner source not in allowed IPs",
+	[DROP_RX_TUN_WRITE] = "write to TUN failed",
+	[DROP_TX_NO_PEER] = "no peer for destination",
+	[DROP_TX_NO_ENDPOINT] = "peer has no endpoint",
+	[DROP_TX_BAD_PACKET] = "invalid packet from TUN",
+	[DROP_TX_SEND] = "send failed",
+	[DROP_TX_STAGED_OVERFLOW] = "staged queue full",
+};
+
+void device_drop(struct device *dev, enum drop_reason why, const char *detail)
+{
+	dev->drops[why]++;
+	if (log_verbose_enabled() && log_ratelimited(&dev->drop_log, clock_now_ns()))
+		log_debug("dropped packet: %s%s%s", drop_names[why], detail ? ": " : "",
+			  detail ? detail : "");
+}
+
+int device_init(struct device *dev, const char *ifname, int tun_fd)
+{
+	int ret;
+
+	memset(dev, 0, sizeof(*dev));
+	strncpy(dev->ifname, ifname, sizeof(dev->ifname) - 1);
+	dev->tun_fd = tun_fd;
+	dev->sock4.fd = dev->sock6.fd = -1;
+	dev->sock4.family = AF_INET;
+	dev->sock6.family = AF_INET6;
+	dev->timer_fd = -1;
+	dev->mtu = TUN_DEFAULT_MTU;
+	allowedips_init(&dev->allowedips);
+	timer_heap_init(&dev->timers);
+
+	dev->identity = secmem_alloc(sizeof(*dev->identity));
+	dev->cookie_checker = secmem_alloc(sizeof(*dev->cookie_checker));
+	if (!dev->identity || !dev->cookie_checker) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	cookie_checker_init(dev->cookie_checker, NULL);
+	ret = ratelimiter_init(&dev->ratelimiter);
+	if (ret < 0)
+		goto err;
+	ret = index_table_init(dev);
+	if (ret < 0)
+		goto err;
+	for (int i = 0; i < BATCH_SIZE; i++) {
+		dev->rx[i].data = malloc(PKT_BUF_SIZE);
+		dev->tx[i].data = malloc(PKT_BUF_SIZE);
+		if (!dev->rx[i].data || !dev->tx[i].data) {
+			ret = -ENOMEM;
+			goto err;
+		}
+	}
+	dev->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	dev->timer_fd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (dev->epoll_fd < 0 || dev->timer_fd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &tun_marker };
+	if (epoll_ctl(dev->epoll_fd, EPOLL_CTL_ADD, tun_fd, &ev) < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ev.data.ptr = &timer_marker;
+	if (epoll_ctl(dev->epoll_fd, EPOLL_CTL_ADD, dev->timer_fd, &ev) < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ret = tun_ifindex(tun_fd);
+	dev->ifindex = ret > 0 ? ret : 0;
+	/* Like wireguard-go, listen on a random port until told otherwise. */
+	ret = socket_bind(dev, 0);
+	if (ret < 0)
+		goto err;
+	return 0;
+err:
+	device_teardown(dev);
+	return ret;
+}
+
+void device_teardown(struct device *dev)
+{
+	while (dev->peers_head)
+		peer_remove(dev->peers_head);
+	socket_close(dev);
+	if (dev->epoll_fd > 0)
+		close(dev->epoll_fd);
+	if (dev->timer_fd >= 0)
+		close(dev->timer_fd);
+	dev->epoll_fd = dev->timer_fd = -1;
+	for (int i = 0; i < BATCH_SIZE; i++) {
+		if (dev->rx[i].data)
+			explicit_bzero(dev->rx[i].data, PKT_BUF_SIZE);
+		if (dev->tx[i].data)
+			explicit_bzero(dev->tx[i].data, PKT_BUF_SIZE);
+		free(dev->rx[i].data);
+		free(dev->tx[i].data);
+		dev->rx[i].data = dev->tx[i].data = NULL;
+	}
+	allowedips_free(&dev->allowedips);
+	timer_heap_free(&dev->timers);
+	index_table_free(dev);
+	free(dev->pubkey_table);
+	dev->pubkey_table = NULL;
+	if (dev->ratelimiter.table)
+		ratelimiter_free(&dev->ratelimiter);
+	if (dev->identity) {
+		noise_static_identity_clear(dev->identity);
+		secmem_free(dev->identity, sizeof(*dev->identity));
+	}
+	if (dev->cookie_checker) {
+		cookie_checker_wipe(dev->cookie_checker);
+		secmem_free(dev->cookie_checker, sizeof(*dev->cookie_checker));
+	}
+	dev->identity = NULL;
+	dev->cookie_checker = NULL;
+}
+
+int device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN])
+{
+	struct noise_static_identity *id = dev->identity;
+	uint8_t clamped[NOISE_PUBLIC_KEY_LEN];
+	bool zero = crypto_is_zero(key, NOISE_PUBLIC_KEY_LEN);
+
+	memcpy(clamped, key, sizeof(clamped));
+	clamped[0] &= 248;
+	clamped[31] = (clamped[31] & 127) | 64;
+	/* wg syncconf sends the key it already has: that must not disturb
+	 * any session. */
+	if ((zero && !id->has_identity) ||
+	    (!zero && id->has_identity &&
+	     crypto_equal(id->static_private, clamped, sizeof(clamped)))) {
+		explicit_bzero(clamped, sizeof(clamped));
+		return 0;
+	}
+	explicit_bzero(clamped, sizeof(clamped));
+	if (zero) {
+		noise_static_identity_clear(id);
+	} else if (!noise_static_identity_set(id, key)) {
+		return -EINVAL;
+	}
+	cookie_checker_init(dev->cookie_checker, id->has_identity ? id->static_public : NULL);
+	/* A peer with our own public key makes no sense: the kernel drops it. */
+	if (id->has_identity) {
+		struct peer *self = pubkey_table_lookup(dev, id->static_public);
+		if (self)
+			peer_remove(self);
+	}
+	for (struct peer *p = dev->peers_head; p; p = p->list_next) {
+		peer_clear_sessions(p);
+		noise_handshake_precompute(&p->handshake, id);
+	}
+	return 0;
+}
+
+int device_bind(struct device *dev, uint16_t port)
+{
+	int ret;
+
+	if (port && port == dev->listen_port) {
+		dev->configured_port = port;
+		return 0;
+	}
+	ret = socket_bind(dev, port);
+	if (ret < 0)
+		return ret;
+	dev->configured_port = port;
+	/* Sticky sources belong to the old sockets' view of the world. */
+	for (struct peer *p = dev->peers_head; p; p = p->list_next)
+		endpoint_clear_src(&p->endpoint);
+	return 0;
+}
+
+int device_set_fwmark(struct device *dev, uint32_t mark)
+{
+	int ret;
+
+	if (mark == dev->fwmark)
+		return 0;
+	ret = socket_set_fwmark(dev, mark);
+	if (ret < 0)
+		return ret;
+	dev->fwmark = mark;
+	for (struct peer *p = dev->peers_head; p; p = p->list_next)
+		endpoint_clear_src(&p->endpoint);
+	return 0;
+}
+
+/* Whitepaper 5.3: "under load" means handshake messages are arriving faster
+ * than we want to spend CPU on them.  We count them per second and stay under
+ * load for a second after crossing the threshold. */
+#define HANDSHAKES_PER_SECOND_UNDER_LOAD (MAX_QUEUED_INCOMING_HANDSHAKES / 8)
+
+bool device_under_load(struct device *dev, uint64_t now_ns)
+{
+	if (now_ns - dev->load_window_start_ns >= NSEC_PER_SEC) {
+		dev->load_window_start_ns = now_ns;
+		dev->handshakes_in_window = 0;
+	}
+	if (++dev->handshakes_in_window > HANDSHAKES_PER_SECOND_UNDER_LOAD)
+		dev->under_load_until_ns = now_ns + NSEC_PER_SEC;
+#ifdef ZWG_TESTING
+	if (getenv("ZWG_FORCE_UNDER_LOAD"))
+		return true;
+#endif
+	return now_ns < dev->under_load_until_ns;
+}
+
+int device_watch(struct device *dev, struct loop_source *src, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = src };
+
+	return epoll_ctl(dev->epoll_fd, EPOLL_CTL_ADD, src->fd, &ev) < 0 ? -errno : 0;
+}
+
+void device_unwatch(struct device *dev, struct loop_source *src)
+{
+	epoll_ctl(dev->epoll_fd, EPOLL_CTL_DEL, src->fd, NULL);
+}
+
+void device_stop(struct device *dev, int status)
+{
+	dev->stopping = true;
+	dev->exit_status = status;
+}
+
+static void arm_timerfd(struct device *dev)
+{
+	uint64_t next = timer_heap_next(&dev->timers);
+	struct itimerspec its = { 0 };
+
+	if (next != UINT64_MAX) {
+		uint64_t now = clock_now_ns();
+		/* Protocol time may run faster than the timerfd's clock. */
+		uint64_t delay = next > now ? (next - now) / clock_scale() : 0;
+		if (delay == 0)
+			delay = 1;
+		its.it_value.tv_sec = (time_t)(delay / NSEC_PER_SEC);
+		its.it_value.tv_nsec = (long)(delay % NSEC_PER_SEC);
+	}
+	timerfd_settime(dev->timer_fd, 0, &its, NULL);
+}
+
+int device_run(struct device *dev)
+{
+	struct epoll_event events[16];
+
+	while (!dev->stopping) {
+		arm_timerfd(dev);
+		int n = epoll_wait(dev->epoll_fd, events, 16, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn_errno("epoll_wait");
+			device_stop(dev, 1);
+			break;
+		}
+		for (int i = 0; i < n && !dev->stopping; i++) {
+			void *p = events[i].data.ptr;
+			if (p == &tun_marker) {
+				device_tun_readable(dev);
+			} else if (p == &timer_marker) {
+				uint64_t expirations;
+				if (read(dev->timer_fd, &expirations, sizeof(expirations)) < 0 &&
+				    errno != EAGAIN)
+					log_warn_errno("timerfd");
+			} else if (p == &dev->sock4 || p == &dev->sock6) {
+				device_udp_readable(dev, p);
+			} else {
+				struct loop_source *src = p;
+				src->ready(dev, src, events[i].events);
+			}
+		}
+		timer_heap_run(&dev->timers, clock_now_ns());
+	}
+	return dev->exit_status;
+}

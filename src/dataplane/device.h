@@ -1,0 +1,155 @@
+/*
+ * device.h - one WireGuard interface: identity, peers, sockets, TUN, and the
+ * event loop that moves packets between them.
+ *
+ * Threading: one owner thread runs device_run(); it alone touches the
+ * device, its peers and tables, so the structures carry no locks.  Packet
+ * work is done in batches (struct pkt_batch) so that the crypto step can be
+ * fanned out to workers and the I/O steps use recvmmsg/sendmmsg, without
+ * changing this ownership rule.
+ */
+#ifndef ZWG_DEVICE_H
+#define ZWG_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "allowedips.h"
+#include "cookie.h"
+#include "noise.h"
+#include "peer.h"
+#include "ratelimiter.h"
+#include "timerheap.h"
+#include "log.h"
+
+#define BATCH_SIZE 64
+/* One packet buffer: room for the data header in front of the largest IP
+ * packet, and for padding and the tag behind it. */
+#define PKT_HEADROOM	sizeof(struct message_data)
+#define PKT_BUF_SIZE	(PKT_HEADROOM + 65535 + MESSAGE_PADDING_MULTIPLE + NOISE_AUTHTAG_LEN)
+
+/* Drop reasons, each a counter, as in the kernel's receive path. */
+enum drop_reason {
+	DROP_RX_SHORT,			/* too short for its type */
+	DROP_RX_BAD_TYPE,		/* unknown type or wrong size for the type */
+	DROP_RX_BAD_MAC,		/* MAC1 wrong */
+	DROP_RX_RATELIMITED,		/* under load, source over its budget */
+	DROP_RX_COOKIE_SENT,		/* under load, answered with a cookie */
+	DROP_RX_HANDSHAKE_INVALID,	/* noise rejected it */
+	DROP_RX_COOKIE_INVALID,		/* cookie reply failed */
+	DROP_RX_NO_KEYPAIR,		/* unknown index or expired keypair */
+	DROP_RX_DECRYPT,		/* authentication failed */
+	DROP_RX_REPLAY,			/* counter replayed or too old */
+	DROP_RX_BAD_INNER,		/* not a valid IP packet inside */
+	DROP_RX_ALLOWEDIPS,		/* inner source not allowed for the peer */
+	DROP_RX_TUN_WRITE,
+	DROP_TX_NO_PEER,		/* no allowed-IPs match */
+	DROP_TX_NO_ENDPOINT,
+	DROP_TX_BAD_PACKET,
+	DROP_TX_SEND,
+	DROP_TX_STAGED_OVERFLOW,
+	DROP__COUNT
+};
+
+struct pkt_buf {
+	uint8_t *data;			/* PKT_BUF_SIZE bytes */
+	size_t len;
+	union uapi_sockaddr src;	/* rx: outer source */
+	union {
+		struct in_addr dst4;	/* rx: our address it was sent to */
+		struct in6_addr dst6;
+	};
+	int dst_ifindex;
+	bool has_dst;
+};
+
+struct udp_socket {
+	int fd;
+	int family;
+};
+
+struct device {
+	char ifname[16];
+	int tun_fd;
+	int ifindex;
+	struct udp_socket sock4, sock6;	/* fd -1 when closed */
+	uint16_t listen_port;		/* bound port (after bind) */
+	uint16_t configured_port;	/* 0 = any */
+	uint32_t fwmark;
+	int mtu;			/* last known TUN MTU */
+	uint64_t mtu_checked_ns;
+
+	struct noise_static_identity *identity;	/* in locked secret memory */
+	struct cookie_checker *cookie_checker;	/* in locked secret memory */
+	struct ratelimiter ratelimiter;
+	struct allowedips allowedips;
+
+	struct peer *peers_head, *peers_tail;
+	size_t peer_count;
+	struct peer **pubkey_table;	/* buckets */
+	size_t pubkey_buckets;
+	struct index_entry **index_table;
+	size_t index_buckets, index_count;
+
+	struct timer_heap timers;
+	uint64_t next_peer_id;
+
+	/* Load detection for cookies (whitepaper 5.3). */
+	uint64_t load_window_start_ns;
+	unsigned handshakes_in_window;
+	uint64_t under_load_until_ns;
+
+	/* Event loop. */
+	int epoll_fd;
+	int timer_fd;
+	bool stopping;
+	int exit_status;
+
+	/* Packet buffers, allocated once. */
+	struct pkt_buf rx[BATCH_SIZE];
+	struct pkt_buf tx[BATCH_SIZE];
+
+	uint64_t drops[DROP__COUNT];
+	struct log_ratelimit drop_log;
+};
+
+/* Creates the device for an open TUN fd.  0 or -errno. */
+int device_init(struct device *dev, const char *ifname, int tun_fd);
+void device_teardown(struct device *dev);
+
+/* Sets or clears (all zero) the private key; peers' sessions are cleared
+ * only if the key actually changes.  0 or -errno. */
+int device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN]);
+/* (Re)binds the UDP sockets to port (0 = any).  0 or -errno (EADDRINUSE). */
+int device_bind(struct device *dev, uint16_t port);
+int device_set_fwmark(struct device *dev, uint32_t mark);
+
+/* Counts a drop and logs it (rate-limited, verbose level). */
+void device_drop(struct device *dev, enum drop_reason why, const char *detail);
+
+/* Packet path (send.c / receive.c). */
+void device_tun_readable(struct device *dev);
+void device_udp_readable(struct device *dev, struct udp_socket *s);
+int device_send_buffer(struct device *dev, struct peer *peer, const uint8_t *buf, size_t len);
+void packet_send_handshake_initiation(struct peer *peer, bool is_retry);
+void packet_send_keepalive(struct peer *peer);
+void packet_send_staged_packets(struct peer *peer);
+bool device_under_load(struct device *dev, uint64_t now_ns);
+
+
+/* ---- the event loop (device.c) ---- */
+
+/* Something else the loop watches (the UAPI socket, signals, ...). */
+struct loop_source {
+	int fd;
+	void (*ready)(struct device *dev, struct loop_source *src, uint32_t events);
+	void *ctx;
+};
+int device_watch(struct device *dev, struct loop_source *src, uint32_t events);
+void device_unwatch(struct device *dev, struct loop_source *src);
+/* Runs until device_stop(); returns dev->exit_status. */
+int device_run(struct device *dev);
+void device_stop(struct device *dev, int status);
+
+#endif

@@ -1,0 +1,430 @@
+/*
+ * ipc.c - see ipc.h.
+ *
+ * Requests are "get=1\n\n" or "set=1\n" + key=value lines + "\n".  A set is
+ * parsed and validated whole (uapi.c) before device_apply_config touches
+ * the device, so a malformed request changes nothing.  Connections are
+ * non-blocking; a reply that does not fit the socket buffer is kept and
+ * finished on EPOLLOUT.  A connection may carry several requests.
+ */
+#include "ipc.h"
+#include "clock.h"
+#include "crypto.h"
+#include "log.h"
+#include "timers.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define IPC_MAX_REQUEST (256u << 20)	/* 1M peers' worth of text */
+
+struct ipc_conn {
+	struct loop_source src;		/* first: the loop hands us this */
+	struct ipc_server *srv;
+	char *in;
+	size_t in_len, in_cap;
+	char *out;
+	size_t out_len, out_off;
+	bool closing;
+};
+
+struct ipc_server {
+	struct loop_source listen_src;
+	struct loop_source inotify_src;
+	struct device *dev;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char name[32];
+	ino_t ino;
+};
+
+static int peer_apply(struct device *dev, const struct uapi_peer *up)
+{
+	struct peer *peer = pubkey_table_lookup(dev, up->public_key);
+
+	if (up->remove) {
+		if (peer)
+			peer_remove(peer);
+		return 0;
+	}
+	if (!peer) {
+		if (up->update_only)
+			return 0;
+		/* Our own key cannot be a peer; the kernel ignores it too. */
+		if (dev->identity->has_identity &&
+		    crypto_equal(up->public_key, dev->identity->static_public, NOISE_PUBLIC_KEY_LEN))
+			return 0;
+		peer = peer_create(dev, up->public_key);
+		if (!peer)
+			return -errno;
+	}
+	if (up->has_preshared_key)
+		noise_handshake_set_psk(&peer->handshake, up->preshared_key);
+	if (up->has_endpoint) {
+		struct endpoint ep = { 0 };
+		ep.addr = up->endpoint;
+		if (!endpoint_eq(&ep, &peer->endpoint) ||
+		    memcmp(&ep.addr, &peer->endpoint.addr, sizeof(ep.addr)))
+			peer->endpoint = ep;
+	}
+	if (up->replace_allowed_ips)
+		allowedips_remove_by_owner(&dev->allowedips, &peer->allowedips);
+	for (size_t i = 0; i < up->n_allowed_ips; i++) {
+		const struct uapi_allowed_ip *a = &up->allowed_ips[i];
+		int ret = allowedips_insert(&dev->allowedips, a->family, a->addr, a->cidr,
+					    &peer->allowedips);
+		if (ret < 0)
+			return ret;
+	}
+	if (up->has_persistent_keepalive) {
+		bool was_off = peer->persistent_keepalive_interval == 0;
+		peer->persistent_keepalive_interval = up->persistent_keepalive_interval;
+		if (!peer->persistent_keepalive_interval)
+			timer_del(&dev->timers, &peer->timer_persistent_keepalive);
+		/* Turning it on opens the path at once, as the kernel does. */
+		else if (was_off)
+			packet_send_keepalive(peer);
+	}
+	return 0;
+}
+
+int device_apply_config(struct device *dev, const struct uapi_config *cfg)
+{
+	int ret;
+
+	/* Binding is the step that can fail for reasons outside the request
+	 * (port in use), so it goes first. */
+	if (cfg->has_listen_port && (ret = device_bind(dev, cfg->listen_port)) < 0)
+		return ret;
+	if (cfg->has_fwmark && (ret = device_set_fwmark(dev, cfg->fwmark)) < 0)
+		return ret;
+	if (cfg->has_private_key && (ret = device_set_private_key(dev, cfg->private_key)) < 0)
+		return ret;
+	if (cfg->replace_peers)
+		while (dev->peers_head)
+			peer_remove(dev->peers_head);
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		if ((ret = peer_apply(dev, &cfg->peers[i])) < 0)
+			return ret;
+	return 0;
+}
+
+static int add_allowed_ip(void *ctx, int family, const uint8_t *addr, uint8_t cidr)
+{
+	return uapi_peer_add_allowed_ip(ctx, family, addr, cidr);
+}
+
+int device_get_config(struct device *dev, struct uapi_config *cfg)
+{
+	if (dev->identity->has_identity) {
+		cfg->has_private_key = true;
+		memcpy(cfg->private_key, dev->identity->static_private, UAPI_KEY_LEN);
+	}
+	cfg->has_listen_port = true;
+	cfg->listen_port = dev->listen_port;
+	cfg->has_fwmark = dev->fwmark != 0;
+	cfg->fwmark = dev->fwmark;
+	for (struct peer *p = dev->peers_head; p; p = p->list_next) {
+		struct uapi_peer *up = uapi_config_add_peer(cfg);
+		if (!up)
+			return -ENOMEM;
+		memcpy(up->public_key, p->handshake.remote_static, UAPI_KEY_LEN);
+		up->has_preshared_key = true;
+		memcpy(up->preshared_key, p->handshake.preshared_key, UAPI_KEY_LEN);
+		up->has_endpoint = p->endpoint.addr.sa.sa_family != 0;
+		up->endpoint = p->endpoint.addr;
+		up->has_persistent_keepalive = true;
+		up->persistent_keepalive_interval = p->persistent_keepalive_interval;
+		up->last_handshake_time_sec = p->last_handshake_wall.tv_sec;
+		up->last_handshake_time_nsec = p->last_handshake_wall.tv_nsec;
+		up->rx_bytes = p->rx_bytes;
+		up->tx_bytes = p->tx_bytes;
+		if (allowedips_walk_owner(&p->allowedips, add_allowed_ip, up) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static char *errno_reply(int err, size_t *len)
+{
+	char *s = malloc(32);
+
+	if (!s)
+		return NULL;
+	*len = (size_t)snprintf(s, 32, "errno=%d\n\n", err);
+	return s;
+}
+
+char *ipc_handle_request(struct device *dev, const char *req, size_t len, size_t *reply_len)
+{
+	struct uapi_config cfg;
+	char err[256];
+	char *reply = NULL;
+	int ret;
+
+	uapi_config_init(&cfg);
+	if (len >= 7 && !memcmp(req, "get=1\n\n", 7)) {
+		ret = device_get_config(dev, &cfg);
+		if (ret == 0 && uapi_format_get(&cfg, &reply, reply_len) == 0) {
+			uapi_config_free(&cfg);
+			return reply;
+		}
+		uapi_config_free(&cfg);
+		return errno_reply(ENOMEM, reply_len);
+	}
+	if (len >= 7 && !memcmp(req, "set=1\n", 6)) {
+		/* Body: after "set=1\n", without the final blank line. */
+		err[0] = 0;
+		ret = uapi_parse_set(req + 6, len - 6 - 1, &cfg, err, sizeof(err));
+		if (ret == 0)
+			ret = device_apply_config(dev, &cfg);
+		if (ret < 0)
+			log_error("UAPI set: %s", err[0] ? err : strerror(-ret));
+		uapi_config_free(&cfg);
+		return errno_reply(ret < 0 ? -ret : 0, reply_len);
+	}
+	log_error("UAPI: unknown operation");
+	return errno_reply(EPROTO, reply_len);
+}
+
+static void conn_close(struct device *dev, struct ipc_conn *c)
+{
+	device_unwatch(dev, &c->src);
+	close(c->src.fd);
+	if (c->in)
+		explicit_bzero(c->in, c->in_cap);
+	if (c->out)
+		explicit_bzero(c->out, c->out_len);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+/* Writes what is pending; true if all of it went out. */
+static bool conn_flush(struct ipc_conn *c)
+{
+	while (c->out && c->out_off < c->out_len) {
+		ssize_t w = send(c->src.fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EAGAIN)
+				return false;
+			c->closing = true;
+			break;
+		}
+		c->out_off += (size_t)w;
+	}
+	if (c->out) {
+		explicit_bzero(c->out, c->out_len);
+		free(c->out);
+		c->out = NULL;
+	}
+	return true;
+}
+
+/* The end of the first complete request in buf: after "\n\n". */
+static size_t request_end(const char *buf, size_t len)
+{
+	for (size_t i = 1; i < len; i++)
+		if (buf[i] == '\n' && buf[i - 1] == '\n')
+			return i + 1;
+	return 0;
+}
+
+static void conn_ready(struct device *dev, struct loop_source *src, uint32_t events)
+{
+	struct ipc_conn *c = (struct ipc_conn *)src;
+
+	if ((events & EPOLLOUT) && !conn_flush(c))
+		return;
+	if (c->closing || (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN))) {
+		conn_close(dev, c);
+		return;
+	}
+	for (;;) {
+		if (c->in_len == c->in_cap) {
+			size_t cap = c->in_cap ? c->in_cap * 2 : 4096;
+			char *in = cap <= IPC_MAX_REQUEST ? malloc(cap) : NULL;
+			if (!in) {
+				conn_close(dev, c);
+				return;
+			}
+			if (c->in) {
+				memcpy(in, c->in, c->in_len);
+				explicit_bzero(c->in, c->in_cap);
+				free(c->in);
+			}
+			c->in = in;
+			c->in_cap = cap;
+		}
+		ssize_t r = recv(c->src.fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+		if (r < 0 && errno == EAGAIN)
+			break;
+		if (r <= 0) {
+			conn_close(dev, c);
+			return;
+		}
+		c->in_len += (size_t)r;
+	}
+	size_t end;
+	while (!c->out && (end = request_end(c->in, c->in_len)) > 0) {
+		c->out = ipc_handle_request(dev, c->in, end, &c->out_len);
+		c->out_off = 0;
+		memmove(c->in, c->in + end, c->in_len - end);
+		explicit_bzero(c->in + c->in_len - end, end);
+		c->in_len -= end;
+		if (!c->out) {
+			conn_close(dev, c);
+			return;
+		}
+		if (!conn_flush(c)) {
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
+			epoll_ctl(dev->epoll_fd, EPOLL_CTL_MOD, c->src.fd, &ev);
+			return;
+		}
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	epoll_ctl(dev->epoll_fd, EPOLL_CTL_MOD, c->src.fd, &ev);
+	if (c->closing)
+		conn_close(dev, c);
+}
+
+static void listen_ready(struct device *dev, struct loop_source *src, uint32_t events)
+{
+	struct ipc_server *srv = (struct ipc_server *)src;
+
+	for (;;) {
+		int fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		struct ipc_conn *c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			return;
+		}
+		c->src.fd = fd;
+		c->src.ready = conn_ready;
+		c->srv = srv;
+		if (device_watch(dev, &c->src, EPOLLIN) < 0) {
+			close(fd);
+			free(c);
+		}
+	}
+	(void)events;
+}
+
+static void inotify_ready(struct device *dev, struct loop_source *src, uint32_t events)
+{
+	struct ipc_server *srv = (struct ipc_server *)((char *)src - offsetof(struct ipc_server, inotify_src));
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t len;
+
+	while ((len = read(src->fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + len;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			if (ev->len && !strcmp(ev->name, srv->name)) {
+				struct stat st;
+				if (stat(srv->path, &st) < 0 || st.st_ino != srv->ino) {
+					log_error("UAPI socket %s was removed, shutting down", srv->path);
+					device_stop(dev, 0);
+				}
+			}
+			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+				log_error("%s was removed, shutting down", IPC_SOCKET_DIR);
+				device_stop(dev, 0);
+			}
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	(void)events;
+}
+
+struct ipc_server *ipc_server_open(struct device *dev, const char *dir)
+{
+	struct ipc_server *srv = calloc(1, sizeof(*srv));
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd = -1, saved;
+	mode_t old_umask;
+
+	if (!srv)
+		return NULL;
+	srv->dev = dev;
+	srv->listen_src.fd = srv->inotify_src.fd = -1;
+	snprintf(srv->name, sizeof(srv->name), "%s.sock", dev->ifname);
+	if ((size_t)snprintf(srv->path, sizeof(srv->path), "%s/%s", dir, srv->name) >= sizeof(srv->path)) {
+		errno = ENAMETOOLONG;
+		goto err;
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		goto err;
+	strcpy(sun.sun_path, srv->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto err;
+	/* A live socket belongs to another daemon: never steal it. */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		errno = EADDRINUSE;
+		goto err;
+	}
+	close(fd);
+	unlink(srv->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto err;
+	old_umask = umask(0077);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		umask(old_umask);
+		goto err;
+	}
+	umask(old_umask);
+	if (chmod(srv->path, 0600) < 0 || listen(fd, 64) < 0 || stat(srv->path, &st) < 0)
+		goto err;
+	srv->ino = st.st_ino;
+	srv->listen_src.fd = fd;
+	fd = -1;
+	srv->listen_src.ready = listen_ready;
+	if (device_watch(dev, &srv->listen_src, EPOLLIN) < 0)
+		goto err;
+	srv->inotify_src.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (srv->inotify_src.fd < 0 ||
+	    inotify_add_watch(srv->inotify_src.fd, dir,
+			      IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF) < 0)
+		goto err;
+	srv->inotify_src.ready = inotify_ready;
+	if (device_watch(dev, &srv->inotify_src, EPOLLIN) < 0)
+		goto err;
+	return srv;
+err:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	ipc_server_close(srv);
+	errno = saved;
+	return NULL;
+}
+
+void ipc_server_close(struct ipc_server *srv)
+{
+	struct stat st;
+
+	if (!srv)
+		return;
+	if (srv->inotify_src.fd >= 0) {
+		device_unwatch(srv->dev, &srv->inotify_src);
+		close(srv->inotify_src.fd);
+	}
+	if (srv->listen_src.fd >= 0) {
+		device_unwatch(srv->dev, &srv->listen_src);
+		close(srv->listen_src.fd);
+		if (stat(srv->path, &st) == 0 && st.st_ino == srv->ino)
+			unlink(srv->path);
+	}
+	free(srv);
+}

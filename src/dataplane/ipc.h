@@ -1,0 +1,32 @@
+/*
+ * ipc.h - the UAPI socket of a device (/var/run/wireguard/IFNAME.sock, mode
+ * 0600 in a 0755 directory), the request framing of the cross-platform
+ * protocol, and applying a parsed configuration to the device.
+ */
+#ifndef ZWG_IPC_H
+#define ZWG_IPC_H
+
+#include "device.h"
+#include "uapi.h"
+
+#define IPC_SOCKET_DIR "/var/run/wireguard"
+
+struct ipc_server;
+
+/* Creates the socket (refusing to take over a live one) and starts serving
+ * it from dev's loop; the loop stops when the socket file is removed.
+ * Returns NULL with errno set. */
+struct ipc_server *ipc_server_open(struct device *dev, const char *dir);
+/* Stops serving and unlinks the socket file if it is still ours. */
+void ipc_server_close(struct ipc_server *srv);
+
+/* Applies a validated set request.  0 or -errno (the reply's errno). */
+int device_apply_config(struct device *dev, const struct uapi_config *cfg);
+/* Fills cfg (initialised by the caller) with the device's state for get. */
+int device_get_config(struct device *dev, struct uapi_config *cfg);
+
+/* Handles one complete request (text up to and including the blank line)
+ * and returns the malloc'd reply text.  Exposed for tests and fuzzing. */
+char *ipc_handle_request(struct device *dev, const char *req, size_t len, size_t *reply_len);
+
+#endif

@@ -1,0 +1,907 @@
+/*
+ * uapi.c - the text side of the cross-platform userspace API
+ * (wireguard.com/xplatform): a "set" body parsed into a struct uapi_config,
+ * and a struct uapi_config formatted as a "get" answer.  The semantics
+ * follow wireguard-go's device/uapi.go, except that the whole request is
+ * parsed and validated before the device applies any of it.
+ *
+ * Relies on: encoding.h (hex keys), inet_pton/inet_ntop for addresses and
+ * if_nametoindex/if_indextoname for IPv6 scopes.  Nothing here resolves
+ * host names: `wg` resolves before it sends.
+ *
+ * Sequential semantics in one struct.  wireguard-go applies each line as
+ * it reads it, so a request may name the same public key twice.  A later
+ * section for a key continues the earlier uapi_peer entry, except when that
+ * entry was marked remove or update_only: then what the device must do
+ * depends on the order (remove, then create afresh; update if present, then
+ * create), so a new entry is appended and the device applies peers[] in
+ * order.  Within an entry:
+ *   - replace_allowed_ips drops the allowed_ips gathered so far (they would
+ *     have been added and then removed);
+ *   - remove drops every setting gathered so far, and the rest of that
+ *     section is validated but ignored, as wireguard-go does with its
+ *     "dummy" peer;
+ *   - update_only in a continued section is a no-op, because by then the
+ *     earlier section has created the peer.
+ * The device itself must still ignore a peer whose public key is its own.
+ *
+ * Error codes: -EPROTO for a line without '=', an unknown key or a key out
+ * of place (device key after a peer, peer key before public_key); -EINVAL
+ * for a bad value; -ENOMEM.  wireguard-go answers EINVAL for unknown keys;
+ * `wg` only prints the strerror, so the stricter split costs nothing.
+ */
+#include "uapi.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoding.h"
+
+/* Longest value we copy to a C string: an endpoint is at most
+ * "[" 45 "%" 15 "]:" 5 characters; anything longer is invalid anyway. */
+#define VALUE_MAX 128
+/* How much of a bad value an error message quotes. */
+#define QUOTE_MAX 64
+
+void uapi_config_init(struct uapi_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static void peer_clear_settings(struct uapi_peer *p)
+{
+	explicit_bzero(p->preshared_key, sizeof(p->preshared_key));
+	p->has_preshared_key = false;
+	p->has_endpoint = false;
+	memset(&p->endpoint, 0, sizeof(p->endpoint));
+	p->has_persistent_keepalive = false;
+	p->persistent_keepalive_interval = 0;
+	p->replace_allowed_ips = false;
+	p->n_allowed_ips = 0;
+	p->update_only = false;
+}
+
+void uapi_config_free(struct uapi_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		free(cfg->peers[i].allowed_ips);
+	if (cfg->peers) {
+		/* the whole array: every preshared_key, used or not */
+		explicit_bzero(cfg->peers, cfg->cap_peers * sizeof(*cfg->peers));
+		free(cfg->peers);
+	}
+	explicit_bzero(cfg->private_key, sizeof(cfg->private_key));
+	uapi_config_init(cfg);
+}
+
+struct uapi_peer *uapi_config_add_peer(struct uapi_config *cfg)
+{
+	struct uapi_peer *p;
+
+	if (cfg->n_peers == cfg->cap_peers) {
+		size_t cap = cfg->cap_peers ? cfg->cap_peers * 2 : 8;
+		struct uapi_peer *np;
+
+		if (cap < cfg->cap_peers || cap > SIZE_MAX / sizeof(*np)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		/* Not realloc: the old block holds preshared keys and must be
+		 * wiped before it goes back to the allocator. */
+		np = calloc(cap, sizeof(*np));
+		if (!np)
+			return NULL;
+		if (cfg->peers) {
+			memcpy(np, cfg->peers, cfg->n_peers * sizeof(*np));
+			explicit_bzero(cfg->peers, cfg->cap_peers * sizeof(*np));
+			free(cfg->peers);
+		}
+		cfg->peers = np;
+		cfg->cap_peers = cap;
+	}
+	p = &cfg->peers[cfg->n_peers++];
+	memset(p, 0, sizeof(*p));
+	return p;
+}
+
+int uapi_peer_add_allowed_ip(struct uapi_peer *p, int family, const uint8_t *addr, uint8_t cidr)
+{
+	struct uapi_allowed_ip *a;
+	size_t alen;
+
+	if (family == AF_INET && cidr <= 32)
+		alen = 4;
+	else if (family == AF_INET6 && cidr <= 128)
+		alen = 16;
+	else
+		return -EINVAL;
+	if (p->n_allowed_ips == p->cap_allowed_ips) {
+		size_t cap = p->cap_allowed_ips ? p->cap_allowed_ips * 2 : 4;
+
+		if (cap < p->cap_allowed_ips || cap > SIZE_MAX / sizeof(*a))
+			return -ENOMEM;
+		/* addresses are not secret: realloc is fine here */
+		a = realloc(p->allowed_ips, cap * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		p->allowed_ips = a;
+		p->cap_allowed_ips = cap;
+	}
+	a = &p->allowed_ips[p->n_allowed_ips++];
+	memset(a, 0, sizeof(*a));
+	a->family = family;
+	memcpy(a->addr, addr, alen);
+	a->cidr = cidr;
+	return 0;
+}
+
+/* ---- small parsers, on (pointer, length) so lines need no copying ---- */
+
+/* Decimal, digits only (no sign, no space), leading zeros allowed as Go's
+ * strconv.ParseUint allows them. */
+static bool parse_uint(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > max)	/* v <= max <= UINT32_MAX before: no overflow */
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* 64 hex characters, either case. */
+static bool parse_key(const char *s, size_t n, uint8_t key[UAPI_KEY_LEN])
+{
+	char buf[KEY_HEX_LEN + 1];
+	bool ok;
+
+	if (n != KEY_HEX_LEN)
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	ok = key_from_hex(key, buf);
+	explicit_bzero(buf, sizeof(buf));
+	if (!ok)
+		explicit_bzero(key, UAPI_KEY_LEN);
+	return ok;
+}
+
+static bool str_is(const char *s, size_t n, const char *lit)
+{
+	size_t l = strlen(lit);
+
+	return n == l && memcmp(s, lit, l) == 0;
+}
+
+/* Copies s[0..n) into buf as a C string; false if too long or if it holds
+ * a NUL (which would make the C parsers see a shorter string). */
+static bool copy_value(char *buf, size_t cap, const char *s, size_t n)
+{
+	if (n >= cap || memchr(s, '\0', n))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return true;
+}
+
+static int parse_endpoint(const char *s, union uapi_sockaddr *out, const char **why)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *port;
+	size_t hlen;
+	uint64_t v;
+
+	memset(out, 0, sizeof(*out));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		const char *pct;
+
+		if (!close) {
+			*why = "has no closing ']'";
+			return -EINVAL;
+		}
+		if (close[1] != ':') {
+			*why = "has no :port after ']'";
+			return -EINVAL;
+		}
+		port = close + 2;
+		hlen = (size_t)(close - (s + 1));
+		pct = memchr(s + 1, '%', hlen);
+		if (pct)
+			hlen = (size_t)(pct - (s + 1));
+		if (hlen >= sizeof(host)) {
+			*why = "is not an IPv6 address";
+			return -EINVAL;
+		}
+		memcpy(host, s + 1, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET6, host, &out->sin6.sin6_addr) != 1) {
+			*why = "is not an IPv6 address";
+			return -EINVAL;
+		}
+		if (pct) {
+			const char *scope = pct + 1;
+			size_t slen = (size_t)(close - scope);
+			char name[IF_NAMESIZE];
+
+			if (parse_uint(scope, slen, UINT32_MAX, &v)) {
+				out->sin6.sin6_scope_id = (uint32_t)v;
+			} else {
+				if (slen == 0 || slen >= sizeof(name)) {
+					*why = "has an invalid %scope";
+					return -EINVAL;
+				}
+				memcpy(name, scope, slen);
+				name[slen] = '\0';
+				out->sin6.sin6_scope_id = if_nametoindex(name);
+				if (out->sin6.sin6_scope_id == 0) {
+					*why = "has a %scope that names no interface";
+					return -EINVAL;
+				}
+			}
+		}
+		out->sin6.sin6_family = AF_INET6;
+	} else {
+		const char *colon = strrchr(s, ':');
+
+		if (!colon) {
+			*why = "has no :port";
+			return -EINVAL;
+		}
+		hlen = (size_t)(colon - s);
+		if (memchr(s, ':', hlen)) {
+			*why = "needs [brackets] around an IPv6 address";
+			return -EINVAL;
+		}
+		if (hlen >= sizeof(host)) {
+			*why = "is not an IPv4 address";
+			return -EINVAL;
+		}
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET, host, &out->sin.sin_addr) != 1) {
+			*why = "is not an IPv4 address";
+			return -EINVAL;
+		}
+		out->sin.sin_family = AF_INET;
+		port = colon + 1;
+	}
+	/* Port 0 passes, as in wireguard-go (netip.ParseAddrPort). */
+	if (!parse_uint(port, strlen(port), 65535, &v)) {
+		memset(out, 0, sizeof(*out));
+		*why = "has an invalid port";
+		return -EINVAL;
+	}
+	if (out->sa.sa_family == AF_INET)
+		out->sin.sin_port = htons((uint16_t)v);
+	else
+		out->sin6.sin6_port = htons((uint16_t)v);
+	return 0;
+}
+
+int uapi_parse_endpoint(const char *s, union uapi_sockaddr *out)
+{
+	const char *why;
+
+	return parse_endpoint(s, out, &why);
+}
+
+void uapi_format_endpoint(const union uapi_sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+	char scope[IF_NAMESIZE + 2];
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (sa->sa.sa_family == AF_INET) {
+		if (!inet_ntop(AF_INET, &sa->sin.sin_addr, host, sizeof(host)))
+			return;
+		snprintf(buf, len, "%s:%u", host, (unsigned)ntohs(sa->sin.sin_port));
+	} else if (sa->sa.sa_family == AF_INET6) {
+		if (!inet_ntop(AF_INET6, &sa->sin6.sin6_addr, host, sizeof(host)))
+			return;
+		scope[0] = '\0';
+		if (sa->sin6.sin6_scope_id) {
+			char name[IF_NAMESIZE];
+
+			/* the name, as the user wrote it, if the interface
+			 * still exists; the number otherwise */
+			if (if_indextoname(sa->sin6.sin6_scope_id, name))
+				snprintf(scope, sizeof(scope), "%%%s", name);
+			else
+				snprintf(scope, sizeof(scope), "%%%u",
+					 (unsigned)sa->sin6.sin6_scope_id);
+		}
+		snprintf(buf, len, "[%s%s]:%u", host, scope,
+			 (unsigned)ntohs(sa->sin6.sin6_port));
+	}
+}
+
+static int parse_allowed_ip(const char *s, struct uapi_allowed_ip *out, const char **why)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned max;
+
+	memset(out, 0, sizeof(*out));
+	*why = "is not an address";
+	if (hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		memset(out, 0, sizeof(*out));
+		return -EINVAL;
+	}
+	out->cidr = (uint8_t)max;	/* a bare address is one host */
+	if (slash) {
+		const char *bits = slash + 1;
+		size_t blen = strlen(bits);
+		uint64_t v;
+
+		/* as netip.ParsePrefix: no sign, no leading zero */
+		if (blen == 0 || blen > 3 || (blen > 1 && bits[0] == '0') ||
+		    !parse_uint(bits, blen, max, &v)) {
+			memset(out, 0, sizeof(*out));
+			*why = "has an invalid prefix length";
+			return -EINVAL;
+		}
+		out->cidr = (uint8_t)v;
+	}
+	return 0;
+}
+
+int uapi_parse_allowed_ip(const char *s, struct uapi_allowed_ip *out)
+{
+	const char *why;
+
+	return parse_allowed_ip(s, out, &why);
+}
+
+/* ---- the set parser ---- */
+
+struct parser {
+	struct uapi_config *cfg;
+	/* public key -> 1 + index of its latest entry; 0 = empty slot.
+	 * Open addressing, load kept at or below one half. */
+	size_t *index;
+	size_t index_cap;
+	bool in_peer;		/* a public_key line has been seen */
+	size_t cur;		/* entry the current section configures */
+	bool continued;		/* this section continues an earlier one */
+	bool dummy;		/* after remove: validate, do not record */
+	size_t lineno;
+	char *err;
+	size_t errlen;
+};
+
+static void set_err(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct parser *ps, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ps->err || ps->errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ps->err, ps->errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Quotes untrusted input for an error message: C-style escapes for
+ * anything unprintable, and at most QUOTE_MAX bytes of it. */
+static void quote(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t o = 0;
+	bool cut = n > QUOTE_MAX;
+
+	if (cut)
+		n = QUOTE_MAX;
+	/* cap is at least 4 * QUOTE_MAX + 8 at every call site */
+	dst[o++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = (char)c;
+		} else if (c >= 0x20 && c < 0x7f) {
+			dst[o++] = (char)c;
+		} else {
+			o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
+		}
+	}
+	dst[o++] = '"';
+	if (cut) {
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	dst[o] = '\0';
+}
+
+#define QUOTED_CAP (4 * QUOTE_MAX + 8)
+
+static void err_value(struct parser *ps, const char *key, const char *v, size_t n,
+		      const char *why)
+{
+	char q[QUOTED_CAP];
+
+	quote(q, sizeof(q), v, n);
+	if (why)
+		set_err(ps, "%s %s %s", key, q, why);
+	else
+		set_err(ps, "invalid %s %s", key, q);
+}
+
+static uint64_t key_hash(const uint8_t key[UAPI_KEY_LEN])
+{
+	/* FNV-1a.  Public keys are not secret and the UAPI socket is
+	 * root's, so a chosen-collision slowdown is not a concern. */
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < UAPI_KEY_LEN; i++) {
+		h ^= key[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+/* Slot holding key, or the empty slot where it would go. */
+static size_t index_slot(const struct parser *ps, const uint8_t key[UAPI_KEY_LEN])
+{
+	size_t mask = ps->index_cap - 1;
+	size_t i = (size_t)key_hash(key) & mask;
+
+	while (ps->index[i] &&
+	       memcmp(ps->cfg->peers[ps->index[i] - 1].public_key, key, UAPI_KEY_LEN) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Records peers[idx] as the latest entry for its key. */
+static int index_put(struct parser *ps, size_t idx)
+{
+	if ((ps->cfg->n_peers + 1) * 2 > ps->index_cap) {
+		size_t cap = ps->index_cap ? ps->index_cap * 2 : 64;
+		size_t *old = ps->index;
+
+		if (cap > SIZE_MAX / sizeof(*old) / 2)
+			return -ENOMEM;
+		ps->index = calloc(cap, sizeof(*ps->index));
+		if (!ps->index) {
+			ps->index = old;
+			return -ENOMEM;
+		}
+		free(old);
+		ps->index_cap = cap;
+		/* in order, so the latest entry of a repeated key wins */
+		for (size_t i = 0; i < ps->cfg->n_peers; i++)
+			if (i != idx)
+				ps->index[index_slot(ps, ps->cfg->peers[i].public_key)] = i + 1;
+	}
+	ps->index[index_slot(ps, ps->cfg->peers[idx].public_key)] = idx + 1;
+	return 0;
+}
+
+static int handle_public_key(struct parser *ps, const char *v, size_t n)
+{
+	uint8_t key[UAPI_KEY_LEN];
+	struct uapi_peer *p;
+	size_t slot;
+	int ret;
+
+	if (!parse_key(v, n, key)) {
+		set_err(ps, "invalid public_key");
+		return -EINVAL;
+	}
+	ps->in_peer = true;
+	ps->dummy = false;
+	if (ps->index_cap) {
+		slot = index_slot(ps, key);
+		if (ps->index[slot]) {
+			p = &ps->cfg->peers[ps->index[slot] - 1];
+			if (!p->remove && !p->update_only) {
+				ps->cur = ps->index[slot] - 1;
+				ps->continued = true;
+				return 0;
+			}
+		}
+	}
+	p = uapi_config_add_peer(ps->cfg);
+	if (!p) {
+		set_err(ps, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(p->public_key, key, UAPI_KEY_LEN);
+	ps->cur = ps->cfg->n_peers - 1;
+	ps->continued = false;
+	ret = index_put(ps, ps->cur);
+	if (ret)
+		set_err(ps, "out of memory");
+	return ret;
+}
+
+static bool is_device_key(const char *k, size_t n)
+{
+	return str_is(k, n, "private_key") || str_is(k, n, "listen_port") ||
+	       str_is(k, n, "fwmark") || str_is(k, n, "replace_peers");
+}
+
+static int handle_device_line(struct parser *ps, const char *k, size_t kn,
+			      const char *v, size_t n)
+{
+	struct uapi_config *cfg = ps->cfg;
+	uint64_t num;
+
+	if (str_is(k, kn, "private_key")) {
+		/* all zeros is valid: it removes the key */
+		if (!parse_key(v, n, cfg->private_key)) {
+			cfg->has_private_key = false;
+			set_err(ps, "invalid private_key");
+			return -EINVAL;
+		}
+		cfg->has_private_key = true;
+	} else if (str_is(k, kn, "listen_port")) {
+		if (!parse_uint(v, n, 65535, &num)) {
+			err_value(ps, "listen_port", v, n, NULL);
+			return -EINVAL;
+		}
+		cfg->has_listen_port = true;
+		cfg->listen_port = (uint16_t)num;
+	} else if (str_is(k, kn, "fwmark")) {
+		if (!parse_uint(v, n, UINT32_MAX, &num)) {
+			err_value(ps, "fwmark", v, n, NULL);
+			return -EINVAL;
+		}
+		cfg->has_fwmark = true;
+		cfg->fwmark = (uint32_t)num;
+	} else {	/* replace_peers */
+		if (!str_is(v, n, "true")) {
+			err_value(ps, "replace_peers", v, n, "is not \"true\"");
+			return -EINVAL;
+		}
+		cfg->replace_peers = true;
+	}
+	return 0;
+}
+
+static int handle_peer_line(struct parser *ps, const char *k, size_t kn,
+			    const char *v, size_t n)
+{
+	/* after remove, lines are checked but land in a scratch peer */
+	struct uapi_peer scratch;
+	struct uapi_peer *p = &ps->cfg->peers[ps->cur];
+	char buf[VALUE_MAX];
+	const char *why = NULL;
+	bool use_scratch = ps->dummy;
+	uint64_t num;
+	int ret = 0;
+
+	if (use_scratch) {
+		memset(&scratch, 0, sizeof(scratch));
+		p = &scratch;
+	}
+	if (str_is(k, kn, "preshared_key")) {
+		if (!parse_key(v, n, p->preshared_key)) {
+			p->has_preshared_key = false;
+			set_err(ps, "invalid preshared_key");
+			ret = -EINVAL;
+		} else {
+			p->has_preshared_key = true;
+		}
+	} else if (str_is(k, kn, "endpoint")) {
+		if (!copy_value(buf, sizeof(buf), v, n) ||
+		    parse_endpoint(buf, &p->endpoint, &why) != 0) {
+			err_value(ps, "endpoint", v, n, why);
+			ret = -EINVAL;
+		} else {
+			p->has_endpoint = true;
+		}
+	} else if (str_is(k, kn, "persistent_keepalive_interval")) {
+		if (!parse_uint(v, n, 65535, &num)) {
+			err_value(ps, "persistent_keepalive_interval", v, n, NULL);
+			ret = -EINVAL;
+		} else {
+			p->has_persistent_keepalive = true;
+			p->persistent_keepalive_interval = (uint16_t)num;
+		}
+	} else if (str_is(k, kn, "replace_allowed_ips")) {
+		if (!str_is(v, n, "true")) {
+			err_value(ps, "replace_allowed_ips", v, n, "is not \"true\"");
+			ret = -EINVAL;
+		} else {
+			/* what came before would be added, then removed */
+			p->replace_allowed_ips = true;
+			p->n_allowed_ips = 0;
+		}
+	} else if (str_is(k, kn, "allowed_ip")) {
+		struct uapi_allowed_ip a;
+
+		if (!copy_value(buf, sizeof(buf), v, n)) {
+			err_value(ps, "allowed_ip", v, n, "is not an address");
+			ret = -EINVAL;
+		} else if (parse_allowed_ip(buf, &a, &why) != 0) {
+			err_value(ps, "allowed_ip", v, n, why);
+			ret = -EINVAL;
+		} else if (!use_scratch) {
+			ret = uapi_peer_add_allowed_ip(p, a.family, a.addr, a.cidr);
+			if (ret)
+				set_err(ps, "out of memory");
+		}
+	} else if (str_is(k, kn, "remove")) {
+		if (!str_is(v, n, "true")) {
+			err_value(ps, "remove", v, n, "is not \"true\"");
+			ret = -EINVAL;
+		} else if (!use_scratch) {
+			peer_clear_settings(p);
+			p->remove = true;
+			ps->dummy = true;
+		}
+	} else if (str_is(k, kn, "update_only")) {
+		if (!str_is(v, n, "true")) {
+			err_value(ps, "update_only", v, n, "is not \"true\"");
+			ret = -EINVAL;
+		} else if (!ps->continued) {
+			p->update_only = true;
+		}
+	} else {	/* protocol_version */
+		if (!str_is(v, n, "1")) {
+			err_value(ps, "protocol_version", v, n, "is not supported (only 1 is)");
+			ret = -EINVAL;
+		}
+	}
+	if (use_scratch)
+		explicit_bzero(&scratch, sizeof(scratch));
+	return ret;
+}
+
+static bool is_peer_key(const char *k, size_t n)
+{
+	return str_is(k, n, "preshared_key") || str_is(k, n, "endpoint") ||
+	       str_is(k, n, "persistent_keepalive_interval") ||
+	       str_is(k, n, "replace_allowed_ips") || str_is(k, n, "allowed_ip") ||
+	       str_is(k, n, "remove") || str_is(k, n, "update_only") ||
+	       str_is(k, n, "protocol_version");
+}
+
+static int handle_line(struct parser *ps, const char *line, size_t len)
+{
+	const char *eq = memchr(line, '=', len);
+	const char *k = line, *v;
+	size_t kn, vn;
+	char q[QUOTED_CAP];
+
+	if (!eq) {
+		/* not quoted: it might be a key someone pasted */
+		set_err(ps, "line %zu has no '=' (want key=value)", ps->lineno);
+		return -EPROTO;
+	}
+	kn = (size_t)(eq - line);
+	v = eq + 1;
+	vn = len - kn - 1;
+	if (str_is(k, kn, "public_key"))
+		return handle_public_key(ps, v, vn);
+	if (is_device_key(k, kn)) {
+		if (ps->in_peer) {
+			quote(q, sizeof(q), k, kn);
+			set_err(ps, "device key %s after a peer's public_key", q);
+			return -EPROTO;
+		}
+		return handle_device_line(ps, k, kn, v, vn);
+	}
+	if (is_peer_key(k, kn)) {
+		if (!ps->in_peer) {
+			quote(q, sizeof(q), k, kn);
+			set_err(ps, "peer key %s before any public_key", q);
+			return -EPROTO;
+		}
+		return handle_peer_line(ps, k, kn, v, vn);
+	}
+	quote(q, sizeof(q), k, kn);
+	set_err(ps, "unknown key %s", q);
+	return -EPROTO;
+}
+
+int uapi_parse_set(const char *body, size_t len, struct uapi_config *cfg,
+		   char *err, size_t errlen)
+{
+	struct parser ps = { .cfg = cfg, .err = err, .errlen = errlen };
+	const char *p = body, *end;
+	int ret = 0;
+
+	uapi_config_init(cfg);
+	if (err && errlen)
+		err[0] = '\0';
+	if (len == 0)	/* body may then be NULL: no pointer arithmetic on it */
+		return 0;
+	end = body + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+
+		ps.lineno++;
+		if (eol == p) {
+			/* A blank line ends a request; tolerate one at the
+			 * very end, refuse one with more after it. */
+			if (nl + 1 == end)
+				break;
+			set_err(&ps, "line %zu is blank but the request goes on", ps.lineno);
+			ret = -EPROTO;
+			break;
+		}
+		ret = handle_line(&ps, p, (size_t)(eol - p));
+		if (ret)
+			break;
+		p = nl ? nl + 1 : end;
+	}
+	free(ps.index);
+	if (ret)
+		uapi_config_free(cfg);
+	return ret;
+}
+
+/* ---- the get formatter ---- */
+
+struct textbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+/* Makes room for extra more bytes plus a NUL.  Grows by copying so that
+ * the old block, which may hold key hex, is wiped before it is freed. */
+static bool tb_reserve(struct textbuf *tb, size_t extra)
+{
+	size_t cap = tb->cap;
+	char *np;
+
+	if (tb->failed)
+		return false;
+	if (tb->len + extra + 1 <= tb->cap)
+		return true;
+	while (cap < tb->len + extra + 1) {
+		if (cap > SIZE_MAX / 2) {
+			tb->failed = true;
+			return false;
+		}
+		cap = cap ? cap * 2 : 1024;
+	}
+	np = malloc(cap);
+	if (!np) {
+		tb->failed = true;
+		return false;
+	}
+	if (tb->p) {
+		memcpy(np, tb->p, tb->len);
+		explicit_bzero(tb->p, tb->cap);
+		free(tb->p);
+	}
+	tb->p = np;
+	tb->cap = cap;
+	return true;
+}
+
+static void tb_printf(struct textbuf *tb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tb_printf(struct textbuf *tb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!tb_reserve(tb, 128))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(tb->p + tb->len, tb->cap - tb->len, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		tb->failed = true;
+		return;
+	}
+	if ((size_t)n >= tb->cap - tb->len) {
+		if (!tb_reserve(tb, (size_t)n))
+			return;
+		va_start(ap, fmt);
+		vsnprintf(tb->p + tb->len, tb->cap - tb->len, fmt, ap);
+		va_end(ap);
+	}
+	tb->len += (size_t)n;
+}
+
+static void tb_key(struct textbuf *tb, const char *name, const uint8_t key[UAPI_KEY_LEN])
+{
+	char hex[KEY_HEX_LEN + 1];
+
+	key_to_hex(hex, key);
+	tb_printf(tb, "%s=%s\n", name, hex);
+	explicit_bzero(hex, sizeof(hex));
+}
+
+static bool key_is_zero(const uint8_t key[UAPI_KEY_LEN])
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < UAPI_KEY_LEN; i++)
+		acc |= key[i];
+	return acc == 0;
+}
+
+int uapi_format_get(const struct uapi_config *cfg, char **out, size_t *out_len)
+{
+	struct textbuf tb = { 0 };
+	size_t guess = 256;
+
+	*out = NULL;
+	*out_len = 0;
+	/* ~330 bytes a peer plus ~50 an allowed IP: one allocation usually */
+	for (size_t i = 0; i < cfg->n_peers && guess < SIZE_MAX / 4; i++)
+		guess += 400 + cfg->peers[i].n_allowed_ips * 56;
+	if (!tb_reserve(&tb, guess))
+		return -ENOMEM;
+
+	if (cfg->has_private_key && !key_is_zero(cfg->private_key))
+		tb_key(&tb, "private_key", cfg->private_key);
+	if (cfg->has_listen_port)
+		tb_printf(&tb, "listen_port=%u\n", (unsigned)cfg->listen_port);
+	if (cfg->fwmark)
+		tb_printf(&tb, "fwmark=%u\n", (unsigned)cfg->fwmark);
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		const struct uapi_peer *p = &cfg->peers[i];
+		char ep[96];
+
+		tb_key(&tb, "public_key", p->public_key);
+		tb_key(&tb, "preshared_key", p->preshared_key);
+		tb_printf(&tb, "protocol_version=1\n");
+		if (p->endpoint.sa.sa_family == AF_INET ||
+		    p->endpoint.sa.sa_family == AF_INET6) {
+			uapi_format_endpoint(&p->endpoint, ep, sizeof(ep));
+			tb_printf(&tb, "endpoint=%s\n", ep);
+		}
+		tb_printf(&tb, "last_handshake_time_sec=%lld\n"
+			  "last_handshake_time_nsec=%lld\n"
+			  "tx_bytes=%llu\nrx_bytes=%llu\n"
+			  "persistent_keepalive_interval=%u\n",
+			  (long long)p->last_handshake_time_sec,
+			  (long long)p->last_handshake_time_nsec,
+			  (unsigned long long)p->tx_bytes,
+			  (unsigned long long)p->rx_bytes,
+			  (unsigned)p->persistent_keepalive_interval);
+		for (size_t j = 0; j < p->n_allowed_ips; j++) {
+			const struct uapi_allowed_ip *a = &p->allowed_ips[j];
+			char host[INET6_ADDRSTRLEN];
+
+			if (!inet_ntop(a->family, a->addr, host, sizeof(host)))
+				continue;	/* not AF_INET/AF_INET6: skip */
+			tb_printf(&tb, "allowed_ip=%s/%u\n", host, (unsigned)a->cidr);
+		}
+	}
+	tb_printf(&tb, "errno=0\n\n");
+
+	if (tb.failed) {
+		if (tb.p) {
+			explicit_bzero(tb.p, tb.cap);
+			free(tb.p);
+		}
+		return -ENOMEM;
+	}
+	*out = tb.p;
+	*out_len = tb.len;
+	return 0;
+}
