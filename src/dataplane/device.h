@@ -131,6 +131,8 @@ void device_drop(struct device *dev, enum drop_reason why, const char *detail);
 /* Packet path (send.c / receive.c). */
 void device_tun_readable(struct device *dev);
 void device_udp_readable(struct device *dev, struct udp_socket *s);
+/* Processes datagrams already in dev->rx[0..n) (len and src set). */
+void device_receive_batch(struct device *dev, int n);
 int device_send_buffer(struct device *dev, struct peer *peer, const uint8_t *buf, size_t len);
 void packet_send_handshake_initiation(struct peer *peer, bool is_retry);
 void packet_send_keepalive(struct peer *peer);

@@ -342,40 +342,45 @@ static uint32_t classify(struct device *dev, struct pkt_buf *b, struct rx_job *j
 	return MESSAGE_INVALID;
 }
 
-void device_udp_readable(struct device *dev, struct udp_socket *s)
+void device_receive_batch(struct device *dev, int n)
 {
 	struct rx_job jobs[BATCH_SIZE];
 	uint32_t types[BATCH_SIZE];
+	uint64_t now = clock_now_ns();
 
+	for (int i = 0; i < n; i++)
+		types[i] = classify(dev, &dev->rx[i], &jobs[i], now);
+	crypt_batch(dev->rx, jobs, n);
+	/* In arrival order, so a handshake and the data after it keep their
+	 * order. */
+	for (int i = 0; i < n; i++) {
+		switch (types[i]) {
+		case MESSAGE_HANDSHAKE_INITIATION:
+		case MESSAGE_HANDSHAKE_RESPONSE:
+			handshake_received(dev, &dev->rx[i], types[i], now);
+			break;
+		case MESSAGE_HANDSHAKE_COOKIE:
+			cookie_reply_received(dev, &dev->rx[i], now);
+			break;
+		case MESSAGE_DATA:
+			data_received(dev, &dev->rx[i], &jobs[i], now);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void device_udp_readable(struct device *dev, struct udp_socket *s)
+{
+	/* A few batches per wake-up, then let the other fds have a turn. */
 	for (int round = 0; round < 4; round++) {
-		uint64_t now = clock_now_ns();
 		int n = socket_recv_batch(s, dev->rx, BATCH_SIZE);
-		if (n <= 0) {
-			if (n < 0)
-				log_warn_errno("recvmmsg");
+		if (n < 0)
+			log_error("recvmmsg: %s", strerror(-n));
+		if (n <= 0)
 			return;
-		}
-		for (int i = 0; i < n; i++)
-			types[i] = classify(dev, &dev->rx[i], &jobs[i], now);
-		crypt_batch(dev->rx, jobs, n);
-		/* In arrival order, so a handshake and the data after it keep
-		 * their order. */
-		for (int i = 0; i < n; i++) {
-			switch (types[i]) {
-			case MESSAGE_HANDSHAKE_INITIATION:
-			case MESSAGE_HANDSHAKE_RESPONSE:
-				handshake_received(dev, &dev->rx[i], types[i], now);
-				break;
-			case MESSAGE_HANDSHAKE_COOKIE:
-				cookie_reply_received(dev, &dev->rx[i], now);
-				break;
-			case MESSAGE_DATA:
-				data_received(dev, &dev->rx[i], &jobs[i], now);
-				break;
-			default:
-				break;
-			}
-		}
+		device_receive_batch(dev, n);
 		if (n < BATCH_SIZE)
 			return;
 	}

@@ -113,12 +113,20 @@ fail() {
 	show_logs
 }
 
+# show_logs: the last lines of each daemon log not shown by an earlier failure.
 show_logs() {
-	local f
+	local f n seen
 	for f in "$W"/*.log; do
 		[ -s "$f" ] || continue
+		n=$(wc -l <"$f")
+		seen=$(cat "$f.shown" 2>/dev/null || echo 0)
+		echo "$n" >"$f.shown"
+		if [ "$n" -le "$seen" ]; then
+			echo "    --- ${f##*/}: no new lines"
+			continue
+		fi
 		echo "    --- tail of ${f##*/}"
-		tail -n "${LOG_TAIL:-15}" "$f" | sed 's/^/    | /'
+		tail -n +$((seen + 1)) "$f" | tail -n "${LOG_TAIL:-15}" | sed 's/^/    | /'
 	done
 }
 

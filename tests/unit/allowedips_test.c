@@ -313,12 +313,8 @@ static void check_walk(int o)
 		if (ref[i].owner == o)
 			idx[n++] = i;
 	for (size_t i = 1; i < n; i++)		/* insertion sort by seq */
-		for (size_t j = i; j > 0 && ref[idx[j - 1]].seq > ref[idx[j]].seq; j--) {
-			size_t tmp = idx[j];
-
-			idx[j] = idx[j - 1];
-			idx[j - 1] = tmp;
-		}
+		for (size_t j = i, tmp; j > 0 && ref[idx[j - 1]].seq > ref[idx[j]].seq; j--)
+			tmp = idx[j], idx[j] = idx[j - 1], idx[j - 1] = tmp;
 
 	walked.n = 0;
 	CHECK_INT(allowedips_walk_owner(&owners[o], record_cb, &walked), 0);
@@ -780,6 +776,11 @@ static void test_churn_returns_memory(void)
 	reset_all();
 }
 
+static void put_be32(uint8_t *a, uint32_t v)
+{
+	a[0] = (uint8_t)(v >> 24), a[1] = (uint8_t)(v >> 16), a[2] = (uint8_t)(v >> 8), a[3] = (uint8_t)v;
+}
+
 static double now_seconds(void)
 {
 	struct timespec ts;
@@ -799,43 +800,38 @@ static void test_scale_100k_peers(void)
 	uint8_t a4[4], a6[16] = { 0xfd, 0x00, 0x12, 0x34 };
 	bool all_ok = true;
 
-	if (!peers) {
-		CHECK(peers != NULL);
+	CHECK(peers != NULL);
+	if (!peers)
 		return;
-	}
 	reset_all();
 	before = heap_in_use();
 	t0 = now_seconds();
 	for (uint32_t i = 0; i < NPEERS; i++) {
 		/* Scatter the insert order a little: multiply by an odd number. */
-		uint32_t p = (i * 40503u) % NPEERS, v4 = 0x0a000000u + p;
+		uint32_t p = (i * 40503u) % NPEERS;
 
 		allowedips_owner_init(&peers[p]);
-		a4[0] = (uint8_t)(v4 >> 24), a4[1] = (uint8_t)(v4 >> 16);
-		a4[2] = (uint8_t)(v4 >> 8), a4[3] = (uint8_t)v4;
+		put_be32(a4, 0x0a000000u + p);
 		all_ok &= allowedips_insert(&table, AF_INET, a4, 32, &peers[p]) == 0;
 		prefixes++;
 		if (p % 2 == 0) {
-			a6[13] = (uint8_t)(p >> 16), a6[14] = (uint8_t)(p >> 8), a6[15] = (uint8_t)p;
+			put_be32(a6 + 12, p);
 			all_ok &= allowedips_insert(&table, AF_INET6, a6, 128, &peers[p]) == 0;
 			prefixes++;
 		}
 	}
 	t1 = now_seconds();
 	for (uint32_t p = 0; p < NPEERS; p++) {
-		uint32_t v4 = 0x0a000000u + p;
-
-		a4[0] = (uint8_t)(v4 >> 24), a4[1] = (uint8_t)(v4 >> 16);
-		a4[2] = (uint8_t)(v4 >> 8), a4[3] = (uint8_t)v4;
+		put_be32(a4, 0x0a000000u + p);
 		all_ok &= allowedips_lookup(&table, AF_INET, a4) == &peers[p];
-		a6[13] = (uint8_t)(p >> 16), a6[14] = (uint8_t)(p >> 8), a6[15] = (uint8_t)p;
+		put_be32(a6 + 12, p);
 		all_ok &= allowedips_lookup(&table, AF_INET6, a6) == (p % 2 ? NULL : &peers[p]);
 		all_ok &= peers[p].count == (p % 2 ? 1u : 2u);
 	}
 	t2 = now_seconds();
 	CHECK(all_ok);
 	/* A /32 just past the last peer is nobody's. */
-	a4[0] = 10, a4[1] = (uint8_t)(NPEERS >> 16), a4[2] = (uint8_t)(NPEERS >> 8), a4[3] = (uint8_t)NPEERS;
+	put_be32(a4, 0x0a000000u + NPEERS);
 	CHECK(allowedips_lookup(&table, AF_INET, a4) == NULL);
 	fprintf(stderr, "  %zu prefixes: insert %.3f s, %zu lookups %.3f s, %.1f heap bytes per prefix\n",
 		prefixes, t1 - t0, (size_t)2 * NPEERS, t2 - t1,

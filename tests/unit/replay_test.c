@@ -68,6 +68,16 @@ static void test_in_order_and_duplicates(void)
 		T(c, false);
 	T(10, true);
 	CHECK(rc.counter == 11);
+
+	/* In order from 0: each is new, then a replay; counter is h + 1. */
+	fresh();
+	for (uint64_t c = 0; c < 3 * BITS; c++) {
+		T(c, true);
+		CHECK_INT(rc.counter, c + 1);
+		T(c, false);
+		if (c > W)
+			T(c - W - 1, false);
+	}
 }
 
 /* h is the highest: h - W is the oldest acceptable, h - W - 1 is too old. */
