@@ -6,7 +6,7 @@
 #   make WERROR=1           warnings are errors (CI)
 
 CC       ?= cc
-PKGS     := libcrypto
+PKGS     := libcrypto jansson libmicrohttpd libcurl libqrencode libmnl libsystemd libnftables
 O        ?= build
 SAN      ?=
 WERROR   ?=
@@ -15,8 +15,10 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter -Wformat=2 -Wvla -fno-strict-aliasing \
             -D_GNU_SOURCE -fstack-protector-strong -D_FORTIFY_SOURCE=2 -pthread \
-            -Isrc/common -Isrc/dataplane $(shell pkg-config --cflags $(PKGS))
+            -Isrc/common -Isrc/dataplane -Isrc/store -Isrc/control -Isrc/server \
+            $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -pthread
+LDFLAGS  += -Wl,--as-needed
 ifneq ($(WERROR),)
 CFLAGS   += -Werror
 endif
@@ -25,8 +27,9 @@ CFLAGS   += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SAN)
 endif
 
-LIB_SRC  := $(wildcard src/common/*.c src/dataplane/*.c)
+LIB_SRC  := $(wildcard src/common/*.c src/dataplane/*.c src/store/*.c src/control/*.c src/server/*.c)
 DAEMON_SRC := $(wildcard src/zerowgd/*.c)
+CLI_SRC  := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/*_test.c)
 FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
 
@@ -36,11 +39,16 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(O)/obj/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(O)/obj/%.o)
 TLIB_OBJ := $(LIB_SRC:%.c=$(O)/tobj/%.o)
 TDAEMON_OBJ := $(DAEMON_SRC:%.c=$(O)/tobj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(O)/obj/%.o)
+TCLI_OBJ := $(CLI_SRC:%.c=$(O)/tobj/%.o)
+# zerowg (the server and CLI) exists once src/cli has its main.
+BINS     := $(O)/zerowgd $(if $(CLI_SRC),$(O)/zerowg)
+TBINS    := $(O)/zerowgd-test $(if $(CLI_SRC),$(O)/zerowg-test)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
 
 .PHONY: all test unit netns run bench clean help fuzz install
-all: $(O)/zerowgd
+all: $(BINS)
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -59,6 +67,10 @@ $(O)/zerowgd: $(DAEMON_OBJ) $(O)/libzerowg.a
 # The daemon the netns tests run: same code plus ZWG_TIME_SCALE.
 $(O)/zerowgd-test: $(TDAEMON_OBJ) $(O)/libzerowg-test.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/zerowg: $(CLI_OBJ) $(O)/libzerowg.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/zerowg-test: $(TCLI_OBJ) $(O)/libzerowg-test.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/tests/%: tests/unit/%.c tests/unit/test.h $(O)/libzerowg-test.a
 	@mkdir -p $(dir $@)
@@ -73,11 +85,11 @@ $(O)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_main.c $(O)/libzerowg-test.a
 unit: $(UNIT_BIN) $(FUZZ_BIN)
 	@O=$(O) tests/run.sh unit
 
-netns: $(O)/zerowgd $(O)/zerowgd-test
+netns: $(BINS) $(TBINS)
 	@O=$(O) tests/run.sh netns
 
 ## test: build and run every test (unit, fuzz corpus replay, netns); ends "N passed, N failed"
-test: $(O)/zerowgd $(O)/zerowgd-test $(UNIT_BIN) $(FUZZ_BIN)
+test: $(BINS) $(TBINS) $(UNIT_BIN) $(FUZZ_BIN)
 	@O=$(O) tests/run.sh all
 
 fuzz: $(FUZZ_BIN)
@@ -90,15 +102,16 @@ run: $(O)/zerowgd
 bench: $(O)/zerowgd
 	@O=$(O) bench/run.sh
 
-install: $(O)/zerowgd
+install: $(BINS)
 	install -D -m 0755 $(O)/zerowgd $(DESTDIR)/usr/local/bin/zerowgd
+	$(if $(CLI_SRC),install -D -m 0755 $(O)/zerowg $(DESTDIR)/usr/local/bin/zerowg)
 
 clean:
 	rm -rf $(O)
 
 help:
 	@echo "zerowg make targets:"
-	@echo "  all (default)  build $(O)/zerowgd"
+	@echo "  all (default)  build $(O)/zerowgd (and $(O)/zerowg once src/cli exists)"
 	@echo "  run            build, then demo zerowgd in two temporary network namespaces (root)"
 	@echo "  test           build and run every test: unit, fuzz corpora, netns (root for netns)"
 	@echo "  unit           unit tests and fuzz corpus replay only (no root needed)"

@@ -32,6 +32,7 @@
 #include <openssl/rand.h>
 
 #define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
 /* Fetched once by crypto_fetch_algorithms(); read-only afterwards, shared
  * by every thread (OpenSSL method objects are immutable once fetched). */
@@ -42,9 +43,24 @@ static EVP_MD *crypto_blake2s256_md;
 static EVP_MAC *crypto_blake2smac;
 static pthread_key_t crypto_tls_key;
 
+/*
+ * OpenSSL 3 spends about a microsecond setting a key on a context, more
+ * than the cipher needs for a whole packet.  So each thread keeps a few
+ * contexts with their key already set, picked by the key's address (never
+ * by its bytes: no secret-dependent indexing) and confirmed by a
+ * constant-time comparison of the key; a hit only sets the nonce.
+ */
+#define AEAD_CACHE_SLOTS 8
+struct aead_slot {
+	EVP_CIPHER_CTX *ctx;
+	const uint8_t *key_addr;
+	uint8_t key[CHACHA20POLY1305_KEY_LEN];
+	int enc;
+};
+
 /* One per thread, owned by that thread only: no locks. */
 struct crypto_tls {
-	EVP_CIPHER_CTX *aead;	/* bound to ChaCha20-Poly1305; key+nonce set per call */
+	struct aead_slot aead_slots[AEAD_CACHE_SLOTS];
 	EVP_MD_CTX *md;		/* BLAKE2s-256 */
 	EVP_MAC_CTX *mac128;	/* BLAKE2SMAC with size 16; key set per call */
 };
@@ -57,9 +73,11 @@ static void crypto_tls_free(void *arg)
 	if (!t)
 		return;
 	/* The _free functions cleanse the key schedules they hold. */
-	EVP_CIPHER_CTX_free(t->aead);
+	for (int i = 0; i < AEAD_CACHE_SLOTS; i++)
+		EVP_CIPHER_CTX_free(t->aead_slots[i].ctx);
 	EVP_MD_CTX_free(t->md);
 	EVP_MAC_CTX_free(t->mac128);
+	explicit_bzero(t, sizeof(*t));
 	free(t);
 	if (crypto_tls == t)
 		crypto_tls = NULL;
@@ -132,28 +150,6 @@ static struct crypto_tls *crypto_tls_get(void)
 	return t;
 }
 
-static EVP_CIPHER_CTX *crypto_aead_ctx(void)
-{
-	struct crypto_tls *t = crypto_tls;
-	EVP_CIPHER_CTX *ctx;
-
-	if (likely(t != NULL && t->aead != NULL))
-		return t->aead;
-	t = crypto_tls_get();
-	if (!t)
-		return NULL;
-	ctx = EVP_CIPHER_CTX_new();
-	if (!ctx)
-		return NULL;
-	/* Bind the cipher once; each call then only sets key and nonce. */
-	if (!EVP_CipherInit_ex(ctx, crypto_chacha20poly1305, NULL, NULL, NULL, 1)) {
-		EVP_CIPHER_CTX_free(ctx);
-		return NULL;
-	}
-	t->aead = ctx;
-	return ctx;
-}
-
 static EVP_MD_CTX *crypto_md_ctx(void)
 {
 	struct crypto_tls *t = crypto_tls;
@@ -215,19 +211,60 @@ static inline uint64_t get_le64(const uint8_t *p)
  * (or ciphertext without tag) length; tag is written (encrypt) or checked
  * (decrypt).  EVP takes int lengths, hence the limits.
  */
+/* A context with key already set (see AEAD_CACHE_SLOTS), or NULL. */
+static EVP_CIPHER_CTX *aead_ctx_for(const uint8_t *key, int enc, bool *key_set)
+{
+	struct crypto_tls *t = crypto_tls;
+	size_t i = (((uintptr_t)key >> 4) ^ ((uintptr_t)key >> 10) ^ (uintptr_t)enc) %
+		   AEAD_CACHE_SLOTS;
+	struct aead_slot *slot;
+
+	if (unlikely(t == NULL)) {
+		t = crypto_tls_get();
+		if (!t)
+			return NULL;
+	}
+	slot = &t->aead_slots[i];
+	if (unlikely(!slot->ctx)) {
+		slot->ctx = EVP_CIPHER_CTX_new();
+		if (!slot->ctx)
+			return NULL;
+		if (!EVP_CipherInit_ex(slot->ctx, crypto_chacha20poly1305, NULL, NULL, NULL, enc)) {
+			EVP_CIPHER_CTX_free(slot->ctx);
+			slot->ctx = NULL;
+			return NULL;
+		}
+		slot->key_addr = NULL;
+	}
+	*key_set = slot->key_addr == key && slot->enc == enc &&
+		   CRYPTO_memcmp(slot->key, key, CHACHA20POLY1305_KEY_LEN) == 0;
+	if (!*key_set) {
+		slot->key_addr = key;
+		slot->enc = enc;
+		memcpy(slot->key, key, CHACHA20POLY1305_KEY_LEN);
+	}
+	return slot->ctx;
+}
+
 static bool aead_crypt(uint8_t *dst, const uint8_t *src, size_t in_len,
 		       const uint8_t *ad, size_t ad_len, uint64_t counter,
 		       const uint8_t key[CHACHA20POLY1305_KEY_LEN], uint8_t *tag, int enc)
 {
-	EVP_CIPHER_CTX *ctx = crypto_aead_ctx();
+	bool key_set = false;
+	EVP_CIPHER_CTX *ctx = aead_ctx_for(key, enc, &key_set);
 	uint8_t nonce[12] = { 0 };
 	int len;
 
 	if (!ctx || in_len > INT_MAX - CHACHA20POLY1305_TAG_LEN || ad_len > INT_MAX)
 		return false;
 	put_le64(nonce + 4, counter);
-	if (!EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc))
+	if (!EVP_CipherInit_ex(ctx, NULL, NULL, key_set ? NULL : key, nonce, enc)) {
+		/* Forget the slot's key: its state is unknown now. */
+		for (int i = 0; i < AEAD_CACHE_SLOTS; i++)
+			if (crypto_tls->aead_slots[i].ctx == ctx)
+				crypto_tls->aead_slots[i].key_addr = NULL;
 		return false;
+	}
 	/* The expected tag is copied into the context before any plaintext
 	 * is written, so in-place decryption cannot disturb it. */
 	if (!enc && !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG,

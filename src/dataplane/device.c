@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "secmem.h"
+#include "offload.h"
 #include "socket.h"
 #include "timers.h"
 #include "tun.h"
@@ -18,11 +19,24 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-static char tun_marker, timer_marker;
+static char tun_marker, timer_marker, call_marker;
+
+struct device_call {
+	struct device_call *next;
+	int (*fn)(struct device *dev, void *ctx);
+	void *ctx;
+	int result;
+	bool done;
+	pthread_cond_t cond;
+};
+
+static __thread struct device *loop_owner;
 
 static const char *const drop_names[DROP__COUNT] = {
 	[DROP_RX_SHORT] = "short packet",
@@ -64,6 +78,8 @@ int device_init(struct device *dev, const char *ifname, int tun_fd)
 	dev->sock4.family = AF_INET;
 	dev->sock6.family = AF_INET6;
 	dev->timer_fd = -1;
+	dev->call_fd = -1;
+	pthread_mutex_init(&dev->call_lock, NULL);
 	dev->mtu = TUN_DEFAULT_MTU;
 	allowedips_init(&dev->allowedips);
 	timer_heap_init(&dev->timers);
@@ -81,6 +97,11 @@ int device_init(struct device *dev, const char *ifname, int tun_fd)
 	ret = index_table_init(dev);
 	if (ret < 0)
 		goto err;
+	dev->tx_slots = malloc((size_t)TX_SLOTS * TX_SLOT_SIZE);
+	if (!dev->tx_slots) {
+		ret = -ENOMEM;
+		goto err;
+	}
 	for (int i = 0; i < BATCH_SIZE; i++) {
 		dev->rx[i].data = malloc(PKT_BUF_SIZE);
 		dev->tx[i].data = malloc(PKT_BUF_SIZE);
@@ -105,6 +126,12 @@ int device_init(struct device *dev, const char *ifname, int tun_fd)
 		ret = -errno;
 		goto err;
 	}
+	dev->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ev.data.ptr = &call_marker;
+	if (dev->call_fd < 0 || epoll_ctl(dev->epoll_fd, EPOLL_CTL_ADD, dev->call_fd, &ev) < 0) {
+		ret = -errno;
+		goto err;
+	}
 	ret = tun_ifindex(tun_fd);
 	dev->ifindex = ret > 0 ? ret : 0;
 	/* Like wireguard-go, listen on a random port until told otherwise. */
@@ -126,7 +153,9 @@ void device_teardown(struct device *dev)
 		close(dev->epoll_fd);
 	if (dev->timer_fd >= 0)
 		close(dev->timer_fd);
-	dev->epoll_fd = dev->timer_fd = -1;
+	if (dev->call_fd >= 0)
+		close(dev->call_fd);
+	dev->epoll_fd = dev->timer_fd = dev->call_fd = -1;
 	for (int i = 0; i < BATCH_SIZE; i++) {
 		if (dev->rx[i].data)
 			explicit_bzero(dev->rx[i].data, PKT_BUF_SIZE);
@@ -136,6 +165,10 @@ void device_teardown(struct device *dev)
 		free(dev->tx[i].data);
 		dev->rx[i].data = dev->tx[i].data = NULL;
 	}
+	if (dev->tx_slots)
+		explicit_bzero(dev->tx_slots, (size_t)TX_SLOTS * TX_SLOT_SIZE);
+	free(dev->tx_slots);
+	dev->tx_slots = NULL;
 	allowedips_free(&dev->allowedips);
 	timer_heap_free(&dev->timers);
 	index_table_free(dev);
@@ -153,6 +186,48 @@ void device_teardown(struct device *dev)
 	}
 	dev->identity = NULL;
 	dev->cookie_checker = NULL;
+}
+
+bool device_offload_allowed(const char *name)
+{
+	const char *off = getenv("ZWG_DISABLE_OFFLOAD");
+	size_t n = strlen(name);
+
+	if (!off)
+		return true;
+	for (const char *p = off; *p;) {
+		size_t len = strcspn(p, ",");
+		if ((len == n && !strncmp(p, name, n)) || (len == 3 && !strncmp(p, "all", 3)))
+			return false;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return true;
+}
+
+int device_set_offloads(struct device *dev, bool tun_vnet, bool tun_tso)
+{
+	int zero = 0, fd, ret;
+
+	dev->tun_vnet = tun_vnet;
+	dev->tun_tso = tun_tso;
+	dev->udp_gro_wanted = device_offload_allowed("gro");
+	dev->udp_gro = dev->udp_gro_wanted;
+	/* Rebinds (still on a random port: nothing is configured yet) so the
+	 * sockets get UDP_GRO. */
+	ret = socket_bind(dev, dev->configured_port);
+	if (ret < 0)
+		return ret;
+	fd = dev->sock6.fd >= 0 ? dev->sock6.fd : dev->sock4.fd;
+	dev->udp_gso = device_offload_allowed("gso") &&
+		       setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
+	if (!dev->udp_gso && device_offload_allowed("gso"))
+		log_error("UDP GSO unavailable: sending datagrams one by one (slower)");
+	log_info("Offloads: TUN vnet %s, TSO %s, UDP GSO %s, UDP GRO %s",
+		 tun_vnet ? "on" : "off", tun_tso ? "on" : "off",
+		 dev->udp_gso ? "on" : "off", dev->udp_gro ? "on" : "off");
+	return 0;
 }
 
 int device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN])
@@ -280,10 +355,57 @@ static void arm_timerfd(struct device *dev)
 	timerfd_settime(dev->timer_fd, 0, &its, NULL);
 }
 
+int device_call(struct device *dev, int (*fn)(struct device *dev, void *ctx), void *ctx)
+{
+	struct device_call call = { .fn = fn, .ctx = ctx };
+	uint64_t one = 1;
+
+	if (loop_owner == dev)
+		return fn(dev, ctx);
+	pthread_cond_init(&call.cond, NULL);
+	pthread_mutex_lock(&dev->call_lock);
+	if (dev->calls_tail)
+		dev->calls_tail->next = &call;
+	else
+		dev->calls_head = &call;
+	dev->calls_tail = &call;
+	if (write(dev->call_fd, &one, sizeof(one)) < 0)
+		log_warn_errno("eventfd");
+	while (!call.done)
+		pthread_cond_wait(&call.cond, &dev->call_lock);
+	pthread_mutex_unlock(&dev->call_lock);
+	pthread_cond_destroy(&call.cond);
+	return call.result;
+}
+
+/* On the loop thread: runs every queued call, each outside call_lock. */
+static void run_calls(struct device *dev)
+{
+	uint64_t n;
+
+	if (read(dev->call_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn_errno("eventfd");
+	pthread_mutex_lock(&dev->call_lock);
+	while (dev->calls_head) {
+		struct device_call *c = dev->calls_head;
+		dev->calls_head = c->next;
+		if (!dev->calls_head)
+			dev->calls_tail = NULL;
+		pthread_mutex_unlock(&dev->call_lock);
+		int result = c->fn(dev, c->ctx);
+		pthread_mutex_lock(&dev->call_lock);
+		c->result = result;
+		c->done = true;
+		pthread_cond_signal(&c->cond);
+	}
+	pthread_mutex_unlock(&dev->call_lock);
+}
+
 int device_run(struct device *dev)
 {
 	struct epoll_event events[16];
 
+	loop_owner = dev;
 	while (!dev->stopping) {
 		arm_timerfd(dev);
 		int n = epoll_wait(dev->epoll_fd, events, 16, -1);
@@ -303,6 +425,8 @@ int device_run(struct device *dev)
 				if (read(dev->timer_fd, &expirations, sizeof(expirations)) < 0 &&
 				    errno != EAGAIN)
 					log_warn_errno("timerfd");
+			} else if (p == &call_marker) {
+				run_calls(dev);
 			} else if (p == &dev->sock4 || p == &dev->sock6) {
 				device_udp_readable(dev, p);
 			} else {
@@ -312,5 +436,8 @@ int device_run(struct device *dev)
 		}
 		timer_heap_run(&dev->timers, clock_now_ns());
 	}
+	/* Nobody may wait forever on a loop that no longer runs. */
+	run_calls(dev);
+	loop_owner = NULL;
 	return dev->exit_status;
 }

@@ -23,7 +23,17 @@
 #include "timerheap.h"
 #include "log.h"
 
+#include <pthread.h>
+
 #define BATCH_SIZE 64
+/* Segments of TUN super-packets (TSO) are cut into slots of this size; a
+ * batch holds at most TX_SLOTS of them plus the BATCH_SIZE packets read. */
+#define TX_SLOTS 384
+#define TX_SLOT_SIZE 2048
+#define TX_MAX_PKTS (TX_SLOTS + BATCH_SIZE)
+/* With UDP GRO one read can hold many datagrams. */
+#define RX_GRO_READS 16
+#define RX_MAX_DGRAMS 1024
 /* One packet buffer: room for the data header in front of the largest IP
  * packet, and for padding and the tag behind it. */
 #define PKT_HEADROOM	sizeof(struct message_data)
@@ -62,6 +72,7 @@ struct pkt_buf {
 	};
 	int dst_ifindex;
 	bool has_dst;
+	size_t gso_size;		/* rx with UDP GRO: datagrams of this size, 0 = one */
 };
 
 struct udp_socket {
@@ -77,6 +88,13 @@ struct device {
 	uint16_t listen_port;		/* bound port (after bind) */
 	uint16_t configured_port;	/* 0 = any */
 	uint32_t fwmark;
+
+	/* Offloads, each detected at start with a fallback (offload.h). */
+	bool tun_vnet;			/* TUN reads/writes carry a virtio_net_hdr */
+	bool tun_tso;			/* TUN hands us TSO super-packets */
+	bool udp_gso, udp_gro;		/* in use */
+	bool udp_gro_wanted;
+	uint8_t *tx_slots;		/* TX_SLOTS * TX_SLOT_SIZE */
 	int mtu;			/* last known TUN MTU */
 	uint64_t mtu_checked_ns;
 
@@ -110,12 +128,25 @@ struct device {
 	struct pkt_buf rx[BATCH_SIZE];
 	struct pkt_buf tx[BATCH_SIZE];
 
+	/* Calls from other threads (device_call): a queue under call_lock,
+	 * woken through call_fd (an eventfd the loop watches).  Lock order:
+	 * call_lock is a leaf; nothing else is held while taking it. */
+	int call_fd;
+	pthread_mutex_t call_lock;
+	struct device_call *calls_head, *calls_tail;
+
 	uint64_t drops[DROP__COUNT];
 	struct log_ratelimit drop_log;
 };
 
 /* Creates the device for an open TUN fd.  0 or -errno. */
 int device_init(struct device *dev, const char *ifname, int tun_fd);
+/* Tells the device how its TUN was opened (tun_open_offload) and which UDP
+ * offloads to try; ZWG_DISABLE_OFFLOAD=tun,gso,gro,all in the environment
+ * is honoured by the caller of tun_open_offload and here.  0 or -errno. */
+int device_set_offloads(struct device *dev, bool tun_vnet, bool tun_tso);
+/* Which offloads the environment leaves on (checked once). */
+bool device_offload_allowed(const char *name);
 void device_teardown(struct device *dev);
 
 /* Sets or clears (all zero) the private key; peers' sessions are cleared
@@ -153,5 +184,10 @@ void device_unwatch(struct device *dev, struct loop_source *src);
 /* Runs until device_stop(); returns dev->exit_status. */
 int device_run(struct device *dev);
 void device_stop(struct device *dev, int status);
+
+/* Runs fn(dev, ctx) on the loop thread and waits for it; returns fn's
+ * value.  Called on the loop thread itself, it runs fn directly.  This is
+ * how the control plane and the admin API change the device. */
+int device_call(struct device *dev, int (*fn)(struct device *dev, void *ctx), void *ctx);
 
 #endif

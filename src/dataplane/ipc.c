@@ -127,7 +127,7 @@ int device_get_config(struct device *dev, struct uapi_config *cfg)
 		cfg->has_private_key = true;
 		memcpy(cfg->private_key, dev->identity->static_private, UAPI_KEY_LEN);
 	}
-	cfg->has_listen_port = true;
+	cfg->has_listen_port = dev->listen_port != 0;
 	cfg->listen_port = dev->listen_port;
 	cfg->has_fwmark = dev->fwmark != 0;
 	cfg->fwmark = dev->fwmark;

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "device.h"
+#include "offload.h"
 #include "socket.h"
 #include "timers.h"
 
@@ -18,12 +19,23 @@
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+/* One datagram: a whole read, or one segment of a UDP GRO read.  The
+ * addresses are those of the read it came in. */
+struct rx_dgram {
+	uint8_t *data;
+	size_t len;
+	const struct pkt_buf *b;
+};
 
 /* Learns the peer's endpoint from an authenticated packet (roaming,
  * whitepaper 2.1), and which of our addresses it talks to. */
-static void update_endpoint(struct peer *peer, const struct pkt_buf *b)
+static void update_endpoint(struct peer *peer, const struct rx_dgram *d)
 {
+	const struct pkt_buf *b = d->b;
+
 	struct endpoint *ep = &peer->endpoint;
 
 	if (b->src.sa.sa_family == AF_INET) {
@@ -78,9 +90,9 @@ static bool begin_session(struct peer *peer, uint64_t now)
 	return true;
 }
 
-static void handshake_initiation_received(struct device *dev, struct pkt_buf *b, uint64_t now)
+static void handshake_initiation_received(struct device *dev, struct rx_dgram *d, uint64_t now)
 {
-	struct message_handshake_initiation *msg = (void *)b->data;
+	struct message_handshake_initiation *msg = (void *)d->data;
 	struct message_handshake_response resp;
 	struct noise_handshake *hs;
 	struct peer *peer;
@@ -93,8 +105,8 @@ static void handshake_initiation_received(struct device *dev, struct pkt_buf *b,
 	}
 	peer = peer_of_handshake(hs);
 	log_debug("%s: received handshake initiation", peer_tag(peer, tag));
-	update_endpoint(peer, b);
-	peer->rx_bytes += b->len;
+	update_endpoint(peer, d);
+	peer->rx_bytes += d->len;
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
 
@@ -112,9 +124,9 @@ static void handshake_initiation_received(struct device *dev, struct pkt_buf *b,
 		peer->tx_bytes += sizeof(resp);
 }
 
-static void handshake_response_received(struct device *dev, struct pkt_buf *b, uint64_t now)
+static void handshake_response_received(struct device *dev, struct rx_dgram *d, uint64_t now)
 {
-	struct message_handshake_response *msg = (void *)b->data;
+	struct message_handshake_response *msg = (void *)d->data;
 	struct noise_handshake *hs;
 	struct peer *peer;
 	char tag[PEER_TAG_LEN];
@@ -126,8 +138,8 @@ static void handshake_response_received(struct device *dev, struct pkt_buf *b, u
 	}
 	peer = peer_of_handshake(hs);
 	log_debug("%s: received handshake response", peer_tag(peer, tag));
-	update_endpoint(peer, b);
-	peer->rx_bytes += b->len;
+	update_endpoint(peer, d);
+	peer->rx_bytes += d->len;
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
 	if (!begin_session(peer, now))
@@ -138,9 +150,9 @@ static void handshake_response_received(struct device *dev, struct pkt_buf *b, u
 	packet_send_keepalive(peer);
 }
 
-static void cookie_reply_received(struct device *dev, struct pkt_buf *b, uint64_t now)
+static void cookie_reply_received(struct device *dev, struct rx_dgram *d, uint64_t now)
 {
-	struct message_handshake_cookie *msg = (void *)b->data;
+	struct message_handshake_cookie *msg = (void *)d->data;
 	struct index_entry *e = index_table_lookup(dev, le32toh(msg->receiver_index));
 
 	if (!e || !cookie_message_consume(msg, &e->peer->latest_cookie, now)) {
@@ -151,12 +163,12 @@ static void cookie_reply_received(struct device *dev, struct pkt_buf *b, uint64_
 	 * at once either. */
 }
 
-static void handshake_received(struct device *dev, struct pkt_buf *b, uint32_t type, uint64_t now)
+static void handshake_received(struct device *dev, struct rx_dgram *d, uint32_t type, uint64_t now)
 {
 	bool under_load = device_under_load(dev, now);
 	enum cookie_mac_state mac;
 
-	mac = cookie_validate_packet(dev->cookie_checker, b->data, b->len, &b->src.sa,
+	mac = cookie_validate_packet(dev->cookie_checker, d->data, d->len, &d->b->src.sa,
 				     under_load, now);
 	if (mac == INVALID_MAC) {
 		device_drop(dev, DROP_RX_BAD_MAC, NULL);
@@ -166,25 +178,25 @@ static void handshake_received(struct device *dev, struct pkt_buf *b, uint32_t t
 		if (mac != VALID_MAC_WITH_COOKIE) {
 			struct message_handshake_cookie reply;
 			uint32_t sender;
-			memcpy(&sender, b->data + 4, sizeof(sender));	/* sender_index */
-			if (cookie_message_create(&reply, dev->cookie_checker, b->data, b->len,
-						  le32toh(sender), &b->src.sa, now)) {
+			memcpy(&sender, d->data + 4, sizeof(sender));	/* sender_index */
+			if (cookie_message_create(&reply, dev->cookie_checker, d->data, d->len,
+						  le32toh(sender), &d->b->src.sa, now)) {
 				struct endpoint ep = { 0 };
-				ep.addr = b->src;
+				ep.addr = d->b->src;
 				(void)socket_send(dev, &ep, &reply, sizeof(reply));
 			}
 			device_drop(dev, DROP_RX_COOKIE_SENT, NULL);
 			return;
 		}
-		if (!ratelimiter_allow(&dev->ratelimiter, &b->src.sa, now)) {
+		if (!ratelimiter_allow(&dev->ratelimiter, &d->b->src.sa, now)) {
 			device_drop(dev, DROP_RX_RATELIMITED, NULL);
 			return;
 		}
 	}
 	if (type == MESSAGE_HANDSHAKE_INITIATION)
-		handshake_initiation_received(dev, b, now);
+		handshake_initiation_received(dev, d, now);
 	else
-		handshake_response_received(dev, b, now);
+		handshake_response_received(dev, d, now);
 }
 
 /* Length of the IP packet inside a decrypted payload, or 0 if it is not one. */
@@ -221,13 +233,13 @@ struct rx_job {
 	bool ok;
 };
 
-static void crypt_batch(struct pkt_buf *bufs, struct rx_job *jobs, int n)
+static void crypt_batch(struct rx_dgram *dg, struct rx_job *jobs, int n)
 {
 	for (int i = 0; i < n; i++) {
 		if (!jobs[i].peer)
 			continue;
-		uint8_t *c = bufs[i].data + sizeof(struct message_data);
-		size_t clen = bufs[i].len - sizeof(struct message_data);
+		uint8_t *c = dg[i].data + sizeof(struct message_data);
+		size_t clen = dg[i].len - sizeof(struct message_data);
 		jobs[i].ok = chacha20poly1305_decrypt(c, c, clen, NULL, 0, jobs[i].counter,
 						      jobs[i].kp->receiving_key);
 	}
@@ -248,28 +260,31 @@ static void keep_key_fresh_on_receive(struct peer *peer, uint64_t now)
 	}
 }
 
-static void data_received(struct device *dev, struct pkt_buf *b, struct rx_job *job, uint64_t now)
+/* Checks an authenticated data packet; returns the length of the inner IP
+ * packet to deliver (at *plain), or 0. */
+static size_t data_received(struct device *dev, struct rx_dgram *d, struct rx_job *job,
+			    uint64_t now, uint8_t **plain)
 {
 	struct peer *peer = job->peer;
 	struct noise_keypair *kp = job->kp;
-	uint8_t *plain = b->data + sizeof(struct message_data);
-	size_t plen = b->len - sizeof(struct message_data) - NOISE_AUTHTAG_LEN;
+	size_t plen = d->len - sizeof(struct message_data) - NOISE_AUTHTAG_LEN;
 
+	*plain = d->data + sizeof(struct message_data);
 	if (!job->ok) {
 		device_drop(dev, DROP_RX_DECRYPT, NULL);
-		return;
+		return 0;
 	}
 	/* A handshake earlier in this batch may have retired the keypair. */
 	if (!kp->valid || kp->local_index != job->index) {
 		device_drop(dev, DROP_RX_NO_KEYPAIR, NULL);
-		return;
+		return 0;
 	}
 	if (!replay_counter_validate(&kp->receiving_counter, job->counter)) {
 		device_drop(dev, DROP_RX_REPLAY, NULL);
-		return;
+		return 0;
 	}
-	update_endpoint(peer, b);
-	peer->rx_bytes += b->len;
+	update_endpoint(peer, d);
+	peer->rx_bytes += d->len;
 	if (noise_keypairs_received_with(&peer->keypairs, kp)) {
 		timers_handshake_complete(peer);
 		packet_send_staged_packets(peer);
@@ -278,23 +293,22 @@ static void data_received(struct device *dev, struct pkt_buf *b, struct rx_job *
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
 	if (plen == 0)
-		return;	/* a keepalive */
-	size_t ilen = inner_packet_len(plain, plen);
+		return 0;	/* a keepalive */
+	size_t ilen = inner_packet_len(*plain, plen);
 	if (!ilen) {
 		device_drop(dev, DROP_RX_BAD_INNER, NULL);
-		return;
+		return 0;
 	}
-	if (!inner_source_allowed(dev, peer, plain)) {
+	if (!inner_source_allowed(dev, peer, *plain)) {
 		device_drop(dev, DROP_RX_ALLOWEDIPS, NULL);
-		return;
+		return 0;
 	}
 	timers_data_received(peer);
-	if (write(dev->tun_fd, plain, ilen) < 0)
-		device_drop(dev, DROP_RX_TUN_WRITE, NULL);
+	return ilen;
 }
 
 /* First pass over a datagram: its type, and for data its keypair. */
-static uint32_t classify(struct device *dev, struct pkt_buf *b, struct rx_job *job, uint64_t now)
+static uint32_t classify(struct device *dev, struct rx_dgram *b, struct rx_job *job, uint64_t now)
 {
 	uint32_t type;
 
@@ -342,46 +356,106 @@ static uint32_t classify(struct device *dev, struct pkt_buf *b, struct rx_job *j
 	return MESSAGE_INVALID;
 }
 
+static void tun_write_run(struct device *dev, struct gro_run *run)
+{
+	int n = gro_run_finish(run);
+
+	if (n > 0 && writev(dev->tun_fd, run->iov, n) < 0)
+		device_drop(dev, DROP_RX_TUN_WRITE, NULL);
+	gro_run_reset(run);
+}
+
+/* Delivers one decrypted packet.  With a vnet TUN, TCP segments that follow
+ * each other are merged into one write (offload.h); anything else first
+ * flushes the run, so the order of packets is kept. */
+static void deliver(struct device *dev, struct gro_run *run, uint8_t *pkt, size_t len)
+{
+	if (!dev->tun_vnet) {
+		if (write(dev->tun_fd, pkt, len) < 0)
+			device_drop(dev, DROP_RX_TUN_WRITE, NULL);
+		return;
+	}
+	if (gro_run_add(run, pkt, len))
+		return;
+	tun_write_run(dev, run);
+	if (gro_run_add(run, pkt, len))
+		return;
+	/* Not mergeable: alone, with a header saying it is checksum-valid
+	 * (the AEAD authenticated it).  The data header left room in front. */
+	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_DATA_VALID };
+	memcpy(pkt - VNET_HDR_LEN, &h, VNET_HDR_LEN);
+	if (write(dev->tun_fd, pkt - VNET_HDR_LEN, len + VNET_HDR_LEN) < 0)
+		device_drop(dev, DROP_RX_TUN_WRITE, NULL);
+}
+
+/* Processes the datagrams of n reads in dev->rx, cutting UDP GRO reads into
+ * their segments. */
 void device_receive_batch(struct device *dev, int n)
 {
-	struct rx_job jobs[BATCH_SIZE];
-	uint32_t types[BATCH_SIZE];
+	static struct rx_dgram dg[RX_MAX_DGRAMS];
+	static struct rx_job jobs[RX_MAX_DGRAMS];
+	static uint32_t types[RX_MAX_DGRAMS];
+	struct gro_run run;
 	uint64_t now = clock_now_ns();
+	int nd = 0;
 
-	for (int i = 0; i < n; i++)
-		types[i] = classify(dev, &dev->rx[i], &jobs[i], now);
-	crypt_batch(dev->rx, jobs, n);
+	for (int i = 0; i < n; i++) {
+		struct pkt_buf *b = &dev->rx[i];
+		size_t seg = b->gso_size ? b->gso_size : b->len;
+		if (b->len == 0) {
+			device_drop(dev, DROP_RX_SHORT, NULL);
+			continue;
+		}
+		for (size_t off = 0; off < b->len && nd < RX_MAX_DGRAMS; off += seg) {
+			dg[nd].data = b->data + off;
+			dg[nd].len = b->len - off < seg ? b->len - off : seg;
+			dg[nd].b = b;
+			nd++;
+		}
+	}
+	for (int i = 0; i < nd; i++)
+		types[i] = classify(dev, &dg[i], &jobs[i], now);
+	crypt_batch(dg, jobs, nd);
+	gro_run_reset(&run);
 	/* In arrival order, so a handshake and the data after it keep their
 	 * order. */
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < nd; i++) {
+		uint8_t *plain;
+		size_t len;
 		switch (types[i]) {
 		case MESSAGE_HANDSHAKE_INITIATION:
 		case MESSAGE_HANDSHAKE_RESPONSE:
-			handshake_received(dev, &dev->rx[i], types[i], now);
+			handshake_received(dev, &dg[i], types[i], now);
 			break;
 		case MESSAGE_HANDSHAKE_COOKIE:
-			cookie_reply_received(dev, &dev->rx[i], now);
+			cookie_reply_received(dev, &dg[i], now);
 			break;
 		case MESSAGE_DATA:
-			data_received(dev, &dev->rx[i], &jobs[i], now);
+			len = data_received(dev, &dg[i], &jobs[i], now, &plain);
+			if (len)
+				deliver(dev, &run, plain, len);
 			break;
 		default:
 			break;
 		}
 	}
+	tun_write_run(dev, &run);
 }
 
 void device_udp_readable(struct device *dev, struct udp_socket *s)
 {
+	/* With GRO each read may hold dozens of datagrams: read fewer. */
+	int want = dev->udp_gro ? RX_GRO_READS : BATCH_SIZE;
+
 	/* A few batches per wake-up, then let the other fds have a turn. */
 	for (int round = 0; round < 4; round++) {
-		int n = socket_recv_batch(s, dev->rx, BATCH_SIZE);
+		int n = socket_recv_batch(s, dev->rx, want);
 		if (n < 0)
 			log_error("recvmmsg: %s", strerror(-n));
 		if (n <= 0)
 			return;
 		device_receive_batch(dev, n);
-		if (n < BATCH_SIZE)
+		if (n < want)
 			return;
 	}
 }

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "device.h"
+#include "offload.h"
 #include "socket.h"
 #include "timers.h"
 #include "tun.h"
@@ -188,64 +189,134 @@ static struct peer *route(struct device *dev, const uint8_t *pkt, size_t len)
 struct tx_job {
 	struct peer *peer;
 	struct noise_keypair *kp;
+	uint8_t *buf;		/* PKT_HEADROOM bytes, then the plaintext */
 	uint64_t counter;
 	size_t len, padded, out;
 };
 
 /* The crypt step: pure function of the jobs, no device state touched. */
-static void crypt_batch(struct pkt_buf *bufs, struct tx_job *jobs, int n)
+static void crypt_batch(struct tx_job *jobs, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (jobs[i].peer)
-			jobs[i].out = encrypt_one(bufs[i].data, jobs[i].len, jobs[i].padded,
+			jobs[i].out = encrypt_one(jobs[i].buf, jobs[i].len, jobs[i].padded,
 						  jobs[i].counter, jobs[i].kp);
 }
 
-static bool read_batch(struct device *dev, int *count)
+/* Turns what one TUN read delivered into plaintext packets (jobs[].buf,
+ * .len), cutting TSO super-packets into segments in the slots.  Returns the
+ * number of packets added. */
+static int unpack_read(struct device *dev, uint8_t *buf, size_t r, struct tx_job *jobs,
+		       int have, int *slot)
 {
-	int n = 0;
+	struct virtio_net_hdr h;
+	uint8_t *pkt = buf + PKT_HEADROOM;
 
-	while (n < BATCH_SIZE) {
-		ssize_t r = read(dev->tun_fd, dev->tx[n].data + PKT_HEADROOM, 65535);
-		if (r < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			/* EBADFD/EIO: the interface was deleted under us. */
-			*count = n;
-			return false;
+	if (!dev->tun_vnet) {
+		jobs[have] = (struct tx_job){ .buf = buf, .len = r };
+		return 1;
+	}
+	if (r < VNET_HDR_LEN) {
+		device_drop(dev, DROP_TX_BAD_PACKET, "short vnet read");
+		return 0;
+	}
+	memcpy(&h, pkt - VNET_HDR_LEN, VNET_HDR_LEN);
+	r -= VNET_HDR_LEN;
+	if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !offload_finish_csum(&h, pkt, r)) {
+			device_drop(dev, DROP_TX_BAD_PACKET, "bad checksum offsets");
+			return 0;
 		}
-		dev->tx[n++].len = (size_t)r;
+		jobs[have] = (struct tx_job){ .buf = buf, .len = r };
+		return 1;
+	}
+	uint8_t *out[TX_SLOTS];
+	size_t lens[TX_SLOTS];
+	int room = TX_SLOTS - *slot;
+	for (int i = 0; i < room; i++)
+		out[i] = dev->tx_slots + (size_t)(*slot + i) * TX_SLOT_SIZE + PKT_HEADROOM;
+	int n = offload_tso_split(&h, pkt, r, out,
+				  TX_SLOT_SIZE - PKT_HEADROOM - MESSAGE_PADDING_MULTIPLE - NOISE_AUTHTAG_LEN,
+				  lens, room);
+	if (n < 0) {
+		device_drop(dev, DROP_TX_BAD_PACKET, "unsplittable super-packet");
+		return 0;
+	}
+	for (int i = 0; i < n; i++)
+		jobs[have + i] = (struct tx_job){ .buf = out[i] - PKT_HEADROOM, .len = lens[i] };
+	*slot += n;
+	return n;
+}
+
+/* Reads a batch: up to BATCH_SIZE reads, and no more than the slots can
+ * take apart.  Returns false if the interface is gone. */
+static bool read_batch(struct device *dev, struct tx_job *jobs, int *count, bool *more)
+{
+	int n = 0, slot = 0;
+	size_t vlen = dev->tun_vnet ? VNET_HDR_LEN : 0;
+
+	*more = false;
+	for (int i = 0; i < BATCH_SIZE; i++) {
+		/* A super-packet of 64 KiB cut at the smallest MSS we accept. */
+		if (dev->tun_tso && TX_SLOTS - slot < 128) {
+			*more = true;
+			break;
+		}
+		uint8_t *buf = dev->tx[i].data;
+		ssize_t r = read(dev->tun_fd, buf + PKT_HEADROOM - vlen, 65535 + vlen);
+		if (r < 0) {
+			*count = n;
+			/* EBADFD/EIO: the interface was deleted under us. */
+			return errno == EAGAIN || errno == EINTR;
+		}
+		n += unpack_read(dev, buf, (size_t)r, jobs, n, &slot);
+		if (i == BATCH_SIZE - 1)
+			*more = true;
 	}
 	*count = n;
 	return true;
 }
 
+static void check_mtu(struct device *dev, uint64_t now)
+{
+	if (now - dev->mtu_checked_ns <= NSEC_PER_SEC)
+		return;
+	int mtu = tun_mtu(dev->tun_fd);
+	if (mtu > 0)
+		dev->mtu = mtu;
+	dev->mtu_checked_ns = now;
+	/* Segments must fit a slot; past that, let the kernel segment. */
+	if (dev->tun_tso && (size_t)dev->mtu + PKT_HEADROOM + MESSAGE_PADDING_MULTIPLE +
+			    NOISE_AUTHTAG_LEN > TX_SLOT_SIZE) {
+		if (tun_set_tso(dev->tun_fd, false) == 0) {
+			dev->tun_tso = false;
+			log_info("MTU %d is too large for TSO segments: TSO off", dev->mtu);
+		}
+	}
+}
+
 void device_tun_readable(struct device *dev)
 {
-	struct tx_job jobs[BATCH_SIZE];
-	struct endpoint *eps[BATCH_SIZE];
-	struct iovec iov[BATCH_SIZE];
+	static struct tx_job jobs[TX_MAX_PKTS];
+	static struct endpoint *eps[TX_MAX_PKTS];
+	static struct iovec iov[TX_MAX_PKTS];
 	uint64_t now = clock_now_ns();
-	bool alive;
+	bool alive, more;
 	int n;
 
-	if (now - dev->mtu_checked_ns > NSEC_PER_SEC) {
-		int mtu = tun_mtu(dev->tun_fd);
-		if (mtu > 0)
-			dev->mtu = mtu;
-		dev->mtu_checked_ns = now;
-	}
+	check_mtu(dev, now);
 	/* A few batches per wake-up, then let the other fds have a turn. */
 	for (int round = 0; round < 4; round++) {
-		alive = read_batch(dev, &n);
+		alive = read_batch(dev, jobs, &n, &more);
 		for (int i = 0; i < n; i++) {
-			struct pkt_buf *b = &dev->tx[i];
-			struct peer *peer = route(dev, b->data + PKT_HEADROOM, b->len);
-			jobs[i].peer = NULL;
+			struct tx_job *j = &jobs[i];
+			struct peer *peer = route(dev, j->buf + PKT_HEADROOM, j->len);
 			if (!peer) {
+				j->peer = NULL;
 				device_drop(dev, DROP_TX_NO_PEER, NULL);
 				continue;
 			}
+			j->peer = NULL;
 			if (!peer->endpoint.addr.sa.sa_family) {
 				device_drop(dev, DROP_TX_NO_ENDPOINT, NULL);
 				continue;
@@ -253,33 +324,38 @@ void device_tun_readable(struct device *dev)
 			struct noise_keypair *kp = peer->keypairs.current;
 			/* Order: anything staged before goes first. */
 			if (peer->staged_head || !keypair_usable_for_sending(kp, now)) {
-				peer_stage_packet(peer, b->data + PKT_HEADROOM, b->len);
+				peer_stage_packet(peer, j->buf + PKT_HEADROOM, j->len);
 				packet_send_handshake_initiation(peer, false);
 				continue;
 			}
-			jobs[i] = (struct tx_job){
-				.peer = peer, .kp = kp, .counter = kp->sending_counter++,
-				.len = b->len, .padded = padded_len(b->len, dev->mtu),
-			};
+			j->peer = peer;
+			j->kp = kp;
+			j->counter = kp->sending_counter++;
+			j->padded = padded_len(j->len, dev->mtu);
 		}
-		crypt_batch(dev->tx, jobs, n);
+		crypt_batch(jobs, n);
 		int m = 0;
 		for (int i = 0; i < n; i++) {
 			if (!jobs[i].peer || !jobs[i].out)
 				continue;
 			eps[m] = &jobs[i].peer->endpoint;
-			iov[m].iov_base = dev->tx[i].data;
+			iov[m].iov_base = jobs[i].buf;
 			iov[m].iov_len = jobs[i].out;
 			m++;
 		}
 		int sent = socket_send_batch(dev, eps, iov, m);
 		if (sent < m)
 			dev->drops[DROP_TX_SEND] += (uint64_t)(m - sent);
+		struct peer *last = NULL;
 		for (int i = 0; i < n; i++) {
 			struct peer *peer = jobs[i].peer;
 			if (!peer || !jobs[i].out)
 				continue;
 			peer->tx_bytes += jobs[i].out;
+			/* Timer hooks once per peer per batch is enough. */
+			if (peer == last)
+				continue;
+			last = peer;
 			timers_any_authenticated_packet_traversal(peer);
 			timers_any_authenticated_packet_sent(peer);
 			timers_data_sent(peer);
@@ -290,7 +366,7 @@ void device_tun_readable(struct device *dev)
 			device_stop(dev, 0);
 			return;
 		}
-		if (n < BATCH_SIZE)
+		if (!more)
 			break;
 	}
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -28,7 +29,8 @@ static void set_buffers(int fd)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
-static int open_bound(int family, uint16_t port, uint32_t fwmark, uint16_t *bound)
+static int open_bound(int family, uint16_t port, uint32_t fwmark, uint16_t *bound,
+		      bool want_gro, bool *gro_ok)
 {
 	int one = 1, fd, ret;
 	union uapi_sockaddr sa;
@@ -55,6 +57,8 @@ static int open_bound(int family, uint16_t port, uint32_t fwmark, uint16_t *boun
 	if (fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
 		goto err;
 	set_buffers(fd);
+	if (want_gro && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+		*gro_ok = false;
 	if (bind(fd, &sa.sa, len) < 0)
 		goto err;
 	len = sizeof(sa);
@@ -86,14 +90,15 @@ int socket_bind(struct device *dev, uint16_t port)
 {
 	int fd4 = -1, fd6 = -1, ret = -EADDRINUSE;
 	uint16_t bound = 0;
+	bool gro = dev->udp_gro_wanted;
 
 	/* With port 0, the port the kernel picks for IPv6 may be taken for
 	 * IPv4: try a few times, as wireguard-go does. */
 	for (int attempt = 0; attempt < (port ? 1 : 100); attempt++) {
-		fd6 = open_bound(AF_INET6, port, dev->fwmark, &bound);
+		fd6 = open_bound(AF_INET6, port, dev->fwmark, &bound, dev->udp_gro_wanted, &gro);
 		if (fd6 == -EAFNOSUPPORT || fd6 == -EADDRNOTAVAIL) {
 			fd6 = -1;	/* no IPv6 here: IPv4 only */
-			fd4 = open_bound(AF_INET, port, dev->fwmark, &bound);
+			fd4 = open_bound(AF_INET, port, dev->fwmark, &bound, dev->udp_gro_wanted, &gro);
 			ret = fd4;
 			break;
 		}
@@ -101,7 +106,7 @@ int socket_bind(struct device *dev, uint16_t port)
 			ret = fd6;
 			break;
 		}
-		fd4 = open_bound(AF_INET, bound, dev->fwmark, &bound);
+		fd4 = open_bound(AF_INET, bound, dev->fwmark, &bound, dev->udp_gro_wanted, &gro);
 		if (fd4 >= 0 || fd4 == -EAFNOSUPPORT) {
 			if (fd4 < 0)
 				fd4 = -1;
@@ -122,6 +127,9 @@ int socket_bind(struct device *dev, uint16_t port)
 	replace_socket(dev, &dev->sock4, fd4 >= 0 ? fd4 : -1);
 	replace_socket(dev, &dev->sock6, fd6);
 	dev->listen_port = bound;
+	if (dev->udp_gro_wanted && !gro && dev->udp_gro)
+		log_error("UDP GRO unavailable: receiving datagrams one by one (slower)");
+	dev->udp_gro = gro;
 	return 0;
 }
 
@@ -146,7 +154,7 @@ int socket_recv_batch(struct udp_socket *s, struct pkt_buf *bufs, int n)
 	struct mmsghdr msgs[BATCH_SIZE];
 	struct iovec iov[BATCH_SIZE];
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} cmsg[BATCH_SIZE];
 	int got;
@@ -171,6 +179,7 @@ int socket_recv_batch(struct udp_socket *s, struct pkt_buf *bufs, int n)
 		struct pkt_buf *b = &bufs[i];
 		b->len = msgs[i].msg_len;
 		b->has_dst = false;
+		b->gso_size = 0;
 		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
 			b->len = 0;	/* larger than any WireGuard message: dropped */
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c;
@@ -181,6 +190,10 @@ int socket_recv_batch(struct udp_socket *s, struct pkt_buf *bufs, int n)
 				b->dst4 = pi.ipi_spec_dst;
 				b->dst_ifindex = pi.ipi_ifindex;
 				b->has_dst = true;
+			} else if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+				int gs;
+				memcpy(&gs, CMSG_DATA(c), sizeof(gs));
+				b->gso_size = gs > 0 ? (size_t)gs : 0;
 			} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
 				struct in6_pktinfo pi;
 				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
@@ -265,39 +278,89 @@ int socket_send(struct device *dev, struct endpoint *ep, const void *buf, size_t
 	return -EINVAL;
 }
 
+/* Appends a UDP_SEGMENT cmsg to msg, after whatever control it has. */
+static void add_gso_cmsg(struct msghdr *msg, char *control, uint16_t size)
+{
+	size_t used = msg->msg_controllen;
+	struct cmsghdr *c = (struct cmsghdr *)(control + used);
+
+	c->cmsg_level = IPPROTO_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(c), &size, sizeof(size));
+	msg->msg_control = control;
+	msg->msg_controllen = used + CMSG_SPACE(sizeof(uint16_t));
+}
+
+/* The kernel's limits for one GSO send. */
+#define GSO_MAX_SEGS 64
+#define GSO_MAX_BYTES 65000
+
 int socket_send_batch(struct device *dev, struct endpoint **eps, struct iovec *iov, int n)
 {
-	struct mmsghdr msgs[BATCH_SIZE];
-	union { char buf[CONTROL_LEN]; struct cmsghdr align; } control[BATCH_SIZE];
-	struct udp_socket *socks[BATCH_SIZE];
-	int sent = 0, i = 0;
+	static struct mmsghdr msgs[TX_MAX_PKTS];
+	static union { char buf[CONTROL_LEN + CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } control[TX_MAX_PKTS];
+	static struct udp_socket *socks[TX_MAX_PKTS];
+	static int first[TX_MAX_PKTS];
+	int sent = 0, m = 0;
 
-	if (n > BATCH_SIZE)
-		n = BATCH_SIZE;
-	for (int k = 0; k < n; k++) {
-		socks[k] = prepare_msg(dev, eps[k], &msgs[k].msg_hdr, control[k].buf, sizeof(control[k]));
-		msgs[k].msg_hdr.msg_iov = &iov[k];
-		msgs[k].msg_hdr.msg_iovlen = 1;
+	if (n > TX_MAX_PKTS)
+		n = TX_MAX_PKTS;
+	/* Runs of datagrams to the same endpoint, all of one size but the
+	 * last, become one message with UDP_SEGMENT (GSO). */
+	for (int i = 0; i < n;) {
+		int run = 1;
+		size_t bytes = iov[i].iov_len;
+		if (dev->udp_gso) {
+			while (i + run < n && run < GSO_MAX_SEGS && eps[i + run] == eps[i] &&
+			       iov[i + run].iov_len <= iov[i].iov_len &&
+			       bytes + iov[i + run].iov_len <= GSO_MAX_BYTES &&
+			       iov[i + run - 1].iov_len == iov[i].iov_len) {
+				bytes += iov[i + run].iov_len;
+				run++;
+			}
+		}
+		socks[m] = prepare_msg(dev, eps[i], &msgs[m].msg_hdr, control[m].buf, sizeof(control[m]));
+		msgs[m].msg_hdr.msg_iov = &iov[i];
+		msgs[m].msg_hdr.msg_iovlen = (size_t)run;
+		if (run > 1)
+			add_gso_cmsg(&msgs[m].msg_hdr, control[m].buf, (uint16_t)iov[i].iov_len);
+		first[m] = i;
+		msgs[m].msg_len = (unsigned)run;	/* segment count, until sendmmsg overwrites it */
+		m++;
+		i += run;
 	}
-	/* Runs of datagrams for the same socket go out in one sendmmsg; a
-	 * datagram the kernel refuses is retried alone (sticky source). */
-	while (i < n) {
-		if (!socks[i]) {
-			i++;
+	/* Runs of messages for the same socket go out in one sendmmsg; a
+	 * message the kernel refuses is retried datagram by datagram. */
+	int segs[TX_MAX_PKTS];
+	for (int k = 0; k < m; k++)
+		segs[k] = (int)msgs[k].msg_hdr.msg_iovlen;
+	for (int k = 0; k < m;) {
+		if (!socks[k]) {
+			k++;
 			continue;
 		}
 		int run = 1;
-		while (i + run < n && socks[i + run] == socks[i])
+		while (k + run < m && socks[k + run] == socks[k] && run < BATCH_SIZE)
 			run++;
-		int r = sendmmsg(socks[i]->fd, &msgs[i], (unsigned)run, MSG_DONTWAIT);
+		int r = sendmmsg(socks[k]->fd, &msgs[k], (unsigned)run, MSG_DONTWAIT);
 		if (r > 0) {
-			sent += r;
-			i += r;
+			for (int j = 0; j < r; j++)
+				sent += segs[k + j];
+			k += r;
 			continue;
 		}
-		if (socket_send(dev, eps[i], iov[i].iov_base, iov[i].iov_len) == 0)
-			sent++;
-		i++;
+		if (segs[k] > 1 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)) {
+			log_error("UDP GSO send failed (%s): sending datagrams one by one",
+				  strerror(errno));
+			dev->udp_gso = false;
+		}
+		for (int j = 0; j < segs[k]; j++) {
+			struct iovec *v = &iov[first[k] + j];
+			if (socket_send(dev, eps[first[k] + j], v->iov_base, v->iov_len) == 0)
+				sent++;
+		}
+		k++;
 	}
 	return sent;
 }

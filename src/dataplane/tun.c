@@ -6,6 +6,9 @@
  * the last value they learned.
  */
 #include "tun.h"
+#include "log.h"
+
+#include <linux/virtio_net.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +34,7 @@ static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
 	return ret;
 }
 
-int tun_open(const char *ifname)
+static int open_flags(const char *ifname, short extra)
 {
 	struct ifreq ifr;
 	int fd, ret;
@@ -42,7 +45,7 @@ int tun_open(const char *ifname)
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | extra;
 	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		ret = -errno;
@@ -56,6 +59,50 @@ int tun_open(const char *ifname)
 	if (ret < 0) {
 		close(fd);
 		return ret;
+	}
+	return fd;
+}
+
+int tun_open(const char *ifname)
+{
+	return open_flags(ifname, 0);
+}
+
+int tun_set_tso(int fd, bool on)
+{
+	unsigned off = TUN_F_CSUM | (on ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
+
+	return ioctl(fd, TUNSETOFFLOAD, off) < 0 ? -errno : 0;
+}
+
+int tun_open_offload(const char *ifname, bool *vnet, bool *tso)
+{
+	int fd, sz = sizeof(struct virtio_net_hdr);
+
+	if (!*vnet) {
+		*tso = false;
+		return open_flags(ifname, 0);
+	}
+	fd = open_flags(ifname, IFF_VNET_HDR);
+	if (fd == -EINVAL) {
+		log_error("TUN without IFF_VNET_HDR: no offloads (slower)");
+		*vnet = *tso = false;
+		return open_flags(ifname, 0);
+	}
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	if (*tso && tun_set_tso(fd, true) < 0) {
+		log_error("TUN refuses TSO offloads: segmenting in the kernel (slower)");
+		*tso = false;
+		/* Checksum offload alone, or nothing: both are handled. */
+		(void)tun_set_tso(fd, false);
+	} else if (!*tso) {
+		(void)ioctl(fd, TUNSETOFFLOAD, 0);
 	}
 	return fd;
 }

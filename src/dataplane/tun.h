@@ -5,11 +5,22 @@
 #ifndef ZWG_TUN_H
 #define ZWG_TUN_H
 
+#include <stdbool.h>
+
 #define TUN_DEFAULT_MTU 1420
 
 /* Opens /dev/net/tun as a layer-3 device named ifname (IFF_TUN|IFF_NO_PI),
  * non-blocking, with MTU TUN_DEFAULT_MTU.  Returns the fd or -errno. */
 int tun_open(const char *ifname);
+/* Like tun_open, with IFF_VNET_HDR (reads and writes carry a struct
+ * virtio_net_hdr) when *vnet is true, and the TSO/checksum offloads when
+ * *tso is true.  On return both say what the kernel granted; a refusal
+ * falls back and is logged once. */
+int tun_open_offload(const char *ifname, bool *vnet, bool *tso);
+/* Turns TSO on or off on an open vnet TUN (e.g. when the MTU outgrows the
+ * segment buffers).  0 or -errno. */
+int tun_set_tso(int fd, bool on);
+
 /* Current MTU of the device behind fd (works after a move to another
  * namespace, since it asks the fd), or -errno. */
 int tun_mtu(int fd);

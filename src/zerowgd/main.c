@@ -44,7 +44,8 @@ static void usage(FILE *f)
 		"Creates the TUN device INTERFACE-NAME and the WireGuard UAPI socket\n"
 		IPC_SOCKET_DIR "/INTERFACE-NAME.sock; configure it with wg(8) or wg-quick(8).\n"
 		"Without -f, zerowgd returns once both are ready and runs in the background.\n"
-		"Environment: LOG_LEVEL=verbose|error|silent (default error).\n");
+		"Environment: LOG_LEVEL=verbose|error|silent (default error);\n"
+		"ZWG_DISABLE_OFFLOAD=tun,tso,gso,gro or all (turns offloads off, for debugging).\n");
 }
 
 static void signal_ready(struct device *dev, struct loop_source *src, uint32_t events)
@@ -146,13 +147,15 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
-	tun_fd = tun_open(ifname);
+	bool vnet = device_offload_allowed("tun"), tso = vnet && device_offload_allowed("tso");
+	tun_fd = tun_open_offload(ifname, &vnet, &tso);
 	if (tun_fd < 0)
 		fatal("Failed to create TUN device %s: %s", ifname, strerror(-tun_fd));
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		fatal("out of memory");
-	if ((ret = device_init(dev, ifname, tun_fd)) < 0)
+	if ((ret = device_init(dev, ifname, tun_fd)) < 0 ||
+	    (ret = device_set_offloads(dev, vnet, tso)) < 0)
 		fatal("Failed to set up device %s: %s", ifname, strerror(-ret));
 	ipc = ipc_server_open(dev, IPC_SOCKET_DIR);
 	if (!ipc)

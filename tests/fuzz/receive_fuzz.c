@@ -69,6 +69,7 @@ static void deliver(const uint8_t *msg, size_t len)
 	b->src.sin.sin_port = htons(9);
 	b->src.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	b->has_dst = false;
+	b->gso_size = 0;
 	device_receive_batch(&dev, 1);
 }
 

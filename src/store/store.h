@@ -1,0 +1,140 @@
+/*
+ * store.h - the secret store: every private key, preshared key and peer
+ * record of zerowg lives here and nowhere else (DESIGN.md, "store/").
+ *
+ * One small key-value interface over several backends:
+ *   sealed:DIR   the default: each record AEAD-encrypted at rest in DIR with
+ *                a fresh nonce per write, atomic replace + fsync, writers
+ *                serialised by a lock file; record names are not visible
+ *                on disk.  Needs the unseal key (struct store_key).
+ *   memory:      nothing survives the process (tests, ephemeral nodes).
+ * etcd and Vault/OpenBao KV v2 fit the same interface later: versions map
+ * to etcd mod_revision and to Vault's cas parameter.
+ *
+ * Keys are printable ASCII paths ("server", "peers/phone"), 1..255 bytes,
+ * [A-Za-z0-9._/-] only.  Values are opaque bytes (zerowg stores JSON).
+ * Every value returned is heap memory the caller releases with
+ * store_value_free(), which wipes it: values hold secrets.
+ *
+ * Errors: 0 or -errno.  -ENOENT no such key; -ESTALE compare-and-swap
+ * mismatch; -EBADMSG a record failed authentication (tampered or corrupt;
+ * the message names the file); -EKEYREJECTED wrong unseal key; -EINVAL a bad
+ * key name; -EMSGSIZE a value over STORE_MAX_VALUE_LEN; -EPERM deleting
+ * the `meta` canary; -EIO/-ENOSPC/-EFBIG/-EROFS/-EACCES from the disk (the
+ * record on disk is then the old one, intact).  No function ever falls back
+ * to plaintext.  store_last_error() gives the message for a person about
+ * the last failure in the calling thread (it names the file).
+ *
+ * Concurrency: a struct store may be used from several threads (each
+ * backend serialises internally); several processes may open the same
+ * sealed directory (writers take an exclusive lock file).
+ */
+#ifndef ZWG_STORE_H
+#define ZWG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_KEY_LEN 32	/* the unseal key */
+#define STORE_ANY_VERSION UINT64_MAX	/* put/delete without a CAS check */
+#define STORE_NEW 0		/* put only if the key does not exist */
+#define STORE_KEY_NAME_MAX 255
+#define STORE_MAX_VALUE_LEN (1u << 20)	/* 1 MiB per record */
+
+struct store;
+
+/* The unseal key, in locked memory (secmem), wiped by store_key_free. */
+struct store_key {
+	uint8_t bytes[STORE_KEY_LEN];
+};
+struct store_key *store_key_new(void);		/* zeroed, locked; NULL on ENOMEM */
+void store_key_free(struct store_key *k);
+/* Fills k with 32 bytes from the kernel CSPRNG (for `zerowg init`). 0 or -EIO. */
+int store_key_generate(struct store_key *k);
+
+/*
+ * Where the unseal key comes from, tried in this order by
+ * store_key_load(): an inherited file descriptor (--key-fd N: 32 raw bytes
+ * or base64 text), a systemd credential ($CREDENTIALS_DIRECTORY/NAME, the
+ * production path: `systemd-creds encrypt` keeps it encrypted on disk, and
+ * systemd decrypts it into a non-swappable ramfs only for the service), the
+ * kernel keyring (a "user" key named "zerowg:<store id>" in the user or
+ * session keyring), or an interactive prompt on the terminal (base64, not
+ * echoed).  The key never comes from, nor is written into, the data
+ * directory.
+ */
+struct store_key_source {
+	int fd;				/* -1 = not given */
+	const char *credential_name;	/* NULL = "zerowg-unseal-key" */
+	const char *keyring_desc;	/* NULL = "zerowg:unseal" */
+	bool allow_prompt;
+};
+/* 0 and *out set, or -ENOKEY if no source had a key (the message says
+ * which sources were tried), or another -errno.  *where names the source
+ * used ("fd 3", "credential zerowg-unseal-key", "kernel keyring", "prompt");
+ * it points to static storage of the calling thread, valid until its next
+ * call.  A source that is given but holds no valid key (fd or credential
+ * file with bad content) is an error, not skipped: the key the operator
+ * pointed at is wrong, and silently using another one would hide that.
+ * Every source takes 32 raw bytes, or base64 text (44 characters, as
+ * `wg genkey` prints), or hex (64 characters), each with an optional
+ * trailing newline.  The fd is read to end of file and left open. */
+int store_key_load(const struct store_key_source *src, struct store_key **out,
+		   const char **where, char *err, size_t errlen);
+/* Puts a key into the user keyring under desc (for `zerowg init --keyring`),
+ * readable by its owner (uid) and by possessors; NULL desc = "zerowg:unseal".
+ * 0 or -errno (-EPERM/-ENOSYS where a seccomp filter denies keyrings). */
+int store_key_to_keyring(const struct store_key *k, const char *desc);
+/* base64 text of the key (44 chars + NUL) for showing it once. */
+void store_key_to_base64(const struct store_key *k, char out[45]);
+/* 0, or -EINVAL if text is not exactly one base64 key (a trailing
+ * newline is allowed); k is untouched on failure. */
+int store_key_from_base64(struct store_key *k, const char *text);
+
+/*
+ * Creates a new store at uri ("sealed:/var/lib/zerowg", "memory:") sealed
+ * with key; -EEXIST if one is already there.  Opening checks the key
+ * against a canary record written by create (-EKEYREJECTED if wrong).
+ * err (may be NULL) receives a message for a person: it names the file and
+ * suggests the fix.  Opening a sealed store: -ENOENT if DIR or its meta is
+ * missing ("no store at DIR: run `zerowg init`"), -EKEYREJECTED for a wrong
+ * key.  "memory:" needs no key (NULL is fine): create and open both give a
+ * new empty store holding only `meta`, as nothing survives a process.
+ */
+int store_create(const char *uri, const struct store_key *key, struct store **out,
+		 char *err, size_t errlen);
+int store_open(const char *uri, const struct store_key *key, struct store **out,
+	       char *err, size_t errlen);
+void store_close(struct store *s);
+
+/* 1..STORE_KEY_NAME_MAX bytes of [A-Za-z0-9._/-]. */
+bool store_key_name_valid(const char *key) __attribute__((warn_unused_result));
+
+/* *version is the record's version (>= 1), for compare-and-swap.  version
+ * may be NULL. */
+int store_get(struct store *s, const char *key, uint8_t **val, size_t *len, uint64_t *version);
+/* expect: STORE_ANY_VERSION, STORE_NEW, or the version last read.  On
+ * success *new_version (may be NULL) is the version written.  An
+ * acknowledged put survives kill -9 and power loss (fsync of the file and
+ * the directory). */
+int store_put(struct store *s, const char *key, const uint8_t *val, size_t len,
+	      uint64_t expect, uint64_t *new_version);
+int store_delete(struct store *s, const char *key, uint64_t expect);
+/* Keys starting with prefix ("" = all), sorted (strcmp); free with
+ * store_list_free.  Fails (-EBADMSG) if a record file does not
+ * authenticate, rather than hide it. */
+int store_list(struct store *s, const char *prefix, char ***keys, size_t *n);
+void store_list_free(char **keys, size_t n);
+void store_value_free(uint8_t *val, size_t len);
+
+/* The backend name ("sealed", "memory") and, for sealed, the directory. */
+const char *store_describe(const struct store *s);
+
+/* The message for a person about the last failed store call of the calling
+ * thread ("" if none): e.g. `record file /var/lib/zerowg/3fa0... failed
+ * authentication (tampered or corrupt)`.  Valid until the thread's next
+ * store call. */
+const char *store_last_error(void);
+
+#endif
