@@ -18,6 +18,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prot
             -Isrc/common -Isrc/dataplane -Isrc/store -Isrc/control -Isrc/server \
             $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -pthread
+DP_LDLIBS := $(shell pkg-config --libs libcrypto) -pthread
 LDFLAGS  += -Wl,--as-needed
 ifneq ($(WERROR),)
 CFLAGS   += -Werror
@@ -27,7 +28,10 @@ CFLAGS   += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SAN)
 endif
 
-LIB_SRC  := $(wildcard src/common/*.c src/dataplane/*.c src/store/*.c src/control/*.c src/server/*.c)
+# The data plane (zerowgd links only this) and the server layers on top.
+DP_SRC   := $(wildcard src/common/*.c src/dataplane/*.c)
+SRV_SRC  := $(wildcard src/store/*.c src/control/*.c src/server/*.c)
+LIB_SRC  := $(DP_SRC) $(SRV_SRC)
 DAEMON_SRC := $(wildcard src/zerowgd/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/*_test.c)
@@ -35,6 +39,8 @@ FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
 
 # Production objects, and test objects built with -DZWG_TESTING (the
 # time-scaling knob exists only there).
+DP_OBJ   := $(DP_SRC:%.c=$(O)/obj/%.o)
+TDP_OBJ  := $(DP_SRC:%.c=$(O)/tobj/%.o)
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/obj/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(O)/obj/%.o)
 TLIB_OBJ := $(LIB_SRC:%.c=$(O)/tobj/%.o)
@@ -57,16 +63,20 @@ $(O)/tobj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DZWG_TESTING -MMD -MP -c -o $@ $<
 
+$(O)/libzerowg-dp.a: $(DP_OBJ)
+	$(AR) rcs $@ $^
+$(O)/libzerowg-dp-test.a: $(TDP_OBJ)
+	$(AR) rcs $@ $^
 $(O)/libzerowg.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 $(O)/libzerowg-test.a: $(TLIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(O)/zerowgd: $(DAEMON_OBJ) $(O)/libzerowg.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/zerowgd: $(DAEMON_OBJ) $(O)/libzerowg-dp.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(DP_LDLIBS)
 # The daemon the netns tests run: same code plus ZWG_TIME_SCALE.
-$(O)/zerowgd-test: $(TDAEMON_OBJ) $(O)/libzerowg-test.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/zerowgd-test: $(TDAEMON_OBJ) $(O)/libzerowg-dp-test.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(DP_LDLIBS)
 $(O)/zerowg: $(CLI_OBJ) $(O)/libzerowg.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(O)/zerowg-test: $(TCLI_OBJ) $(O)/libzerowg-test.a

@@ -144,8 +144,17 @@ err:
 	return ret;
 }
 
+int device_start_workers(struct device *dev, int n)
+{
+	int ret = workers_start(&dev->workers, n);
+
+	log_info("Crypto on %d thread%s", dev->workers.n + 1, dev->workers.n ? "s" : "");
+	return ret;
+}
+
 void device_teardown(struct device *dev)
 {
+	workers_stop(&dev->workers);
 	while (dev->peers_head)
 		peer_remove(dev->peers_head);
 	socket_close(dev);

@@ -21,6 +21,7 @@
 #include "peer.h"
 #include "ratelimiter.h"
 #include "timerheap.h"
+#include "workers.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -95,6 +96,7 @@ struct device {
 	bool udp_gso, udp_gro;		/* in use */
 	bool udp_gro_wanted;
 	uint8_t *tx_slots;		/* TX_SLOTS * TX_SLOT_SIZE */
+	struct workers workers;		/* crypto threads (none until device_start_workers) */
 	int mtu;			/* last known TUN MTU */
 	uint64_t mtu_checked_ns;
 
@@ -147,6 +149,8 @@ int device_init(struct device *dev, const char *ifname, int tun_fd);
 int device_set_offloads(struct device *dev, bool tun_vnet, bool tun_tso);
 /* Which offloads the environment leaves on (checked once). */
 bool device_offload_allowed(const char *name);
+/* Starts the crypto worker threads (n < 0: one per extra CPU).  0 or -errno. */
+int device_start_workers(struct device *dev, int n);
 void device_teardown(struct device *dev);
 
 /* Sets or clears (all zero) the private key; peers' sessions are cleared

@@ -233,9 +233,18 @@ struct rx_job {
 	bool ok;
 };
 
-static void crypt_batch(struct rx_dgram *dg, struct rx_job *jobs, int n)
+struct rx_crypt {
+	struct rx_dgram *dg;
+	struct rx_job *jobs;
+};
+
+/* The crypt step: pure function of the jobs, run on the worker threads. */
+static void crypt_range(void *ctx, int start, int end)
 {
-	for (int i = 0; i < n; i++) {
+	struct rx_dgram *dg = ((struct rx_crypt *)ctx)->dg;
+	struct rx_job *jobs = ((struct rx_crypt *)ctx)->jobs;
+
+	for (int i = start; i < end; i++) {
 		if (!jobs[i].peer)
 			continue;
 		uint8_t *c = dg[i].data + sizeof(struct message_data);
@@ -415,7 +424,8 @@ void device_receive_batch(struct device *dev, int n)
 	}
 	for (int i = 0; i < nd; i++)
 		types[i] = classify(dev, &dg[i], &jobs[i], now);
-	crypt_batch(dg, jobs, nd);
+	struct rx_crypt rc = { dg, jobs };
+	workers_run(&dev->workers, crypt_range, &rc, nd);
 	gro_run_reset(&run);
 	/* In arrival order, so a handshake and the data after it keep their
 	 * order. */

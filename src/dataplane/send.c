@@ -194,10 +194,13 @@ struct tx_job {
 	size_t len, padded, out;
 };
 
-/* The crypt step: pure function of the jobs, no device state touched. */
-static void crypt_batch(struct tx_job *jobs, int n)
+/* The crypt step: pure function of the jobs, no device state touched, so
+ * it runs on the worker threads (workers.h). */
+static void crypt_range(void *ctx, int start, int end)
 {
-	for (int i = 0; i < n; i++)
+	struct tx_job *jobs = ctx;
+
+	for (int i = start; i < end; i++)
 		if (jobs[i].peer)
 			jobs[i].out = encrypt_one(jobs[i].buf, jobs[i].len, jobs[i].padded,
 						  jobs[i].counter, jobs[i].kp);
@@ -333,7 +336,7 @@ void device_tun_readable(struct device *dev)
 			j->counter = kp->sending_counter++;
 			j->padded = padded_len(j->len, dev->mtu);
 		}
-		crypt_batch(jobs, n);
+		workers_run(&dev->workers, crypt_range, jobs, n);
 		int m = 0;
 		for (int i = 0; i < n; i++) {
 			if (!jobs[i].peer || !jobs[i].out)
