@@ -35,7 +35,7 @@ static const uint8_t noise_empty[1];
 
 _Static_assert((int)NOISE_HASH_LEN == (int)BLAKE2S_HASH_LEN, "hash length");
 _Static_assert((int)NOISE_PUBLIC_KEY_LEN == (int)X25519_KEY_LEN, "key length");
-_Static_assert((int)NOISE_SYMMETRIC_KEY_LEN == (int)CHACHA20POLY1305_KEY_LEN, "symmetric key length");
+_Static_assert((int)NOISE_SYMMETRIC_KEY_LEN == (int)CHACHA20POLY1305_KEY_LEN, "key length");
 
 /* hash := HASH(hash || in).  Through a temporary: crypto.h does not promise
  * that the output may alias an input. */
@@ -147,20 +147,27 @@ static bool WUR decrypt_and_hash(uint8_t *dst, const uint8_t *src, size_t src_le
 bool noise_static_identity_set(struct noise_static_identity *id,
 			       const uint8_t private_key[NOISE_PUBLIC_KEY_LEN])
 {
+	uint8_t clamped[NOISE_PUBLIC_KEY_LEN];
+	bool ok = true;
+
+	/* Copied before the clear, in case private_key lives inside id. */
+	memcpy(clamped, private_key, NOISE_PUBLIC_KEY_LEN);
 	noise_static_identity_clear(id);
-	if (crypto_is_zero(private_key, NOISE_PUBLIC_KEY_LEN))
-		return true;
-	memcpy(id->static_private, private_key, NOISE_PUBLIC_KEY_LEN);
-	/* RFC 7748 clamping, so the stored key is the one the peer sees. */
-	id->static_private[0] &= 248;
-	id->static_private[31] &= 127;
-	id->static_private[31] |= 64;
-	if (!x25519_public_from_secret(id->static_public, id->static_private)) {
+	if (crypto_is_zero(clamped, sizeof(clamped)))
+		goto out;
+	/* RFC 7748 clamping, so the stored key is the scalar actually used. */
+	clamped[0] &= 248;
+	clamped[31] &= 127;
+	clamped[31] |= 64;
+	memcpy(id->static_private, clamped, NOISE_PUBLIC_KEY_LEN);
+	ok = x25519_public_from_secret(id->static_public, id->static_private);
+	if (ok)
+		id->has_identity = true;
+	else
 		noise_static_identity_clear(id);
-		return false;
-	}
-	id->has_identity = true;
-	return true;
+out:
+	explicit_bzero(clamped, sizeof(clamped));
+	return ok;
 }
 
 void noise_static_identity_clear(struct noise_static_identity *id)

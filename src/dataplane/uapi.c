@@ -198,97 +198,79 @@ static bool copy_value(char *buf, size_t cap, const char *s, size_t n)
 
 static int parse_endpoint(const char *s, union uapi_sockaddr *out, const char **why)
 {
-	char host[INET6_ADDRSTRLEN];
-	const char *port;
+	char host[INET6_ADDRSTRLEN], name[IF_NAMESIZE];
+	const char *port, *close, *pct;
 	size_t hlen;
 	uint64_t v;
 
 	memset(out, 0, sizeof(*out));
 	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		const char *pct;
-
-		if (!close) {
-			*why = "has no closing ']'";
-			return -EINVAL;
-		}
-		if (close[1] != ':') {
-			*why = "has no :port after ']'";
-			return -EINVAL;
-		}
+		*why = "is not [IPv6]:port";
+		close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			goto bad;
 		port = close + 2;
 		hlen = (size_t)(close - (s + 1));
 		pct = memchr(s + 1, '%', hlen);
 		if (pct)
 			hlen = (size_t)(pct - (s + 1));
-		if (hlen >= sizeof(host)) {
-			*why = "is not an IPv6 address";
-			return -EINVAL;
-		}
+		*why = "is not an IPv6 address";
+		if (hlen >= sizeof(host))
+			goto bad;
 		memcpy(host, s + 1, hlen);
 		host[hlen] = '\0';
-		if (inet_pton(AF_INET6, host, &out->sin6.sin6_addr) != 1) {
-			*why = "is not an IPv6 address";
-			return -EINVAL;
-		}
+		if (inet_pton(AF_INET6, host, &out->sin6.sin6_addr) != 1)
+			goto bad;
 		if (pct) {
 			const char *scope = pct + 1;
 			size_t slen = (size_t)(close - scope);
-			char name[IF_NAMESIZE];
 
+			*why = "has a %scope that names no interface";
 			if (parse_uint(scope, slen, UINT32_MAX, &v)) {
 				out->sin6.sin6_scope_id = (uint32_t)v;
 			} else {
-				if (slen == 0 || slen >= sizeof(name)) {
-					*why = "has an invalid %scope";
-					return -EINVAL;
-				}
+				if (slen == 0 || slen >= sizeof(name))
+					goto bad;
 				memcpy(name, scope, slen);
 				name[slen] = '\0';
 				out->sin6.sin6_scope_id = if_nametoindex(name);
-				if (out->sin6.sin6_scope_id == 0) {
-					*why = "has a %scope that names no interface";
-					return -EINVAL;
-				}
+				if (out->sin6.sin6_scope_id == 0)
+					goto bad;
 			}
 		}
 		out->sin6.sin6_family = AF_INET6;
 	} else {
 		const char *colon = strrchr(s, ':');
 
-		if (!colon) {
-			*why = "has no :port";
-			return -EINVAL;
-		}
+		*why = "has no :port";
+		if (!colon)
+			goto bad;
 		hlen = (size_t)(colon - s);
-		if (memchr(s, ':', hlen)) {
-			*why = "needs [brackets] around an IPv6 address";
-			return -EINVAL;
-		}
-		if (hlen >= sizeof(host)) {
-			*why = "is not an IPv4 address";
-			return -EINVAL;
-		}
+		*why = "needs [brackets] around an IPv6 address";
+		if (memchr(s, ':', hlen))
+			goto bad;
+		*why = "is not an IPv4 address";
+		if (hlen >= sizeof(host))
+			goto bad;
 		memcpy(host, s, hlen);
 		host[hlen] = '\0';
-		if (inet_pton(AF_INET, host, &out->sin.sin_addr) != 1) {
-			*why = "is not an IPv4 address";
-			return -EINVAL;
-		}
+		if (inet_pton(AF_INET, host, &out->sin.sin_addr) != 1)
+			goto bad;
 		out->sin.sin_family = AF_INET;
 		port = colon + 1;
 	}
 	/* Port 0 passes, as in wireguard-go (netip.ParseAddrPort). */
-	if (!parse_uint(port, strlen(port), 65535, &v)) {
-		memset(out, 0, sizeof(*out));
-		*why = "has an invalid port";
-		return -EINVAL;
-	}
+	*why = "has an invalid port";
+	if (!parse_uint(port, strlen(port), 65535, &v))
+		goto bad;
 	if (out->sa.sa_family == AF_INET)
 		out->sin.sin_port = htons((uint16_t)v);
 	else
 		out->sin6.sin6_port = htons((uint16_t)v);
 	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return -EINVAL;
 }
 
 int uapi_parse_endpoint(const char *s, union uapi_sockaddr *out)
@@ -540,154 +522,137 @@ static int handle_public_key(struct parser *ps, const char *v, size_t n)
 	return ret;
 }
 
-static bool is_device_key(const char *k, size_t n)
-{
-	return str_is(k, n, "private_key") || str_is(k, n, "listen_port") ||
-	       str_is(k, n, "fwmark") || str_is(k, n, "replace_peers");
-}
+/* The keys a set takes: device keys, then public_key, then peer keys. */
+enum uapi_key {
+	K_PRIVATE_KEY, K_LISTEN_PORT, K_FWMARK, K_REPLACE_PEERS,
+	K_PUBLIC_KEY,
+	K_PRESHARED_KEY, K_ENDPOINT, K_KEEPALIVE, K_REPLACE_ALLOWED_IPS,
+	K_ALLOWED_IP, K_REMOVE, K_UPDATE_ONLY, K_PROTOCOL_VERSION,
+	K_UNKNOWN
+};
 
-static int handle_device_line(struct parser *ps, const char *k, size_t kn,
-			      const char *v, size_t n)
+static const char *const key_names[K_UNKNOWN] = {
+	[K_PRIVATE_KEY] = "private_key", [K_LISTEN_PORT] = "listen_port",
+	[K_FWMARK] = "fwmark", [K_REPLACE_PEERS] = "replace_peers",
+	[K_PUBLIC_KEY] = "public_key", [K_PRESHARED_KEY] = "preshared_key",
+	[K_ENDPOINT] = "endpoint", [K_KEEPALIVE] = "persistent_keepalive_interval",
+	[K_REPLACE_ALLOWED_IPS] = "replace_allowed_ips", [K_ALLOWED_IP] = "allowed_ip",
+	[K_REMOVE] = "remove", [K_UPDATE_ONLY] = "update_only",
+	[K_PROTOCOL_VERSION] = "protocol_version",
+};
+
+/* Validates and records one value.  After remove the peer lines are
+ * still checked, as wireguard-go checks them, but land in a scratch peer. */
+static int handle_value(struct parser *ps, enum uapi_key id, const char *v, size_t n)
 {
 	struct uapi_config *cfg = ps->cfg;
-	uint64_t num;
-
-	if (str_is(k, kn, "private_key")) {
-		/* all zeros is valid: it removes the key */
-		if (!parse_key(v, n, cfg->private_key)) {
-			cfg->has_private_key = false;
-			set_err(ps, "invalid private_key");
-			return -EINVAL;
-		}
-		cfg->has_private_key = true;
-	} else if (str_is(k, kn, "listen_port")) {
-		if (!parse_uint(v, n, 65535, &num)) {
-			err_value(ps, "listen_port", v, n, NULL);
-			return -EINVAL;
-		}
-		cfg->has_listen_port = true;
-		cfg->listen_port = (uint16_t)num;
-	} else if (str_is(k, kn, "fwmark")) {
-		if (!parse_uint(v, n, UINT32_MAX, &num)) {
-			err_value(ps, "fwmark", v, n, NULL);
-			return -EINVAL;
-		}
-		cfg->has_fwmark = true;
-		cfg->fwmark = (uint32_t)num;
-	} else {	/* replace_peers */
-		if (!str_is(v, n, "true")) {
-			err_value(ps, "replace_peers", v, n, "is not \"true\"");
-			return -EINVAL;
-		}
-		cfg->replace_peers = true;
-	}
-	return 0;
-}
-
-static int handle_peer_line(struct parser *ps, const char *k, size_t kn,
-			    const char *v, size_t n)
-{
-	/* after remove, lines are checked but land in a scratch peer */
-	struct uapi_peer scratch;
-	struct uapi_peer *p = &ps->cfg->peers[ps->cur];
+	struct uapi_peer scratch, *p = NULL;
+	bool use_scratch = ps->in_peer && ps->dummy;
+	const char *name = key_names[id], *why = NULL;
 	char buf[VALUE_MAX];
-	const char *why = NULL;
-	bool use_scratch = ps->dummy;
+	struct uapi_allowed_ip a;
 	uint64_t num;
-	int ret = 0;
+	int ret = -EINVAL;
 
 	if (use_scratch) {
 		memset(&scratch, 0, sizeof(scratch));
 		p = &scratch;
+	} else if (ps->in_peer) {
+		p = &cfg->peers[ps->cur];
 	}
-	if (str_is(k, kn, "preshared_key")) {
-		if (!parse_key(v, n, p->preshared_key)) {
-			p->has_preshared_key = false;
-			set_err(ps, "invalid preshared_key");
-			ret = -EINVAL;
-		} else {
+	switch (id) {
+	case K_PRIVATE_KEY:	/* all zeros is valid: it removes the key */
+	case K_PRESHARED_KEY:	/* all zeros is valid: no PSK */
+		if (!parse_key(v, n, id == K_PRIVATE_KEY ? cfg->private_key : p->preshared_key)) {
+			set_err(ps, "invalid %s", name);	/* never quoted */
+			goto out;
+		}
+		if (id == K_PRIVATE_KEY)
+			cfg->has_private_key = true;
+		else
 			p->has_preshared_key = true;
+		break;
+	case K_LISTEN_PORT:
+	case K_FWMARK:
+	case K_KEEPALIVE:
+		if (!parse_uint(v, n, id == K_FWMARK ? UINT32_MAX : 65535, &num)) {
+			err_value(ps, name, v, n, NULL);
+			goto out;
 		}
-	} else if (str_is(k, kn, "endpoint")) {
-		if (!copy_value(buf, sizeof(buf), v, n) ||
-		    parse_endpoint(buf, &p->endpoint, &why) != 0) {
-			err_value(ps, "endpoint", v, n, why);
-			ret = -EINVAL;
-		} else {
-			p->has_endpoint = true;
-		}
-	} else if (str_is(k, kn, "persistent_keepalive_interval")) {
-		if (!parse_uint(v, n, 65535, &num)) {
-			err_value(ps, "persistent_keepalive_interval", v, n, NULL);
-			ret = -EINVAL;
+		if (id == K_LISTEN_PORT) {
+			cfg->has_listen_port = true;
+			cfg->listen_port = (uint16_t)num;
+		} else if (id == K_FWMARK) {
+			cfg->has_fwmark = true;
+			cfg->fwmark = (uint32_t)num;
 		} else {
 			p->has_persistent_keepalive = true;
 			p->persistent_keepalive_interval = (uint16_t)num;
 		}
-	} else if (str_is(k, kn, "replace_allowed_ips")) {
+		break;
+	case K_REPLACE_PEERS:
+	case K_REPLACE_ALLOWED_IPS:
+	case K_REMOVE:
+	case K_UPDATE_ONLY:
 		if (!str_is(v, n, "true")) {
-			err_value(ps, "replace_allowed_ips", v, n, "is not \"true\"");
-			ret = -EINVAL;
-		} else {
+			err_value(ps, name, v, n, "is not \"true\"");
+			goto out;
+		}
+		if (id == K_REPLACE_PEERS) {
+			cfg->replace_peers = true;
+		} else if (id == K_REPLACE_ALLOWED_IPS) {
 			/* what came before would be added, then removed */
 			p->replace_allowed_ips = true;
 			p->n_allowed_ips = 0;
-		}
-	} else if (str_is(k, kn, "allowed_ip")) {
-		struct uapi_allowed_ip a;
-
-		if (!copy_value(buf, sizeof(buf), v, n)) {
-			err_value(ps, "allowed_ip", v, n, "is not an address");
-			ret = -EINVAL;
-		} else if (parse_allowed_ip(buf, &a, &why) != 0) {
-			err_value(ps, "allowed_ip", v, n, why);
-			ret = -EINVAL;
-		} else if (!use_scratch) {
-			ret = uapi_peer_add_allowed_ip(p, a.family, a.addr, a.cidr);
-			if (ret)
-				set_err(ps, "out of memory");
-		}
-	} else if (str_is(k, kn, "remove")) {
-		if (!str_is(v, n, "true")) {
-			err_value(ps, "remove", v, n, "is not \"true\"");
-			ret = -EINVAL;
-		} else if (!use_scratch) {
+		} else if (id == K_REMOVE && !use_scratch) {
 			peer_clear_settings(p);
 			p->remove = true;
 			ps->dummy = true;
-		}
-	} else if (str_is(k, kn, "update_only")) {
-		if (!str_is(v, n, "true")) {
-			err_value(ps, "update_only", v, n, "is not \"true\"");
-			ret = -EINVAL;
-		} else if (!ps->continued) {
+		} else if (id == K_UPDATE_ONLY && !ps->continued) {
 			p->update_only = true;
 		}
-	} else {	/* protocol_version */
-		if (!str_is(v, n, "1")) {
-			err_value(ps, "protocol_version", v, n, "is not supported (only 1 is)");
-			ret = -EINVAL;
+		break;
+	case K_ENDPOINT:
+		if (!copy_value(buf, sizeof(buf), v, n) ||
+		    parse_endpoint(buf, &p->endpoint, &why) != 0) {
+			err_value(ps, name, v, n, why);
+			goto out;
 		}
+		p->has_endpoint = true;
+		break;
+	case K_ALLOWED_IP:
+		if (!copy_value(buf, sizeof(buf), v, n) ||
+		    parse_allowed_ip(buf, &a, &why) != 0) {
+			err_value(ps, name, v, n, why ? why : "is not an address");
+			goto out;
+		}
+		if (!use_scratch && uapi_peer_add_allowed_ip(p, a.family, a.addr, a.cidr)) {
+			set_err(ps, "out of memory");
+			ret = -ENOMEM;
+			goto out;
+		}
+		break;
+	case K_PROTOCOL_VERSION:
+		if (!str_is(v, n, "1")) {
+			err_value(ps, name, v, n, "is not supported (only 1 is)");
+			goto out;
+		}
+		break;
+	default:	/* public_key and unknown keys are handled by the caller */
+		goto out;
 	}
+	ret = 0;
+out:
 	if (use_scratch)
 		explicit_bzero(&scratch, sizeof(scratch));
 	return ret;
 }
 
-static bool is_peer_key(const char *k, size_t n)
-{
-	return str_is(k, n, "preshared_key") || str_is(k, n, "endpoint") ||
-	       str_is(k, n, "persistent_keepalive_interval") ||
-	       str_is(k, n, "replace_allowed_ips") || str_is(k, n, "allowed_ip") ||
-	       str_is(k, n, "remove") || str_is(k, n, "update_only") ||
-	       str_is(k, n, "protocol_version");
-}
-
 static int handle_line(struct parser *ps, const char *line, size_t len)
 {
 	const char *eq = memchr(line, '=', len);
-	const char *k = line, *v;
-	size_t kn, vn;
+	enum uapi_key id = 0;
+	size_t kn;
 	char q[QUOTED_CAP];
 
 	if (!eq) {
@@ -696,29 +661,24 @@ static int handle_line(struct parser *ps, const char *line, size_t len)
 		return -EPROTO;
 	}
 	kn = (size_t)(eq - line);
-	v = eq + 1;
-	vn = len - kn - 1;
-	if (str_is(k, kn, "public_key"))
-		return handle_public_key(ps, v, vn);
-	if (is_device_key(k, kn)) {
-		if (ps->in_peer) {
-			quote(q, sizeof(q), k, kn);
-			set_err(ps, "device key %s after a peer's public_key", q);
-			return -EPROTO;
-		}
-		return handle_device_line(ps, k, kn, v, vn);
+	while (id < K_UNKNOWN && !str_is(line, kn, key_names[id]))
+		id++;
+	if (id == K_PUBLIC_KEY)
+		return handle_public_key(ps, eq + 1, len - kn - 1);
+	quote(q, sizeof(q), line, kn);
+	if (id == K_UNKNOWN) {
+		set_err(ps, "unknown key %s", q);
+		return -EPROTO;
 	}
-	if (is_peer_key(k, kn)) {
-		if (!ps->in_peer) {
-			quote(q, sizeof(q), k, kn);
-			set_err(ps, "peer key %s before any public_key", q);
-			return -EPROTO;
-		}
-		return handle_peer_line(ps, k, kn, v, vn);
+	if (id < K_PUBLIC_KEY && ps->in_peer) {
+		set_err(ps, "device key %s after a peer's public_key", q);
+		return -EPROTO;
 	}
-	quote(q, sizeof(q), k, kn);
-	set_err(ps, "unknown key %s", q);
-	return -EPROTO;
+	if (id > K_PUBLIC_KEY && !ps->in_peer) {
+		set_err(ps, "peer key %s before any public_key", q);
+		return -EPROTO;
+	}
+	return handle_value(ps, id, eq + 1, len - kn - 1);
 }
 
 int uapi_parse_set(const char *body, size_t len, struct uapi_config *cfg,

@@ -48,6 +48,20 @@ static struct sockaddr_in6 addr6(const char *a, uint16_t port)
 }
 
 #define SA(x) ((const struct sockaddr *)&(x))
+/* Short names for the three verdicts. */
+#define BAD_MAC INVALID_MAC
+#define NO_COOKIE VALID_MAC_BUT_NO_COOKIE
+#define WITH_COOKIE VALID_MAC_WITH_COOKIE
+
+static enum cookie_mac_state verdict(struct cookie_checker *c, const uint8_t *msg, size_t len,
+				     const struct sockaddr *src, bool load, uint64_t now_ns)
+{
+	return cookie_validate_packet(c, msg, len, src, load, now_ns);
+}
+
+/* The checker's verdict on the whole array msg. */
+#define VERDICT(p, msg, src, load, now) \
+	verdict(&(p).checker, (msg), sizeof(msg), (src), (load), (now))
 
 /* A device (checker) and a peer that talks to it (maker). */
 struct pair {
@@ -92,7 +106,8 @@ static void test_mac1(void)
 	for (size_t l = 0; l < 2; l++) {
 		size_t len = lens[l];
 
-		random_message(msg, len, l ? MESSAGE_HANDSHAKE_RESPONSE : MESSAGE_HANDSHAKE_INITIATION);
+		random_message(msg, len, l ? MESSAGE_HANDSHAKE_RESPONSE
+					   : MESSAGE_HANDSHAKE_INITIATION);
 		cookie_add_mac_to_packet(msg, len, &p.peer, T0);
 		/* MAC1 = MAC(HASH("mac1----" || Spub), msg up to mac1). */
 		CHECK(blake2s256(key, (const uint8_t *)"mac1----", 8, p.device_public, 32));
@@ -102,22 +117,22 @@ static void test_mac1(void)
 		CHECK(p.peer.have_sent_mac1);
 		CHECK_MEM(p.peer.last_mac1_sent, mac, 16);
 
-		CHECK_INT(cookie_validate_packet(&p.checker, msg, len, SA(src), false, T0), VALID_MAC_BUT_NO_COOKIE);
-		CHECK_INT(cookie_validate_packet(&p.checker, msg, len, SA(src), true, T0), VALID_MAC_BUT_NO_COOKIE);
+		CHECK_INT(verdict(&p.checker, msg, len, SA(src), false, T0), NO_COOKIE);
+		CHECK_INT(verdict(&p.checker, msg, len, SA(src), true, T0), NO_COOKIE);
 		for (size_t off = 0; off < len; off++) {
 			for (int bit = 0; bit < 8; bit++) {
 				enum cookie_mac_state st;
 
 				memcpy(bad, msg, len);
 				bad[off] ^= (uint8_t)(1u << bit);
-				st = cookie_validate_packet(&p.checker, bad, len, SA(src), false, T0);
+				st = verdict(&p.checker, bad, len, SA(src), false, T0);
 				/* MAC2 is not under MAC1. */
-				CHECK_INT(st, off < len - 16 ? INVALID_MAC : VALID_MAC_BUT_NO_COOKIE);
+				CHECK_INT(st, off < len - 16 ? BAD_MAC : NO_COOKIE);
 			}
 		}
 		/* The same bytes seen as a shorter or longer message. */
-		CHECK_INT(cookie_validate_packet(&p.checker, msg, len - 1, SA(src), false, T0), INVALID_MAC);
-		CHECK_INT(cookie_validate_packet(&p.checker, msg + 1, len - 1, SA(src), false, T0), INVALID_MAC);
+		CHECK_INT(verdict(&p.checker, msg, len - 1, SA(src), false, T0), BAD_MAC);
+		CHECK_INT(verdict(&p.checker, msg + 1, len - 1, SA(src), false, T0), BAD_MAC);
 	}
 
 	/* A peer that has the wrong public key for the device. */
@@ -129,14 +144,14 @@ static void test_mac1(void)
 	cookie_init(&other, other_pub);
 	random_message(msg, sizeof(msg), MESSAGE_HANDSHAKE_INITIATION);
 	cookie_add_mac_to_packet(msg, sizeof(msg), &other, T0);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), true, T0), INVALID_MAC);
+	CHECK_INT(VERDICT(p, msg, SA(src), true, T0), BAD_MAC);
 
 	/* A checker without keys refuses everything. */
 	cookie_add_mac_to_packet(msg, sizeof(msg), &p.peer, T0);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), false, T0), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src), false, T0), NO_COOKIE);
 	cookie_checker_init(&p.checker, NULL);
 	CHECK(!p.checker.has_keys);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), false, T0), INVALID_MAC);
+	CHECK_INT(VERDICT(p, msg, SA(src), false, T0), BAD_MAC);
 }
 
 static void test_short_messages(void)
@@ -149,7 +164,7 @@ static void test_short_messages(void)
 	pair_init(&p);
 	memset(msg, 0, sizeof(msg));
 	for (size_t len = 0; len < 32; len++) {
-		CHECK_INT(cookie_validate_packet(&p.checker, msg, len, SA(src), true, T0), INVALID_MAC);
+		CHECK_INT(verdict(&p.checker, msg, len, SA(src), true, T0), BAD_MAC);
 		CHECK(!cookie_message_create(&reply, &p.checker, msg, len, 1, SA(src), T0));
 		memcpy(copy, msg, sizeof(msg));
 		cookie_add_mac_to_packet(copy, len, &p.peer, T0);	/* must not write */
@@ -158,7 +173,7 @@ static void test_short_messages(void)
 	CHECK(!p.peer.have_sent_mac1);
 	/* 32 bytes: macs over an empty prefix, legal if useless. */
 	cookie_add_mac_to_packet(msg, 32, &p.peer, T0);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, 32, SA(src), false, T0), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(verdict(&p.checker, msg, 32, SA(src), false, T0), NO_COOKIE);
 }
 
 /* Checker under load answers msg with a cookie reply; the peer takes it. */
@@ -193,33 +208,33 @@ static void test_cookie_cycle(void)
 	pair_init(&p);
 	random_message(msg, sizeof(msg), MESSAGE_HANDSHAKE_INITIATION);
 	cookie_add_mac_to_packet(msg, sizeof(msg), &p.peer, T0);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), true, T0), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src), true, T0), NO_COOKIE);
 	give_cookie(&p, msg, sizeof(msg), SA(src), T0, T0 + 1000);
 
 	/* The peer's next message carries MAC2. */
 	random_message(msg, sizeof(msg), MESSAGE_HANDSHAKE_INITIATION);
 	cookie_add_mac_to_packet(msg, sizeof(msg), &p.peer, T0 + 2000);
 	CHECK(memcmp(msg + sizeof(msg) - 16, zero, 16) != 0);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), true, T0 + 3000), VALID_MAC_WITH_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src), true, T0 + 3000), WITH_COOKIE);
 	/* Not under load: MAC2 is not looked at. */
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), false, T0 + 3000), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src), false, T0 + 3000), NO_COOKIE);
 	/* The cookie is bound to the source address and port. */
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(other_ip), true, T0 + 3000), VALID_MAC_BUT_NO_COOKIE);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(other_port), true, T0 + 3000), VALID_MAC_BUT_NO_COOKIE);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src6), true, T0 + 3000), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(other_ip), true, T0 + 3000), NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(other_port), true, T0 + 3000), NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src6), true, T0 + 3000), NO_COOKIE);
 	/* Flip a MAC2 bit. */
 	memcpy(bad, msg, sizeof(msg));
 	bad[sizeof(msg) - 1] ^= 0x80;
-	CHECK_INT(cookie_validate_packet(&p.checker, bad, sizeof(bad), SA(src), true, T0 + 3000), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(VERDICT(p, bad, SA(src), true, T0 + 3000), NO_COOKIE);
 
 	/* The same over IPv6. */
 	give_cookie(&p, msg, sizeof(msg), SA(src6), T0 + 4000, T0 + 4000);
 	random_message(msg, sizeof(msg), MESSAGE_HANDSHAKE_INITIATION);
 	cookie_add_mac_to_packet(msg, sizeof(msg), &p.peer, T0 + 5000);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src6), true, T0 + 5000), VALID_MAC_WITH_COOKIE);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(other6), true, T0 + 5000), VALID_MAC_BUT_NO_COOKIE);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(other6_port), true, T0 + 5000), VALID_MAC_BUT_NO_COOKIE);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), true, T0 + 5000), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src6), true, T0 + 5000), WITH_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(other6), true, T0 + 5000), NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(other6_port), true, T0 + 5000), NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src), true, T0 + 5000), NO_COOKIE);
 
 	/* An address family without a cookie: MAC1 still counts. */
 	struct sockaddr_un un;
@@ -227,7 +242,7 @@ static void test_cookie_cycle(void)
 
 	memset(&un, 0, sizeof(un));
 	un.sun_family = AF_UNIX;
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(un), true, T0), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(un), true, T0), NO_COOKIE);
 	CHECK(!cookie_message_create(&reply, &p.checker, msg, sizeof(msg), 1, SA(un), T0));
 }
 
@@ -299,13 +314,13 @@ static void test_peer_cookie_expiry(void)
 
 	cookie_add_mac_to_packet(msg, sizeof(msg), &p.peer, T0 + usable - 1);
 	CHECK(memcmp(msg + sizeof(msg) - 16, zero, 16) != 0);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), true, T0 + usable - 1), VALID_MAC_WITH_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src), true, T0 + usable - 1), WITH_COOKIE);
 	cookie_add_mac_to_packet(msg, sizeof(msg), &p.peer, T0 + usable);
 	CHECK_MEM(msg + sizeof(msg) - 16, zero, 16);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), true, T0 + usable), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src), true, T0 + usable), NO_COOKIE);
 	/* MAC1 is still made. */
 	CHECK(p.peer.have_sent_mac1);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), false, T0 + usable), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src), false, T0 + usable), NO_COOKIE);
 }
 
 static void test_checker_secret_rotation(void)
@@ -326,9 +341,9 @@ static void test_checker_secret_rotation(void)
 	memcpy(old_secret, p.checker.secret, 32);
 
 	cookie_add_mac_to_packet(msg, sizeof(msg), &p.peer, T0 + max_age - 1);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), true, T0 + max_age - 1), VALID_MAC_WITH_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src), true, T0 + max_age - 1), WITH_COOKIE);
 	CHECK_MEM(p.checker.secret, old_secret, 32);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), true, T0 + max_age), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src), true, T0 + max_age), NO_COOKIE);
 	CHECK(memcmp(p.checker.secret, old_secret, 32) != 0);
 	CHECK_INT(p.checker.secret_birthdate_ns, T0 + max_age);
 
@@ -336,11 +351,11 @@ static void test_checker_secret_rotation(void)
 	give_cookie(&p, msg, sizeof(msg), SA(src), T0 + max_age, T0 + max_age);
 	random_message(msg, sizeof(msg), MESSAGE_HANDSHAKE_INITIATION);
 	cookie_add_mac_to_packet(msg, sizeof(msg), &p.peer, T0 + max_age + 1);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), true, T0 + max_age + 1), VALID_MAC_WITH_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src), true, T0 + max_age + 1), WITH_COOKIE);
 
 	/* A new identity invalidates outstanding cookies as well. */
 	cookie_checker_init(&p.checker, p.device_public);
-	CHECK_INT(cookie_validate_packet(&p.checker, msg, sizeof(msg), SA(src), true, T0 + max_age + 2), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(VERDICT(p, msg, SA(src), true, T0 + max_age + 2), NO_COOKIE);
 }
 
 /* Generated by an independent Python implementation: the initiation of
@@ -380,10 +395,10 @@ static void test_golden_vector(void)
 	CHECK_INT(test_unhex((uint8_t *)&reply, sizeof(reply), vec_cookie_reply), sizeof(reply));
 
 	cookie_checker_init(&checker, pub);
-	CHECK_INT(cookie_validate_packet(&checker, golden, len, SA(src), false, T0), VALID_MAC_BUT_NO_COOKIE);
+	CHECK_INT(verdict(&checker, golden, len, SA(src), false, T0), NO_COOKIE);
 	test_unhex(checker.secret, 32, vec_cookie_secret);
 	checker.secret_birthdate_ns = T0;
-	CHECK_INT(cookie_validate_packet(&checker, with_mac2, len, SA(src), true, T0), VALID_MAC_WITH_COOKIE);
+	CHECK_INT(verdict(&checker, with_mac2, len, SA(src), true, T0), WITH_COOKIE);
 
 	cookie_init(&peer, pub);
 	memcpy(msg, golden, len);
