@@ -19,6 +19,7 @@
  *                                            <- e, ee, se, psk, {}
  */
 #include <endian.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -534,10 +535,16 @@ struct noise_keypair *noise_keypairs_reserve(struct noise_keypairs *kps)
 
 	/* Four slots and at most three in the set: one is always free. */
 	for (i = 0; i < sizeof(kps->slots) / sizeof(kps->slots[0]); i++) {
-		struct noise_keypair *kp = &kps->slots[i];
+		struct noise_keypair *kp = kps->slots[i];
 
-		if (keypair_in_set(kps, kp))
+		if (kp && keypair_in_set(kps, kp))
 			continue;
+		if (!kp) {
+			kp = calloc(1, sizeof(*kp));
+			if (!kp)
+				return NULL;
+			kps->slots[i] = kp;
+		}
 		/* It may still hold keys from a begin_session that was never
 		 * installed. */
 		explicit_bzero(kp, sizeof(*kp));
@@ -607,7 +614,21 @@ void noise_keypairs_clear(struct noise_keypairs *kps)
 	keypair_drop(kps, previous);
 	keypair_drop(kps, next);
 	/* The spare slot may hold a reserved, never-installed keypair. */
-	explicit_bzero(kps->slots, sizeof(kps->slots));
+	for (size_t i = 0; i < sizeof(kps->slots) / sizeof(kps->slots[0]); i++) {
+		if (kps->slots[i]) {
+			explicit_bzero(kps->slots[i], sizeof(*kps->slots[i]));
+			free(kps->slots[i]);
+			kps->slots[i] = NULL;
+		}
+	}
+}
+
+int noise_keypairs_slot(const struct noise_keypairs *kps, const struct noise_keypair *kp)
+{
+	for (int i = 0; i < (int)(sizeof(kps->slots) / sizeof(kps->slots[0])); i++)
+		if (kp && kps->slots[i] == kp)
+			return i;
+	return -1;
 }
 
 void noise_tai64n_now(uint8_t out[NOISE_TIMESTAMP_LEN])

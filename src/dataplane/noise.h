@@ -72,12 +72,15 @@ struct noise_keypair {
  * wiped, so the owner can drop local_index from its index table. */
 typedef void (*noise_keypair_drop_fn)(void *ctx, struct noise_keypair *kp);
 
-/* Preallocated slots: current, previous, next, plus one being built. */
+/* Slots for current, previous, next, plus one being built.  A slot is
+ * allocated when a session is first derived into it (handshake path, never
+ * the packet path) and freed by noise_keypairs_clear, so an idle peer costs
+ * no keypair memory (each holds an 8,192-bit replay window). */
 struct noise_keypairs {
 	struct noise_keypair *current;
 	struct noise_keypair *previous;
 	struct noise_keypair *next;
-	struct noise_keypair slots[4];
+	struct noise_keypair *slots[4];
 	noise_keypair_drop_fn drop;
 	void *drop_ctx;
 };
@@ -151,8 +154,11 @@ bool noise_handshake_begin_session(struct noise_handshake *hs,
 
 /* Keypair rotation. */
 void noise_keypairs_init(struct noise_keypairs *kps, noise_keypair_drop_fn drop, void *ctx);
-/* A slot not in use as current/previous/next, wiped, for begin_session. */
+/* A slot not in use as current/previous/next, wiped, for begin_session;
+ * NULL if memory is short. */
 struct noise_keypair *noise_keypairs_reserve(struct noise_keypairs *kps);
+/* Which of the four slots kp is (0..3), or -1. */
+int noise_keypairs_slot(const struct noise_keypairs *kps, const struct noise_keypair *kp);
 /* Installs a keypair made by begin_session.  Initiator: it becomes current
  * (old current -> previous, old next and old previous dropped).  Responder:
  * it becomes next (the old next, if any, is dropped), and moves to current
@@ -163,7 +169,7 @@ void noise_keypairs_install(struct noise_keypairs *kps, struct noise_keypair *kp
 bool noise_keypairs_received_with(struct noise_keypairs *kps, struct noise_keypair *kp);
 /* The keypair whose local_index matches, among current/previous/next, or NULL. */
 struct noise_keypair *noise_keypairs_find(struct noise_keypairs *kps, uint32_t local_index);
-/* Drops and wipes all three. */
+/* Drops and wipes all three, and frees every slot. */
 void noise_keypairs_clear(struct noise_keypairs *kps);
 
 /* TAI64N of CLOCK_REALTIME, nanoseconds rounded down to a multiple of 2^24

@@ -64,9 +64,10 @@ struct peer *pubkey_table_lookup(struct device *dev, const uint8_t key[NOISE_PUB
 static void keypair_dropped(void *ctx, struct noise_keypair *kp)
 {
 	struct peer *peer = ctx;
-	size_t slot = (size_t)(kp - peer->keypairs.slots);
+	int slot = noise_keypairs_slot(&peer->keypairs, kp);
 
-	index_table_remove(peer->device, &peer->keypair_index[slot]);
+	if (slot >= 0)
+		index_table_remove(peer->device, &peer->keypair_index[slot]);
 }
 
 struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN])

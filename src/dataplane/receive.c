@@ -81,10 +81,10 @@ static bool begin_session(struct peer *peer, uint64_t now)
 	struct noise_keypair *kp = noise_keypairs_reserve(&peer->keypairs);
 	uint32_t index = peer->handshake.local_index;
 
-	if (!noise_handshake_begin_session(&peer->handshake, kp, now))
+	if (!kp || !noise_handshake_begin_session(&peer->handshake, kp, now))
 		return false;
 	index_table_remove(dev, &peer->handshake_index);
-	index_table_insert(dev, &peer->keypair_index[kp - peer->keypairs.slots], index);
+	index_table_insert(dev, &peer->keypair_index[noise_keypairs_slot(&peer->keypairs, kp)], index);
 	noise_keypairs_install(&peer->keypairs, kp);
 	timers_session_derived(peer);
 	return true;
