@@ -20,14 +20,17 @@
  * mismatch; -EBADMSG a record failed authentication (tampered or corrupt;
  * the message names the file); -EKEYREJECTED wrong unseal key; -EINVAL a bad
  * key name; -EMSGSIZE a value over STORE_MAX_VALUE_LEN; -EPERM deleting
- * the `meta` canary; -EIO/-ENOSPC/-EFBIG/-EROFS/-EACCES from the disk (the
- * record on disk is then the old one, intact).  No function ever falls back
- * to plaintext.  store_last_error() gives the message for a person about
- * the last failure in the calling thread (it names the file).
+ * the `meta` canary, or a handle used after fork(); -EBUSY another process
+ * held the writers' lock for 10 s; -EIO/-ENOSPC/-EFBIG/-EROFS/-EACCES from
+ * the disk (the record on disk is then the old one, intact).  No function
+ * ever falls back to plaintext.  store_last_error() gives the message for
+ * a person about the last failure in the calling thread (it names the file).
  *
  * Concurrency: a struct store may be used from several threads (each
  * backend serialises internally); several processes may open the same
- * sealed directory (writers take an exclusive lock file).
+ * sealed directory (writers take an exclusive lock file).  A handle does
+ * not survive fork(): its keys are in wipe-on-fork memory, and a sealed
+ * handle used in the child fails with -EPERM; open the store again there.
  */
 #ifndef ZWG_STORE_H
 #define ZWG_STORE_H
@@ -59,7 +62,7 @@ int store_key_generate(struct store_key *k);
  * or base64 text), a systemd credential ($CREDENTIALS_DIRECTORY/NAME, the
  * production path: `systemd-creds encrypt` keeps it encrypted on disk, and
  * systemd decrypts it into a non-swappable ramfs only for the service), the
- * kernel keyring (a "user" key named "zerowg:<store id>" in the user or
+ * kernel keyring (a "user" key, by default "zerowg:unseal", in the user or
  * session keyring), or an interactive prompt on the terminal (base64, not
  * echoed).  The key never comes from, nor is written into, the data
  * directory.
@@ -111,8 +114,8 @@ void store_close(struct store *s);
 /* 1..STORE_KEY_NAME_MAX bytes of [A-Za-z0-9._/-]. */
 bool store_key_name_valid(const char *key) __attribute__((warn_unused_result));
 
-/* *version is the record's version (>= 1), for compare-and-swap.  version
- * may be NULL. */
+/* *version is the record's version (>= 1), for compare-and-swap.  val,
+ * len and version may each be NULL (e.g. only the version is wanted). */
 int store_get(struct store *s, const char *key, uint8_t **val, size_t *len, uint64_t *version);
 /* expect: STORE_ANY_VERSION, STORE_NEW, or the version last read.  On
  * success *new_version (may be NULL) is the version written.  An
@@ -120,6 +123,11 @@ int store_get(struct store *s, const char *key, uint8_t **val, size_t *len, uint
  * the directory). */
 int store_put(struct store *s, const char *key, const uint8_t *val, size_t len,
 	      uint64_t expect, uint64_t *new_version);
+/* expect: STORE_ANY_VERSION or the version last read (STORE_NEW is
+ * -EINVAL); -ENOENT if there is no such record.  A record whose file fails
+ * authentication cannot be overwritten, but can be deleted with
+ * STORE_ANY_VERSION: the way out for a damaged record.  A record created
+ * again after a delete starts over at version 1. */
 int store_delete(struct store *s, const char *key, uint64_t expect);
 /* Keys starting with prefix ("" = all), sorted (strcmp); free with
  * store_list_free.  Fails (-EBADMSG) if a record file does not

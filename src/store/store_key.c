@@ -1,0 +1,424 @@
+/*
+ * store_key.c - the unseal key: where it comes from (an inherited fd, a
+ * systemd credential, the kernel keyring, a prompt on the terminal), its
+ * text forms, and the memory it lives in (store.h, struct store_key).
+ *
+ * The key is held in secmem (locked, not dumped, wiped on free); every
+ * stack or heap buffer that saw its bytes or text is wiped before it goes
+ * out of scope.  Nothing here writes the key to a file.
+ *
+ * Relies on secmem.h, encoding.h (constant-time base64/hex), OpenSSL's
+ * RAND_bytes, and the raw keyring syscalls (add_key, keyctl), since
+ * libkeyutils is not a dependency.
+ */
+#include "store.h"
+#include "encoding.h"
+#include "secmem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#define DEFAULT_CREDENTIAL "zerowg-unseal-key"
+#define DEFAULT_KEYRING_DESC "zerowg:unseal"
+/* Room for the longest accepted form (hex + CRLF) and a little more, so
+ * "too long" is told apart from "just right". */
+#define KEY_TEXT_MAX 128
+/* Owner may view/read/search it, possessor anything: readable by the
+ * service even when the user keyring is not linked into its session. */
+#define KEY_PERM 0x3f0b0000u
+
+struct store_key *store_key_new(void)
+{
+	return secmem_alloc(sizeof(struct store_key));
+}
+
+void store_key_free(struct store_key *k)
+{
+	secmem_free(k, sizeof(*k));
+}
+
+int store_key_generate(struct store_key *k)
+{
+	return RAND_bytes(k->bytes, STORE_KEY_LEN) == 1 ? 0 : -EIO;
+}
+
+void store_key_to_base64(const struct store_key *k, char out[45])
+{
+	key_to_base64(out, k->bytes);
+}
+
+/* Length of text without one trailing "\n" or "\r\n". */
+static size_t trim_newline(const char *text, size_t len)
+{
+	if (len && text[len - 1] == '\n')
+		len--;
+	if (len && text[len - 1] == '\r')
+		len--;
+	return len;
+}
+
+int store_key_from_base64(struct store_key *k, const char *text)
+{
+	char buf[KEY_BASE64_LEN + 1];
+	size_t len = trim_newline(text, strnlen(text, KEY_BASE64_LEN + 3));
+	int ret = -EINVAL;
+
+	if (len == KEY_BASE64_LEN) {
+		memcpy(buf, text, len);
+		buf[len] = '\0';
+		if (key_from_base64(k->bytes, buf))
+			ret = 0;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return ret;
+}
+
+/* One key in any accepted form: 32 raw bytes, or base64 / hex text with an
+ * optional newline.  0 or -EINVAL; k untouched on failure. */
+static int parse_key(struct store_key *k, const uint8_t *buf, size_t len)
+{
+	char text[KEY_HEX_LEN + 1];
+	size_t n;
+	bool ok = false;
+
+	if (len == STORE_KEY_LEN) {
+		memcpy(k->bytes, buf, STORE_KEY_LEN);
+		return 0;
+	}
+	n = trim_newline((const char *)buf, len);
+	if (n == KEY_BASE64_LEN || n == KEY_HEX_LEN) {
+		memcpy(text, buf, n);
+		text[n] = '\0';
+		ok = n == KEY_BASE64_LEN ? key_from_base64(k->bytes, text)
+					 : key_from_hex(k->bytes, text);
+	}
+	explicit_bzero(text, sizeof(text));
+	return ok ? 0 : -EINVAL;
+}
+
+/* Reads fd to end of file into buf (at most KEY_TEXT_MAX bytes). */
+static int read_all(int fd, uint8_t buf[KEY_TEXT_MAX], size_t *len)
+{
+	size_t got = 0;
+
+	for (;;) {
+		ssize_t r = read(fd, buf + got, KEY_TEXT_MAX - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got == KEY_TEXT_MAX)
+			return -EMSGSIZE;
+	}
+	*len = got;
+	return 0;
+}
+
+static const char formats[] = "32 raw bytes, or one base64 key (44 characters, as "
+			      "`wg genkey` prints) or 64 hex digits, with an optional newline";
+
+static int load_fd(int fd, struct store_key *k, char *err, size_t errlen)
+{
+	uint8_t buf[KEY_TEXT_MAX];
+	size_t len = 0;
+	int ret;
+
+	ret = read_all(fd, buf, &len);
+	if (ret == -EMSGSIZE)
+		snprintf(err, errlen, "the unseal key on fd %d is too long: give %s", fd, formats);
+	else if (ret)
+		snprintf(err, errlen, "cannot read the unseal key from fd %d: %s", fd,
+			 strerror(-ret));
+	else if ((ret = parse_key(k, buf, len)))
+		snprintf(err, errlen, "fd %d does not hold an unseal key (%zu bytes): give %s",
+			 fd, len, formats);
+	explicit_bzero(buf, sizeof(buf));
+	return ret;
+}
+
+/* -ENOENT: no such credential (try the next source). */
+static int load_credential(const char *dir, const char *name, struct store_key *k,
+			   char *err, size_t errlen)
+{
+	uint8_t buf[KEY_TEXT_MAX];
+	size_t len = 0;
+	char path[4096];
+	int fd, ret;
+
+	if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+		snprintf(err, errlen, "credential name \"%s\" is not a file name", name);
+		return -EINVAL;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
+		snprintf(err, errlen, "$CREDENTIALS_DIRECTORY is too long");
+		return -ENAMETOOLONG;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		ret = -errno;
+		if (ret != -ENOENT)
+			snprintf(err, errlen, "cannot read the credential %s: %s", path,
+				 strerror(errno));
+		return ret;
+	}
+	ret = read_all(fd, buf, &len);
+	close(fd);
+	if (ret == -EMSGSIZE)
+		snprintf(err, errlen, "the credential %s is too long for an unseal key: give %s",
+			 path, formats);
+	else if (ret)
+		snprintf(err, errlen, "cannot read the credential %s: %s", path, strerror(-ret));
+	else if ((ret = parse_key(k, buf, len)))
+		snprintf(err, errlen, "the credential %s does not hold an unseal key (%zu "
+			 "bytes): give %s", path, len, formats);
+	explicit_bzero(buf, sizeof(buf));
+	return ret;
+}
+
+/*
+ * The "user" key desc from the user keyring, else the session keyring.
+ * -ENOKEY: not there; -EPERM/-ENOSYS/-EACCES: keyrings are not available
+ * to this process (seccomp in containers); both mean "try the next source".
+ */
+static int load_keyring(const char *desc, struct store_key *k, char *err, size_t errlen)
+{
+	uint8_t buf[KEY_TEXT_MAX];
+	long id, len;
+	int ret;
+
+	id = syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_USER_KEYRING, "user", desc, 0);
+	if (id < 0 && errno == ENOKEY)
+		id = syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_SESSION_KEYRING, "user", desc, 0);
+	if (id < 0)
+		return errno == ENOKEY || errno == EKEYEXPIRED || errno == EKEYREVOKED ? -ENOKEY
+										       : -errno;
+	len = syscall(SYS_keyctl, KEYCTL_READ, id, buf, sizeof(buf));
+	if (len < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot read the kernel keyring key \"%s\": %s", desc,
+			 strerror(errno));
+		return ret;
+	}
+	if ((size_t)len > sizeof(buf)) {
+		snprintf(err, errlen, "the kernel keyring key \"%s\" is too long for an unseal "
+			 "key: give %s", desc, formats);
+		ret = -EMSGSIZE;
+	} else if ((ret = parse_key(k, buf, (size_t)len))) {
+		snprintf(err, errlen, "the kernel keyring key \"%s\" does not hold an unseal key "
+			 "(%ld bytes): give %s", desc, len, formats);
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return ret;
+}
+
+int store_key_to_keyring(const struct store_key *k, const char *desc)
+{
+	long id;
+	int ret;
+
+	if (!desc)
+		desc = DEFAULT_KEYRING_DESC;
+	id = syscall(SYS_add_key, "user", desc, k->bytes, (size_t)STORE_KEY_LEN,
+		     KEY_SPEC_USER_KEYRING);
+	if (id < 0)
+		return -errno;
+	if (syscall(SYS_keyctl, KEYCTL_SETPERM, id, KEY_PERM) < 0) {
+		ret = -errno;
+		syscall(SYS_keyctl, KEYCTL_REVOKE, id);
+		return ret;
+	}
+	return 0;
+}
+
+static const int prompt_signals[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGTSTP };
+
+/* Reads one line from the terminal, echo off.  Signals that would stop or
+ * kill us are held while echo is off and checked every 250 ms, so the
+ * terminal is always restored before one acts.  -ENXIO: no terminal. */
+static int load_prompt(struct store_key *k, char *err, size_t errlen)
+{
+	static const char ask[] = "Unseal key of the zerowg store (base64, not shown): ";
+	uint8_t buf[KEY_TEXT_MAX];
+	struct termios old, quiet;
+	sigset_t hold, saved, pending;
+	size_t len = 0;
+	bool echo_off = false;
+	int fd, ret = 0;
+
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENXIO;
+	if (tcgetattr(fd, &old) < 0) {
+		close(fd);
+		return -ENXIO;
+	}
+	sigemptyset(&hold);
+	for (size_t i = 0; i < sizeof(prompt_signals) / sizeof(prompt_signals[0]); i++)
+		sigaddset(&hold, prompt_signals[i]);
+	pthread_sigmask(SIG_BLOCK, &hold, &saved);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ECHONL;
+	/* Echo goes off before the question is shown: TCSAFLUSH drops input
+	 * typed earlier, so whoever answers must not be able to answer sooner. */
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot turn echo off on the terminal: %s", strerror(errno));
+		goto out;
+	}
+	echo_off = true;
+	if (write(fd, ask, sizeof(ask) - 1) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot prompt on the terminal: %s", strerror(errno));
+		goto out;
+	}
+	while (len < sizeof(buf)) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+		int pr = poll(&pfd, 1, 250);
+
+		sigpending(&pending);
+		for (size_t i = 0; i < sizeof(prompt_signals) / sizeof(prompt_signals[0]); i++)
+			if (sigismember(&pending, prompt_signals[i]))
+				ret = -EINTR;
+		if (ret)
+			break;
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0) {
+			ret = -errno;
+			break;
+		}
+		if (pr == 0)
+			continue;
+		r = read(fd, buf + len, 1);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0) {
+			ret = r < 0 ? -errno : -ENODATA;
+			break;
+		}
+		if (buf[len++] == '\n')
+			break;
+	}
+	if (ret == 0 && (len == sizeof(buf) || (ret = parse_key(k, buf, len)))) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "what was typed is not an unseal key: give the base64 key "
+			 "`zerowg init` showed (44 characters)");
+	} else if (ret == -EINTR) {
+		snprintf(err, errlen, "interrupted at the unseal key prompt");
+	} else if (ret) {
+		snprintf(err, errlen, "cannot read the unseal key from the terminal: %s",
+			 strerror(-ret));
+	}
+out:
+	if (echo_off)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	/* A held SIGINT or SIGTERM is delivered here, with the terminal as it was. */
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	return ret;
+}
+
+static __thread char where_buf[96];
+
+int store_key_load(const struct store_key_source *src, struct store_key **out,
+		   const char **where, char *err, size_t errlen)
+{
+	const char *cred = src->credential_name ? src->credential_name : DEFAULT_CREDENTIAL;
+	const char *desc = src->keyring_desc ? src->keyring_desc : DEFAULT_KEYRING_DESC;
+	const char *cred_dir = getenv("CREDENTIALS_DIRECTORY");
+	char tried_cred[160], tried_ring[160], dummy[1];
+	struct store_key *k;
+	int ret;
+
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	*out = NULL;
+	k = store_key_new();
+	if (!k) {
+		snprintf(err, errlen, "out of memory for the unseal key");
+		return -ENOMEM;
+	}
+
+	/* An fd the operator named must work: no falling through to others. */
+	if (src->fd >= 0) {
+		if ((ret = load_fd(src->fd, k, err, errlen)))
+			goto fail;
+		snprintf(where_buf, sizeof(where_buf), "fd %d", src->fd);
+		goto found;
+	}
+
+	if (cred_dir && cred_dir[0]) {
+		ret = load_credential(cred_dir, cred, k, err, errlen);
+		if (ret == 0) {
+			snprintf(where_buf, sizeof(where_buf), "credential %.80s", cred);
+			goto found;
+		}
+		if (ret != -ENOENT)
+			goto fail;
+		snprintf(tried_cred, sizeof(tried_cred), "credential \"%.80s\" (not in "
+			 "$CREDENTIALS_DIRECTORY)", cred);
+	} else {
+		snprintf(tried_cred, sizeof(tried_cred), "credential \"%.80s\" "
+			 "($CREDENTIALS_DIRECTORY not set)", cred);
+	}
+
+	ret = load_keyring(desc, k, err, errlen);
+	if (ret == 0) {
+		snprintf(where_buf, sizeof(where_buf), "kernel keyring");
+		goto found;
+	}
+	if (ret == -ENOKEY)
+		snprintf(tried_ring, sizeof(tried_ring), "kernel keyring \"%.80s\" (not found)",
+			 desc);
+	else if (ret == -EPERM || ret == -ENOSYS || ret == -EACCES)
+		snprintf(tried_ring, sizeof(tried_ring), "kernel keyring (unavailable: %s)",
+			 strerror(-ret));
+	else
+		goto fail;
+
+	if (src->allow_prompt) {
+		ret = load_prompt(k, err, errlen);
+		if (ret == 0) {
+			snprintf(where_buf, sizeof(where_buf), "prompt");
+			goto found;
+		}
+		if (ret != -ENXIO)
+			goto fail;
+	}
+	snprintf(err, errlen, "no unseal key: tried fd (none given), %s, %s, prompt (%s). "
+		 "Pass it with --key-fd N, as the systemd credential \"%s\" "
+		 "(LoadCredentialEncrypted=), or in the keyring (`keyctl padd user %s @u`)",
+		 tried_cred, tried_ring, src->allow_prompt ? "no terminal" : "not allowed",
+		 cred, desc);
+	ret = -ENOKEY;
+fail:
+	store_key_free(k);
+	return ret;
+found:
+	if (where)
+		*where = where_buf;
+	*out = k;
+	return 0;
+}
