@@ -1,0 +1,264 @@
+/*
+ * control.h - the control layer: the server's and the peers' records, and
+ * every operation on them (add, list, enable/disable, revoke, rotate,
+ * expire, import, export), over a struct store.  No network I/O: the
+ * server layer applies what this describes (control_desired_config,
+ * control_config_diff) to the data plane, and the admin API calls these
+ * functions.
+ *
+ * Every change is written to the store before the function returns 0, and
+ * before the observer hears of it.  Records are kept in memory (peers in
+ * locked secret memory, sorted by name) and re-read from the store when a
+ * compare-and-swap fails (-ESTALE: another process wrote the same store).
+ *
+ * Concurrency: a struct control may be used from any thread; one mutex
+ * serialises every operation.  The observer is called after the mutex is
+ * released, on the thread that made the change, so it may call back into
+ * the control layer (e.g. control_desired_config).
+ *
+ * Errors: 0 or -errno, with struct control_error (model.h) set for a
+ * person and naming the field at fault:
+ *   -EINVAL bad input          -EEXIST a peer of that name exists
+ *   -ENOENT no such peer       -ENOSPC the subnet is full
+ *   -ENOKEY the client key was not kept (show-peer, config)
+ *   -EBADMSG/-EKEYREJECTED/-EIO/-ENOSPC/-EROFS from the store
+ */
+#ifndef ZWG_CONTROL_H
+#define ZWG_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include "encoding.h"
+#include "model.h"
+#include "store.h"
+#include "uapi.h"
+
+/*
+ * Server settings from `zerowg up` flags and the environment (envconf.h).
+ * Every field has an "unset" value (NULL, 0, -1, false) meaning "keep what
+ * the store has" (or, for control_init_server, the default).  The struct
+ * owns its strings: fill it with server_options_set() or strdup(), release
+ * it with server_options_free().
+ */
+struct server_options {
+	char *interface;		/* --interface; NULL = unset ("zwg0") */
+	uint16_t listen_port;		/* --port; 0 = unset (51820) */
+	bool has_subnet;		/* --subnet / INTERNAL_SUBNET */
+	struct in_addr subnet;		/* network address */
+	uint8_t subnet_prefix;
+	char *endpoint;			/* --endpoint HOST[:PORT] / SERVERURL */
+	bool endpoint_auto;		/* SERVERURL=auto: the server picks one */
+	uint16_t endpoint_port;		/* SERVERPORT; 0 = unset (listen port) */
+	char *dns;			/* --dns LIST / PEERDNS; "auto" = the server's
+					 * tunnel address; "" = none */
+	char *client_allowed_ips;	/* --allowed-ips / ALLOWEDIPS */
+	int persistent_keepalive;	/* --keepalive: client configs' default; -1 = unset */
+	int mtu;			/* --mtu; 0 = unset (1420) */
+	int nat;			/* --nat; -1 unset, 0 off, 1 on */
+	/* PEERS: peers that must exist; each missing one is created with its
+	 * key kept (so show-peer can show it again). */
+	char **peers;
+	size_t n_peers;
+	/* PERSISTENTKEEPALIVE_PEERS: these peers get a keepalive of 25 s on
+	 * both ends of their tunnel. */
+	bool keepalive_all_peers;
+	char **keepalive_peers;
+	size_t n_keepalive_peers;
+	/* SERVER_ALLOWEDIPS_PEER_<name>: routes behind a PEERS peer. */
+	struct server_option_routes {
+		char *peer;
+		char *routes;		/* comma list of prefixes */
+	} *peer_routes;
+	size_t n_peer_routes;
+	bool log_confs;			/* LOG_CONFS (default true) */
+};
+
+void server_options_init(struct server_options *o);
+void server_options_free(struct server_options *o);
+/*
+ * Sets one option from text, by its flag name without "--": "interface",
+ * "port", "subnet", "endpoint", "endpoint-port", "dns", "allowed-ips",
+ * "keepalive", "mtu", "nat" ("true"/"false"/"1"/"0"/"on"/"off"), "peers",
+ * "keepalive-peers", "log-confs".  Validates the value (message quotes it
+ * and names the option).  0, -EINVAL or -ENOMEM; -ENOENT for an unknown
+ * option name.
+ */
+int server_options_set(struct server_options *o, const char *option, const char *value,
+		       struct control_error *e);
+
+struct control;
+
+enum control_event {
+	CONTROL_EVENT_PEER_ADD,		/* "peer.add" */
+	CONTROL_EVENT_PEER_ENABLE,	/* "peer.enable" */
+	CONTROL_EVENT_PEER_DISABLE,	/* "peer.disable" */
+	CONTROL_EVENT_PEER_REVOKE,	/* "peer.revoke" (record deleted) */
+	CONTROL_EVENT_PEER_ROTATE,	/* "peer.rotate" (new public key) */
+	CONTROL_EVENT_PEER_EXPIRE,	/* "peer.expire" (disabled, reason "expired") */
+	CONTROL_EVENT_PEER_UPDATE,	/* "peer.update" (e.g. keepalive from options) */
+	CONTROL_EVENT_SERVER_UPDATE,	/* "server.update" (peer_name NULL) */
+	CONTROL_EVENT_IMPORT,		/* "import" (peer_name NULL; everything may change) */
+};
+/* The audit-log name of an event ("peer.add"). */
+const char *control_event_name(enum control_event ev);
+
+typedef void (*control_observer_fn)(void *ctx, const char *peer_name, enum control_event ev);
+
+/*
+ * Creates the "server" record in a store that has none (the store itself
+ * made "meta"): a fresh key pair, a fresh ULA /64, the subnet, port and
+ * other settings from opt (may be NULL: defaults).  Does not create the
+ * PEERS peers (control_apply_options does).  -EEXIST if the store already
+ * has a server record.
+ */
+int control_init_server(struct store *st, const struct server_options *opt,
+			struct control_error *e);
+
+/* Loads the server record and every peer.  -ENOENT (with a message
+ * suggesting `zerowg init`) if the store has no server record.  The store
+ * must outlive the control. */
+int control_open(struct store *st, struct control **out, struct control_error *e);
+void control_close(struct control *ctl);
+/* Re-reads everything from the store (another process wrote it). */
+int control_reload(struct control *ctl, struct control_error *e);
+
+/* The observer hears of every change after it is stored; NULL to stop. */
+void control_set_observer(struct control *ctl, control_observer_fn fn, void *ctx);
+
+/*
+ * Applies flags/environment to a running store: writes the server
+ * settings that differ (a subnet change is refused once peers exist: -EBUSY),
+ * creates each missing PEERS peer (key kept, routes from
+ * SERVER_ALLOWEDIPS_PEER_x) and sets the keepalive of
+ * PERSISTENTKEEPALIVE_PEERS.  Each change notifies the observer.
+ */
+int control_apply_options(struct control *ctl, const struct server_options *opt,
+			  struct control_error *e);
+
+/* The server record without its private key, and its public key. */
+int control_get_server(struct control *ctl, struct server_record *out,
+		       uint8_t public_key[MODEL_KEY_LEN]);
+size_t control_peer_count(struct control *ctl);
+
+struct peer_add_request {
+	const char *name;
+	int64_t expires;		/* unix time, 0 = never (model_parse_expires) */
+	const char *dns;		/* NULL = the server's */
+	const char *allowed_ips;	/* client-side AllowedIPs; NULL = the server's */
+	const char *const *routes;	/* prefixes behind the peer (site-to-site) */
+	size_t n_routes;
+	bool keep_key;			/* keep the client's private key in the store */
+	int persistent_keepalive;	/* -1 = the server's default */
+};
+
+struct peer_add_result {
+	struct peer_record peer;	/* as stored, without secrets */
+	char *client_config;		/* wg-quick text, holds the private key */
+	char *qr;			/* terminal QR code of client_config */
+	uint8_t private_key[MODEL_KEY_LEN];	/* the client's */
+	char private_key_base64[KEY_BASE64_LEN + 1];
+};
+/* Wipes and frees everything in r (r itself is not freed). */
+void control_peer_add_result_free(struct peer_add_result *r);
+
+/*
+ * Validates the request, allocates the addresses, generates the client key
+ * pair and a preshared key, stores the record (STORE_NEW), notifies
+ * CONTROL_EVENT_PEER_ADD and returns the client config, its QR code and
+ * the private key in *res (the only time the key leaves, unless kept).
+ * -EEXIST: 'peer "phone" already exists (pick another name, or revoke it
+ * first)'.  On error *res is left zeroed.
+ */
+int control_peer_add(struct control *ctl, const struct peer_add_request *req,
+		     struct peer_add_result *res, struct control_error *e);
+
+/* Copies of every peer record, sorted by name, without secrets; free with
+ * model_peer_array_free(*out, *n). */
+int control_peer_list(struct control *ctl, struct peer_record **out, size_t *n);
+/* A copy of one peer record without secrets (free with model_peer_free;
+ * *out is zeroed on error, so freeing it is always safe). */
+int control_peer_get(struct control *ctl, const char *name, struct peer_record *out,
+		     struct control_error *e);
+
+/*
+ * Enables or disables a peer.  reason (disable only): "manual" when NULL.
+ * Enabling a peer whose expiry has passed clears the expiry.  Enabling an
+ * enabled peer (or disabling a disabled one) changes nothing and returns 0
+ * without an event.
+ */
+int control_peer_set_enabled(struct control *ctl, const char *name, bool enabled,
+			     const char *reason, struct control_error *e);
+/* Sets or clears (0) a peer's expiry. */
+int control_peer_set_expires(struct control *ctl, const char *name, int64_t expires,
+			     struct control_error *e);
+/* Deletes the record: the peer is gone and its addresses are free. */
+int control_peer_revoke(struct control *ctl, const char *name, struct control_error *e);
+/* A new client key pair and preshared key; the old public key is gone from
+ * the desired config at once.  keep_key as in peer_add.  *res as peer_add. */
+int control_peer_rotate(struct control *ctl, const char *name, bool keep_key,
+			struct peer_add_result *res, struct control_error *e);
+/* The client config and QR again, for a peer whose key was kept (`zerowg
+ * show-peer`, GET /v1/peers/NAME/config).  -ENOKEY if it was not kept.
+ * Free both with render_free(); qr may be NULL if not wanted. */
+int control_peer_client_config(struct control *ctl, const char *name, char **config,
+			       char **qr, struct control_error *e);
+
+/*
+ * Disables every enabled peer whose expiry is at or before now (reason
+ * "expired"), storing each, then notifies the observer
+ * (CONTROL_EVENT_PEER_EXPIRE) and calls fn (may be NULL) per peer.
+ * Returns the number of peers expired, or -errno (peers expired before the
+ * error stay expired).
+ */
+int control_expire_due(struct control *ctl, int64_t now,
+		       void (*fn)(void *ctx, const char *peer_name), void *ctx);
+/* The earliest expiry of an enabled peer, or 0 if none. */
+int64_t control_next_expiry(struct control *ctl);
+
+/*
+ * Moves a wg-quick server config into the store: the server's private key,
+ * listen port, addresses (IPv4 required; a ULA /64 is made if there is no
+ * IPv6), MTU; one peer per [Peer], named from its comment or "peerN", its
+ * first IPv4 /32 and IPv6 /128 as addresses and the rest as routes (a peer
+ * without an IPv4 /32 gets a free address, with a warning).  Everything
+ * is validated before anything is written; a peer that exists with the
+ * same public key is skipped (so an interrupted import can be re-run), one
+ * with another key is an error.  warnings (may be NULL) receives malloc'd
+ * messages for a person (free each and the array).
+ */
+int control_import_wgconf(struct control *ctl, const char *text, size_t len,
+			  char ***warnings, size_t *n_warnings, struct control_error *e);
+
+/* The server's wg-quick config (render_server_export); free with render_free. */
+int control_export(struct control *ctl, char **text);
+
+/*
+ * The device configuration the store describes, for uapi: private key,
+ * listen port, replace_peers, and every enabled peer not expired at now
+ * with its preshared key, replace_allowed_ips and allowed IPs = its /32,
+ * its /128 and its routes, and persistent_keepalive_interval (always set;
+ * 0 = off).  cfg must be initialised (uapi_config_init); the caller frees
+ * it with uapi_config_free (wipes).  control_desired_config uses time(NULL).
+ */
+int control_desired_config(struct control *ctl, struct uapi_config *cfg);
+int control_desired_config_at(struct control *ctl, int64_t now, struct uapi_config *cfg);
+
+/*
+ * Hot apply: the uapi set request that turns the device state `current`
+ * (from device_get_config) into `desired`, touching nothing that is already
+ * right, so unchanged peers keep their sessions, handshake time and
+ * counters.  Peers only in current are removed; peers only in desired are
+ * added whole; peers in both get update_only with just what differs
+ * (preshared key, allowed IPs as a set, keepalive); the private key and
+ * listen port only if they differ.  diff must be initialised; the caller
+ * frees it.  0 or -ENOMEM.  control_config_diff_empty() is true when there
+ * is nothing to apply.
+ */
+int control_config_diff(const struct uapi_config *current, const struct uapi_config *desired,
+			struct uapi_config *diff);
+bool control_config_diff_empty(const struct uapi_config *diff);
+
+#endif

@@ -1,0 +1,659 @@
+/*
+ * peerops.c - the operations on peers (control.h): add, rotate, enable,
+ * disable, expiry, revoke.
+ *
+ * Each one runs under ctl->lock, writes the store first (CAS on the
+ * version it last read; on -ESTALE it re-reads the record and tries
+ * again) and changes memory only after the store said yes.  The client's
+ * private key is generated here, returned once in struct peer_add_result,
+ * and kept in the record only when the caller asked (keep_key).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "control_internal.h"
+#include "crypto.h"
+#include "ipalloc.h"
+#include "render.h"
+
+void control_peer_add_result_free(struct peer_add_result *r)
+{
+	render_free(r->client_config);
+	render_free(r->qr);
+	model_peer_free(&r->peer);
+	explicit_bzero(r, sizeof(*r));
+}
+
+static void no_such_peer(struct control_error *e, const char *name)
+{
+	control_error_set(e, "name", "no peer \"%.*s\" (zerowg peer list shows them)",
+			  MODEL_NAME_MAX, name);
+}
+
+/* Fresh client keys into res (private), p (public, preshared, and the
+ * private one if keep). */
+static int new_keys(struct peer_record *p, struct peer_add_result *res, bool keep,
+		    struct control_error *e)
+{
+	if (!x25519_generate_secret(res->private_key) ||
+	    !x25519_public_from_secret(p->public_key, res->private_key) ||
+	    !crypto_random(p->preshared_key, MODEL_KEY_LEN)) {
+		explicit_bzero(res->private_key, MODEL_KEY_LEN);
+		control_error_set(e, NULL, "could not generate keys (the system's random source or "
+				  "libcrypto failed)");
+		return -EIO;
+	}
+	p->has_preshared_key = true;
+	p->has_private_key = keep;
+	if (keep)
+		memcpy(p->private_key, res->private_key, MODEL_KEY_LEN);
+	else
+		explicit_bzero(p->private_key, MODEL_KEY_LEN);
+	key_to_base64(res->private_key_base64, res->private_key);
+	return 0;
+}
+
+/* Fills res's peer view and client config from the stored record p. */
+static int finish_result(struct control *ctl, const struct peer_record *p,
+			 struct peer_add_result *res, struct control_error *e)
+{
+	int ret = model_peer_copy(&res->peer, p, false);
+
+	if (ret) {
+		control_error_set(e, NULL, "out of memory");
+		return ret;
+	}
+	return ctl_render_client(ctl, p, res->private_key, &res->client_config, &res->qr, e);
+}
+
+/* Routes: prefixes, no host bits, not overlapping the tunnel subnets or
+ * another peer's routes (cryptokey routing would give them to one peer). */
+static int parse_routes(struct control *ctl, const char *name, const char *const *routes,
+			size_t n, struct peer_record *p, struct control_error *e)
+{
+	struct ip_prefix tun4 = { .family = AF_INET, .len = ctl->server.ipv4_prefix,
+				  .addr.v4 = ctl->server.ipv4 };
+	struct ip_prefix tun6 = { .family = AF_INET6, .len = ctl->server.ipv6_prefix,
+				  .addr.v6 = ctl->server.ipv6 };
+	char field[32], q[MODEL_PREFIX_STRLEN], t[MODEL_PREFIX_STRLEN];
+	size_t i, j, k;
+
+	model_prefix_mask(&tun4);
+	model_prefix_mask(&tun6);
+	if (n && !(p->routes = calloc(n, sizeof(*p->routes)))) {
+		control_error_set(e, NULL, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		struct ip_prefix *r = &p->routes[i];
+		const struct ip_prefix *tun;
+		int ret;
+
+		snprintf(field, sizeof(field), "routes[%zu]", i);
+		ret = model_parse_prefix(routes[i], r, false);
+		if (ret) {
+			struct ip_prefix *one = NULL;
+			size_t cnt = 0;
+			char what[MODEL_NAME_MAX + 8];
+
+			/* let the list parser word the message */
+			snprintf(what, sizeof(what), "peer \"%s\"", name);
+			if (model_parse_prefix_list(routes[i], what, field, false, &one, &cnt, e) == 0 ||
+			    strchr(routes[i], ','))
+				control_error_set(e, field, "peer \"%s\": %s must be one prefix, such as "
+						  "192.168.1.0/24", name, field);
+			free(one);
+			return -EINVAL;
+		}
+		p->n_routes++;
+		tun = r->family == AF_INET ? &tun4 : &tun6;
+		model_format_prefix(r, q, sizeof(q));
+		if (model_prefix_contains(tun, r) || model_prefix_contains(r, tun)) {
+			model_format_prefix(tun, t, sizeof(t));
+			control_error_set(e, field, "peer \"%s\": %s \"%s\" overlaps the tunnel subnet %s "
+					  "(a route is a network behind the peer)", name, field, q, t);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++)
+			if (model_prefix_contains(&p->routes[j], r) ||
+			    model_prefix_contains(r, &p->routes[j])) {
+				control_error_set(e, field, "peer \"%s\": %s \"%s\" overlaps routes[%zu]",
+						  name, field, q, j);
+				return -EINVAL;
+			}
+		for (j = 0; j < ctl->n_peers; j++) {
+			const struct peer_record *o = &ctl->peers[j];
+			if (!strcmp(o->name, name))
+				continue;
+			for (k = 0; k < o->n_routes; k++)
+				if (model_prefix_contains(&o->routes[k], r) ||
+				    model_prefix_contains(r, &o->routes[k])) {
+					model_format_prefix(&o->routes[k], t, sizeof(t));
+					control_error_set(e, field, "peer \"%s\": %s \"%s\" overlaps the "
+							  "route %s of peer \"%s\"", name, field, q,
+							  t, o->name);
+					return -EINVAL;
+				}
+		}
+	}
+	return 0;
+}
+
+static bool collides(const struct control *ctl, size_t self)
+{
+	const struct peer_record *p = &ctl->peers[self];
+	size_t i;
+
+	for (i = 0; i < ctl->n_peers; i++) {
+		const struct peer_record *o = &ctl->peers[i];
+		if (i == self)
+			continue;
+		if (o->ipv4.s_addr == p->ipv4.s_addr ||
+		    (o->has_ipv6 && p->has_ipv6 && !memcmp(&o->ipv6, &p->ipv6, sizeof(o->ipv6))))
+			return true;
+	}
+	return false;
+}
+
+/* Builds the record of a new peer from the request (no addresses yet). */
+static int build_peer(struct control *ctl, const struct peer_add_request *req,
+		      struct peer_record *p, int64_t now, struct control_error *e)
+{
+	snprintf(p->name, sizeof(p->name), "%s", req->name);
+	if (req->dns && !model_dns_valid(req->dns, "dns", e))
+		return -EINVAL;
+	if (req->allowed_ips) {
+		struct ip_prefix *l = NULL;
+		size_t n = 0;
+		char what[MODEL_NAME_MAX + 8];
+		int ret;
+
+		snprintf(what, sizeof(what), "peer \"%s\"", req->name);
+		ret = model_parse_prefix_list(req->allowed_ips, what, "allowed_ips", false, &l, &n, e);
+		free(l);
+		if (ret)
+			return ret;
+	}
+	if ((req->dns && !(p->dns = strdup(req->dns))) ||
+	    (req->allowed_ips && !(p->allowed_ips = strdup(req->allowed_ips)))) {
+		control_error_set(e, NULL, "out of memory");
+		return -ENOMEM;
+	}
+	if (req->persistent_keepalive < -1 || req->persistent_keepalive > 65535) {
+		control_error_set(e, "persistent_keepalive", "peer \"%s\": persistent_keepalive %d is "
+				  "not from 0 to 65535 seconds (25 is usual)", req->name,
+				  req->persistent_keepalive);
+		return -EINVAL;
+	}
+	p->persistent_keepalive = req->persistent_keepalive < 0 ? 0 :
+				  (uint16_t)req->persistent_keepalive;
+	if (req->expires < 0 || (req->expires && req->expires <= now)) {
+		control_error_set(e, "expires", "peer \"%s\": expires %lld is in the past",
+				  req->name, (long long)req->expires);
+		return -EINVAL;
+	}
+	p->expires = req->expires;
+	p->created = now;
+	p->enabled = true;
+	return parse_routes(ctl, req->name, req->routes, req->n_routes, p, e);
+}
+
+int ctl_peer_add_locked(struct control *ctl, const struct peer_add_request *req,
+			struct peer_add_result *res, struct events *evs, struct control_error *e)
+{
+	struct peer_record rec = { 0 }, mem;
+	char key[STORE_KEY_BUF];
+	bool written = false;
+	uint64_t ver = 0;
+	ssize_t idx;
+	int ret, attempt;
+
+	memset(res, 0, sizeof(*res));
+	if (!model_name_valid(req->name, e))
+		return -EINVAL;
+	if (ctl_find_peer(ctl, req->name) >= 0)
+		goto exists;
+	if ((ret = build_peer(ctl, req, &rec, (int64_t)time(NULL), e)) ||
+	    (ret = new_keys(&rec, res, req->keep_key, e)))
+		goto fail;
+	ctl_peer_key(key, rec.name);
+	for (attempt = 0; attempt < CAS_RETRIES; attempt++) {
+		if (!written) {
+			ret = ipalloc_next(&ctl->server, ctl->peers, ctl->n_peers, &rec.ipv4,
+					   &rec.ipv6, e);
+			if (ret)
+				goto fail;
+			rec.has_ipv6 = true;
+			if (!model_peer_validate(&rec, e)) {
+				ret = -EINVAL;
+				goto fail;
+			}
+			ret = ctl_put_peer(ctl, &rec, STORE_NEW, &ver, e);
+			if (ret == -ESTALE) {
+				/* another process stored this name meanwhile */
+				if ((ret = ctl_reload_locked(ctl, e)))
+					goto fail;
+				if (ctl_find_peer(ctl, req->name) >= 0)
+					goto exists;
+				continue;
+			}
+			if (ret)
+				goto fail;
+			written = true;
+			if ((ret = model_peer_copy(&mem, &rec, true)) ||
+			    (ret = ctl_insert_peer(ctl, &mem, ver))) {
+				model_peer_free(&mem);
+				control_error_set(e, NULL, "out of memory");
+				goto rollback;
+			}
+		}
+		/* Announce the allocation: see the file comment. */
+		ret = ctl_put_server(ctl, &ctl->server, e);
+		if (ret == 0)
+			goto done;
+		if (ret != -ESTALE)
+			goto rollback;
+		ctl_cas_backoff(attempt);
+		if ((ret = ctl_reload_locked(ctl, e)))
+			goto rollback;
+		idx = ctl_find_peer(ctl, req->name);
+		if (idx < 0) {
+			control_error_set(e, "name", "peer \"%s\" was revoked by another process while "
+					  "it was being added", req->name);
+			ret = -ESTALE;
+			goto fail;
+		}
+		if (collides(ctl, (size_t)idx)) {
+			struct peer_record *p = &ctl->peers[idx];
+			ret = ipalloc_next(&ctl->server, ctl->peers, ctl->n_peers, &rec.ipv4,
+					   &rec.ipv6, e);
+			if (ret)
+				goto rollback;
+			ret = ctl_put_peer(ctl, &rec, ctl->versions[idx], &ver, e);
+			if (ret)
+				goto rollback;
+			p->ipv4 = rec.ipv4;
+			p->ipv6 = rec.ipv6;
+			ctl->versions[idx] = ver;
+		}
+	}
+	control_error_set(e, NULL, "the store is busy: other processes kept changing it while peer "
+			  "\"%s\" was added; try again", req->name);
+	ret = -EBUSY;
+	goto rollback;
+done:
+	idx = ctl_find_peer(ctl, req->name);
+	ret = idx < 0 ? -ESTALE : finish_result(ctl, &ctl->peers[idx], res, e);
+	if (ret)
+		goto rollback;
+	model_peer_free(&rec);
+	ctl_events_add(evs, req->name, CONTROL_EVENT_PEER_ADD);
+	return 0;
+rollback:
+	if (written) {
+		/* The record may hold addresses another peer needs; taking it
+		 * back keeps the store as it was before the request. */
+		idx = ctl_find_peer(ctl, req->name);
+		if (store_delete(ctl->store, key, idx >= 0 ? ctl->versions[idx] : ver) == 0 && idx >= 0)
+			ctl_remove_peer(ctl, (size_t)idx);
+	}
+fail:
+	model_peer_free(&rec);
+	control_peer_add_result_free(res);
+	return ret;
+exists:
+	control_error_set(e, "name", "peer \"%s\" already exists (pick another name, or revoke "
+			  "it first)", req->name);
+	model_peer_free(&rec);
+	control_peer_add_result_free(res);
+	return -EEXIST;
+}
+
+int control_peer_add(struct control *ctl, const struct peer_add_request *req,
+		     struct peer_add_result *res, struct control_error *e)
+{
+	struct events evs = { 0 };
+	int ret;
+
+	control_error_clear(e);
+	pthread_mutex_lock(&ctl->lock);
+	ret = ctl_peer_add_locked(ctl, req, res, &evs, e);
+	ctl_unlock_and_notify(ctl, &evs);
+	return ret;
+}
+
+/*
+ * The read-modify-write of one peer record.  change() edits a copy (with
+ * secrets) and returns 1 if there is nothing to write, 0 to write, or
+ * -errno.  On -ESTALE the record is re-read and change() runs again.
+ */
+typedef int (*change_fn)(struct peer_record *p, void *arg, struct control_error *e);
+
+static int modify_peer(struct control *ctl, const char *name, change_fn change, void *arg,
+		       struct control_error *e)
+{
+	char key[STORE_KEY_BUF];
+	int attempt, ret;
+
+	ctl_peer_key(key, name);
+	for (attempt = 0; attempt < CAS_RETRIES; attempt++) {
+		ssize_t i = ctl_find_peer(ctl, name);
+		struct peer_record copy, fresh;
+		uint64_t ver;
+
+		if (i < 0) {
+			no_such_peer(e, name);
+			return -ENOENT;
+		}
+		if ((ret = model_peer_copy(&copy, &ctl->peers[i], true))) {
+			control_error_set(e, NULL, "out of memory");
+			return ret;
+		}
+		ret = change(&copy, arg, e);
+		if (ret == 0 && !model_peer_validate(&copy, e))
+			ret = -EINVAL;
+		if (ret == 0)
+			ret = ctl_put_peer(ctl, &copy, ctl->versions[i], &ver, e);
+		if (ret == 0) {
+			ctl_insert_peer(ctl, &copy, ver);	/* replaces in place */
+			return 0;
+		}
+		model_peer_free(&copy);
+		if (ret != -ESTALE)
+			return ret;
+		ctl_cas_backoff(attempt);
+		/* another process changed it: take its version and redo */
+		ret = ctl_read_peer(ctl->store, key, &fresh, &ver, e);
+		if (ret == -ENOENT) {
+			ctl_remove_peer(ctl, (size_t)i);
+			no_such_peer(e, name);
+			return -ENOENT;
+		}
+		if (ret)
+			return ret;
+		ctl_insert_peer(ctl, &fresh, ver);
+	}
+	control_error_set(e, NULL, "the store is busy: peer \"%s\" kept changing; try again", name);
+	return -EBUSY;
+}
+
+struct enable_arg {
+	bool enabled;
+	const char *reason;
+	int64_t now;
+};
+
+static int change_enabled(struct peer_record *p, void *arg, struct control_error *e)
+{
+	const struct enable_arg *a = arg;
+
+	if (a->enabled) {
+		if (p->enabled)
+			return 1;
+		p->enabled = true;
+		/* the operator's word overrides the expiry that disabled it
+		 * (left in place, it would disable the peer again) */
+		if (p->expires && (p->expires <= a->now || !strcmp(p->disabled_reason, "expired")))
+			p->expires = 0;
+		p->disabled_reason[0] = '\0';
+		return 0;
+	}
+	if (!p->enabled)
+		return 1;
+	p->enabled = false;
+	snprintf(p->disabled_reason, sizeof(p->disabled_reason), "%s", a->reason);
+	return 0;
+}
+
+int control_peer_set_enabled(struct control *ctl, const char *name, bool enabled,
+			     const char *reason, struct control_error *e)
+{
+	struct events evs = { 0 };
+	struct enable_arg a = { enabled, reason ? reason : "manual", (int64_t)time(NULL) };
+	int ret;
+
+	control_error_clear(e);
+	if (!enabled && strcmp(a.reason, "manual") && strcmp(a.reason, "expired") &&
+	    strcmp(a.reason, "revoked")) {
+		control_error_set(e, "disabled_reason", "reason \"%.40s\" is not manual, expired or "
+				  "revoked", a.reason);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&ctl->lock);
+	ret = modify_peer(ctl, name, change_enabled, &a, e);
+	if (ret == 0)
+		ctl_events_add(&evs, name, enabled ? CONTROL_EVENT_PEER_ENABLE :
+				   !strcmp(a.reason, "expired") ? CONTROL_EVENT_PEER_EXPIRE :
+				   CONTROL_EVENT_PEER_DISABLE);
+	ctl_unlock_and_notify(ctl, &evs);
+	return ret == 1 ? 0 : ret;
+}
+
+static int change_expires(struct peer_record *p, void *arg, struct control_error *e)
+{
+	int64_t expires = *(const int64_t *)arg;
+
+	if (p->expires == expires)
+		return 1;
+	p->expires = expires;
+	return 0;
+}
+
+int control_peer_set_expires(struct control *ctl, const char *name, int64_t expires,
+			     struct control_error *e)
+{
+	struct events evs = { 0 };
+	int ret;
+
+	control_error_clear(e);
+	if (expires < 0 || (expires && expires <= (int64_t)time(NULL))) {
+		control_error_set(e, "expires", "peer \"%.*s\": expires %lld is in the past (use 0 for "
+				  "never)", MODEL_NAME_MAX, name, (long long)expires);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&ctl->lock);
+	ret = modify_peer(ctl, name, change_expires, &expires, e);
+	if (ret == 0)
+		ctl_events_add(&evs, name, CONTROL_EVENT_PEER_UPDATE);
+	ctl_unlock_and_notify(ctl, &evs);
+	return ret == 1 ? 0 : ret;
+}
+
+struct rotate_arg {
+	struct peer_add_result *res;
+	bool keep_key;
+};
+
+static int change_keys(struct peer_record *p, void *arg, struct control_error *e)
+{
+	struct rotate_arg *a = arg;
+
+	return new_keys(p, a->res, a->keep_key, e);
+}
+
+int control_peer_rotate(struct control *ctl, const char *name, bool keep_key,
+			struct peer_add_result *res, struct control_error *e)
+{
+	struct events evs = { 0 };
+	struct rotate_arg a = { res, keep_key };
+	ssize_t i;
+	int ret;
+
+	control_error_clear(e);
+	memset(res, 0, sizeof(*res));
+	pthread_mutex_lock(&ctl->lock);
+	ret = modify_peer(ctl, name, change_keys, &a, e);
+	if (ret == 0) {
+		i = ctl_find_peer(ctl, name);
+		ret = i < 0 ? -ENOENT : finish_result(ctl, &ctl->peers[i], res, e);
+		/* the new key is stored even if the text could not be made */
+		ctl_events_add(&evs, name, CONTROL_EVENT_PEER_ROTATE);
+	}
+	if (ret)
+		control_peer_add_result_free(res);
+	ctl_unlock_and_notify(ctl, &evs);
+	return ret;
+}
+
+int control_peer_revoke(struct control *ctl, const char *name, struct control_error *e)
+{
+	struct events evs = { 0 };
+	char key[STORE_KEY_BUF];
+	int attempt, ret = -EBUSY;
+
+	control_error_clear(e);
+	ctl_peer_key(key, name);
+	pthread_mutex_lock(&ctl->lock);
+	for (attempt = 0; attempt < CAS_RETRIES; attempt++) {
+		ssize_t i = ctl_find_peer(ctl, name);
+		struct peer_record fresh;
+		uint64_t ver;
+
+		if (i < 0) {
+			no_such_peer(e, name);
+			ret = -ENOENT;
+			break;
+		}
+		ret = store_delete(ctl->store, key, ctl->versions[i]);
+		if (ret == 0 || ret == -ENOENT) {
+			ctl_remove_peer(ctl, (size_t)i);
+			if (ret == 0)
+				ctl_events_add(&evs, name, CONTROL_EVENT_PEER_REVOKE);
+			else
+				no_such_peer(e, name);
+			break;
+		}
+		if (ret != -ESTALE) {
+			ctl_store_error(e, ret, key);
+			break;
+		}
+		ctl_cas_backoff(attempt);
+		ret = ctl_read_peer(ctl->store, key, &fresh, &ver, e);
+		if (ret == 0)
+			ctl_insert_peer(ctl, &fresh, ver);
+		else if (ret != -ENOENT)
+			break;
+	}
+	if (ret == -EBUSY)
+		control_error_set(e, NULL, "the store is busy: peer \"%s\" kept changing; try again",
+				  name);
+	ctl_unlock_and_notify(ctl, &evs);
+	return ret;
+}
+
+int control_expire_due(struct control *ctl, int64_t now,
+		       void (*fn)(void *ctx, const char *peer_name), void *ctx)
+{
+	struct events evs = { 0 };
+	struct enable_arg a = { false, "expired", now };
+	char (*due)[MODEL_NAME_MAX + 1] = NULL;
+	size_t n_due = 0, i, done = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&ctl->lock);
+	for (i = 0; i < ctl->n_peers; i++) {
+		const struct peer_record *p = &ctl->peers[i];
+		if (p->enabled && p->expires && p->expires <= now) {
+			void *grown = realloc(due, (n_due + 1) * sizeof(*due));
+			if (!grown) {
+				ret = -ENOMEM;
+				break;
+			}
+			due = grown;
+			snprintf(due[n_due++], sizeof(due[0]), "%s", p->name);
+		}
+	}
+	for (i = 0; i < n_due && ret == 0; i++) {
+		int r = modify_peer(ctl, due[i], change_enabled, &a, NULL);
+		if (r == 0) {
+			ctl_events_add(&evs, due[i], CONTROL_EVENT_PEER_EXPIRE);
+			memmove(due[done++], due[i], sizeof(due[0]));
+		} else if (r != 1 && r != -ENOENT) {
+			ret = r;
+		}
+	}
+	ctl_unlock_and_notify(ctl, &evs);
+	for (i = 0; fn && i < done; i++)
+		fn(ctx, due[i]);
+	free(due);
+	return ret ? ret : (int)done;
+}
+
+struct update_arg {
+	struct control *ctl;
+	int keepalive;
+	const char *routes;
+};
+
+static int change_update(struct peer_record *p, void *arg, struct control_error *e)
+{
+	struct update_arg *a = arg;
+	bool changed = false;
+
+	if (a->keepalive >= 0 && p->persistent_keepalive != a->keepalive) {
+		p->persistent_keepalive = (uint16_t)a->keepalive;
+		changed = true;
+	}
+	if (a->routes) {
+		struct peer_record tmp = { 0 };
+		char **list = NULL;
+		const char *s = a->routes;
+		size_t n = 0, i;
+		int ret = 0;
+
+		/* split the comma list into strings for parse_routes */
+		while (*s && ret == 0) {
+			size_t len;
+			char **grown;
+
+			while (*s == ',' || *s == ' ' || *s == '\t')
+				s++;
+			if (!*s)
+				break;
+			len = strcspn(s, ", \t");
+			grown = realloc(list, (n + 1) * sizeof(*list));
+			if (!grown || !(grown[n] = strndup(s, len))) {
+				list = grown ? grown : list;
+				ret = -ENOMEM;
+				break;
+			}
+			list = grown;
+			n++;
+			s += len;
+		}
+		if (ret == 0)
+			ret = parse_routes(a->ctl, p->name, (const char *const *)list, n, &tmp, e);
+		for (i = 0; i < n; i++)
+			free(list[i]);
+		free(list);
+		if (ret) {
+			model_peer_free(&tmp);
+			return ret;
+		}
+		if (tmp.n_routes != p->n_routes ||
+		    (tmp.n_routes && memcmp(tmp.routes, p->routes, tmp.n_routes * sizeof(*tmp.routes)))) {
+			free(p->routes);
+			p->routes = tmp.routes;
+			p->n_routes = tmp.n_routes;
+			tmp.routes = NULL;
+			changed = true;
+		}
+		model_peer_free(&tmp);
+	}
+	return changed ? 0 : 1;
+}
+
+int ctl_update_peer_locked(struct control *ctl, const char *name, int keepalive,
+			   const char *routes, struct events *evs, struct control_error *e)
+{
+	struct update_arg a = { ctl, keepalive, routes };
+	int ret = modify_peer(ctl, name, change_update, &a, e);
+
+	if (ret == 0)
+		ctl_events_add(evs, name, CONTROL_EVENT_PEER_UPDATE);
+	return ret == 1 ? 0 : ret;
+}

@@ -1,0 +1,323 @@
+/*
+ * render.c - client configs, the server export and terminal QR codes
+ * (render.h).
+ *
+ * The texts hold private and preshared keys, so they are built in a
+ * buffer that never leaves a copy behind: growing it copies into a new
+ * block and wipes the old one (realloc could leave the old bytes in freed
+ * memory).  The QR code comes from libqrencode; its module matrix, which
+ * encodes the same keys, is wiped before it is freed.
+ */
+#include "render.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <qrencode.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "encoding.h"
+
+struct text {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+
+static void text_grow(struct text *t, size_t need)
+{
+	size_t cap = t->cap ? t->cap : 512;
+	char *n;
+
+	while (cap < t->len + need + 1)
+		cap *= 2;
+	n = malloc(cap);
+	if (!n) {
+		t->failed = true;
+		return;
+	}
+	if (t->buf) {
+		memcpy(n, t->buf, t->len + 1);
+		explicit_bzero(t->buf, t->cap);
+		free(t->buf);
+	}
+	t->buf = n;
+	t->cap = cap;
+}
+
+static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->failed)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		t->failed = true;
+		return;
+	}
+	if (!t->buf || t->len + (size_t)n + 1 > t->cap) {
+		text_grow(t, (size_t)n);
+		if (t->failed)
+			return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+static void text_key(struct text *t, const char *label, const uint8_t key[MODEL_KEY_LEN])
+{
+	char b64[KEY_BASE64_LEN + 1];
+
+	key_to_base64(b64, key);
+	text_add(t, "%s = %s\n", label, b64);
+	explicit_bzero(b64, sizeof(b64));
+}
+
+static char *text_finish(struct text *t)
+{
+	if (t->failed || !t->buf) {
+		if (t->buf) {
+			explicit_bzero(t->buf, t->cap);
+			free(t->buf);
+		}
+		errno = ENOMEM;
+		return NULL;
+	}
+	return t->buf;
+}
+
+void render_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* The endpoint with a port: "host" -> "host:port", a bare IPv6 address ->
+ * "[addr]:port". */
+static void endpoint_with_port(const char *ep, uint16_t port, char *buf, size_t len)
+{
+	const char *colon = strchr(ep, ':');
+
+	if (ep[0] == '[')
+		snprintf(buf, len, strstr(ep, "]:") ? "%s" : "%s:%u", ep, port);
+	else if (!colon)
+		snprintf(buf, len, "%s:%u", ep, port);
+	else if (strchr(colon + 1, ':'))
+		snprintf(buf, len, "[%s]:%u", ep, port);
+	else
+		snprintf(buf, len, "%s", ep);
+}
+
+static void text_prefixes(struct text *t, const struct ip_prefix *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char b[MODEL_PREFIX_STRLEN];
+		model_format_prefix(&p[i], b, sizeof(b));
+		text_add(t, "%s%s", i ? ", " : "", b);
+	}
+}
+
+static bool covered(const struct ip_prefix *list, size_t n, const struct ip_prefix *p)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (model_prefix_contains(&list[i], p))
+			return true;
+	return false;
+}
+
+char *render_client_config(const struct server_record *srv,
+			   const uint8_t server_public_key[MODEL_KEY_LEN],
+			   const struct peer_record *peer,
+			   const uint8_t client_private_key[MODEL_KEY_LEN],
+			   const struct peer_record *peers, size_t n_peers)
+{
+	struct text t = { 0 };
+	struct ip_prefix *allowed = NULL;
+	size_t n_allowed = 0, i, j;
+	const char *dns = peer->dns ? peer->dns : srv->dns;
+	const char *base = peer->allowed_ips ? peer->allowed_ips :
+			   srv->client_allowed_ips ? srv->client_allowed_ips :
+			   MODEL_DEFAULT_CLIENT_ALLOWED_IPS;
+	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+	uint16_t keepalive;
+
+	if (model_parse_prefix_list(base, NULL, "allowed_ips", false, &allowed, &n_allowed, NULL)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* Site-to-site: the subnets behind the other peers go through the
+	 * tunnel too, unless the list already covers them. */
+	for (i = 0; i < n_peers; i++) {
+		if (!peers[i].enabled || strcmp(peers[i].name, peer->name) == 0)
+			continue;
+		for (j = 0; j < peers[i].n_routes; j++) {
+			struct ip_prefix *grown;
+
+			if (covered(allowed, n_allowed, &peers[i].routes[j]))
+				continue;
+			grown = realloc(allowed, (n_allowed + 1) * sizeof(*allowed));
+			if (!grown) {
+				free(allowed);
+				errno = ENOMEM;
+				return NULL;
+			}
+			allowed = grown;
+			allowed[n_allowed++] = peers[i].routes[j];
+		}
+	}
+
+	text_add(&t, "[Interface]\n");
+	text_key(&t, "PrivateKey", client_private_key);
+	inet_ntop(AF_INET, &peer->ipv4, a4, sizeof(a4));
+	text_add(&t, "Address = %s/32", a4);
+	if (peer->has_ipv6) {
+		inet_ntop(AF_INET6, &peer->ipv6, a6, sizeof(a6));
+		text_add(&t, ", %s/128", a6);
+	}
+	text_add(&t, "\n");
+	if (dns)
+		text_add(&t, "DNS = %s\n", dns);
+	text_add(&t, "\n[Peer]\n");
+	text_key(&t, "PublicKey", server_public_key);
+	if (peer->has_preshared_key)
+		text_key(&t, "PresharedKey", peer->preshared_key);
+	if (srv->endpoint) {
+		char ep[320];
+		endpoint_with_port(srv->endpoint, srv->listen_port, ep, sizeof(ep));
+		text_add(&t, "Endpoint = %s\n", ep);
+	}
+	text_add(&t, "AllowedIPs = ");
+	text_prefixes(&t, allowed, n_allowed);
+	text_add(&t, "\n");
+	keepalive = peer->persistent_keepalive ? peer->persistent_keepalive : srv->persistent_keepalive;
+	if (keepalive)
+		text_add(&t, "PersistentKeepalive = %u\n", keepalive);
+	free(allowed);
+	return text_finish(&t);
+}
+
+char *render_server_export(const struct server_record *srv,
+			   const struct peer_record *peers, size_t n_peers)
+{
+	struct text t = { 0 };
+	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+	size_t i;
+
+	text_add(&t, "# zerowg server %s: a wg-quick config (zerowg export)\n", srv->interface);
+	text_add(&t, "[Interface]\n");
+	text_key(&t, "PrivateKey", srv->private_key);
+	text_add(&t, "ListenPort = %u\n", srv->listen_port);
+	inet_ntop(AF_INET, &srv->ipv4, a4, sizeof(a4));
+	inet_ntop(AF_INET6, &srv->ipv6, a6, sizeof(a6));
+	text_add(&t, "Address = %s/%u, %s/%u\n", a4, srv->ipv4_prefix, a6, srv->ipv6_prefix);
+	text_add(&t, "MTU = %u\n", srv->mtu);
+	for (i = 0; i < n_peers; i++) {
+		const struct peer_record *p = &peers[i];
+
+		if (!p->enabled)
+			continue;
+		text_add(&t, "\n# Name = %s\n[Peer]\n", p->name);
+		text_key(&t, "PublicKey", p->public_key);
+		if (p->has_preshared_key)
+			text_key(&t, "PresharedKey", p->preshared_key);
+		inet_ntop(AF_INET, &p->ipv4, a4, sizeof(a4));
+		text_add(&t, "AllowedIPs = %s/32", a4);
+		if (p->has_ipv6) {
+			inet_ntop(AF_INET6, &p->ipv6, a6, sizeof(a6));
+			text_add(&t, ", %s/128", a6);
+		}
+		if (p->n_routes) {
+			text_add(&t, ", ");
+			text_prefixes(&t, p->routes, p->n_routes);
+		}
+		text_add(&t, "\n");
+		if (p->persistent_keepalive)
+			text_add(&t, "PersistentKeepalive = %u\n", p->persistent_keepalive);
+	}
+	return text_finish(&t);
+}
+
+static QRcode *encode_qr(const char *text)
+{
+	QRcode *qr;
+
+	errno = 0;
+	qr = QRcode_encodeString(text, 0, QR_ECLEVEL_L, QR_MODE_8, 1);
+	if (!qr && errno == 0)
+		errno = ERANGE;
+	return qr;
+}
+
+static void qr_free(QRcode *qr)
+{
+	explicit_bzero(qr->data, (size_t)qr->width * (size_t)qr->width);
+	QRcode_free(qr);
+}
+
+int render_qr_width(const char *text)
+{
+	QRcode *qr = encode_qr(text);
+	int w;
+
+	if (!qr)
+		return -1;
+	w = qr->width;
+	qr_free(qr);
+	return w;
+}
+
+char *render_qr(const char *text)
+{
+	static const char full[] = "\xe2\x96\x88", upper[] = "\xe2\x96\x80", lower[] = "\xe2\x96\x84";
+	QRcode *qr = encode_qr(text);
+	int w, size, x, y;
+	char *out, *o;
+
+	if (!qr)
+		return NULL;
+	w = qr->width;
+	size = w + 2 * RENDER_QR_MARGIN;
+	out = malloc((size_t)(size + 1) / 2 * ((size_t)size * 3 + 1) + 1);
+	if (!out) {
+		qr_free(qr);
+		errno = ENOMEM;
+		return NULL;
+	}
+	o = out;
+	for (y = 0; y < size; y += 2) {
+		for (x = 0; x < size; x++) {
+			/* light = the quiet zone or a light module; below the
+			 * last row is the terminal's (dark) background */
+			int mx = x - RENDER_QR_MARGIN, my = y - RENDER_QR_MARGIN;
+			bool in_x = mx >= 0 && mx < w;
+			bool top = !(in_x && my >= 0 && my < w && (qr->data[my * w + mx] & 1));
+			bool bottom = y + 1 < size &&
+				      !(in_x && my + 1 >= 0 && my + 1 < w &&
+					(qr->data[(my + 1) * w + mx] & 1));
+			const char *c = top && bottom ? full : top ? upper : bottom ? lower : " ";
+
+			memcpy(o, c, strlen(c));
+			o += strlen(c);
+		}
+		*o++ = '\n';
+	}
+	*o = '\0';
+	qr_free(qr);
+	return out;
+}

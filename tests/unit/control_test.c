@@ -1,0 +1,1131 @@
+/*
+ * control_test.c - the control layer's operations (src/control/control.c,
+ * peerops.c, serverops.c, confdiff.c) over a memory store, and once over a
+ * sealed store: init, add, list, disable/enable, rotate, revoke, expiry,
+ * options, import, export, the desired device config and the hot-apply
+ * diff; two controls on one store stand for two processes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "crypto.h"
+#include "envconf.h"
+#include "ipalloc.h"
+#include "render.h"
+#include "test.h"
+
+#define K1 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+#define K3 "AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM="
+#define K4 "BAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ="
+#define K5 "BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU="
+#define K6 "BgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgY="
+
+/* ---- fixtures ---- */
+
+static struct {
+	char name[64];
+	enum control_event ev;
+	bool stored;		/* the store had the change when we heard of it */
+} events[64];
+static int n_events;
+static struct store *observed_store;
+
+static void observer(void *ctx, const char *name, enum control_event ev)
+{
+	char key[80];
+	uint8_t *v;
+	size_t len;
+	int ret;
+
+	(void)ctx;
+	if (n_events >= 64)
+		return;
+	snprintf(events[n_events].name, sizeof(events[0].name), "%s", name ? name : "");
+	events[n_events].ev = ev;
+	snprintf(key, sizeof(key), "peers/%s", name ? name : "");
+	ret = store_get(observed_store, key, &v, &len, NULL);
+	if (ret == 0)
+		store_value_free(v, len);
+	events[n_events].stored = ev == CONTROL_EVENT_PEER_REVOKE ? ret == -ENOENT : ret == 0;
+	n_events++;
+}
+
+static struct store *new_store(void)
+{
+	struct store *st = NULL;
+	char err[256];
+
+	if (store_create("memory:", NULL, &st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "memory store: %s\n", err);
+		abort();
+	}
+	return st;
+}
+
+static struct control *setup(struct store **st, const char *subnet)
+{
+	struct server_options o;
+	struct control_error e;
+	struct control *ctl = NULL;
+
+	*st = new_store();
+	server_options_init(&o);
+	if (subnet && server_options_set(&o, "subnet", subnet, &e))
+		abort();
+	if (server_options_set(&o, "endpoint", "vpn.example.com", &e))
+		abort();
+	if (control_init_server(*st, &o, &e) || control_open(*st, &ctl, &e)) {
+		fprintf(stderr, "setup: %s\n", e.msg);
+		abort();
+	}
+	server_options_free(&o);
+	n_events = 0;
+	observed_store = *st;
+	control_set_observer(ctl, observer, NULL);
+	return ctl;
+}
+
+static void teardown(struct control *ctl, struct store *st)
+{
+	control_close(ctl);
+	store_close(st);
+}
+
+static int add(struct control *ctl, const char *name, bool keep, struct peer_add_result *res,
+	       struct control_error *e)
+{
+	struct peer_add_request req = { .name = name, .keep_key = keep, .persistent_keepalive = -1 };
+
+	return control_peer_add(ctl, &req, res, e);
+}
+
+static int add_simple(struct control *ctl, const char *name)
+{
+	struct peer_add_result res;
+	struct control_error e;
+	int ret = add(ctl, name, false, &res, &e);
+
+	if (ret == 0)
+		control_peer_add_result_free(&res);
+	else
+		fprintf(stderr, "  add %s: %s\n", name, e.msg);
+	return ret;
+}
+
+static const char *ip4(const struct in_addr *a)
+{
+	static char buf[4][INET_ADDRSTRLEN];
+	static int i;
+
+	i = (i + 1) % 4;
+	return inet_ntop(AF_INET, a, buf[i], sizeof(buf[i]));
+}
+
+/* The raw JSON of a record, for checks on what reaches the store. */
+static char *raw(struct store *st, const char *key)
+{
+	uint8_t *v;
+	size_t len;
+	char *s;
+
+	if (store_get(st, key, &v, &len, NULL))
+		return NULL;
+	s = strndup((const char *)v, len);
+	store_value_free(v, len);
+	return s;
+}
+
+static const struct uapi_peer *find_uapi(const struct uapi_config *c, const uint8_t *pub)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_peers; i++)
+		if (!memcmp(c->peers[i].public_key, pub, 32))
+			return &c->peers[i];
+	return NULL;
+}
+
+/* ---- tests ---- */
+
+static void test_init(void)
+{
+	struct store *st = new_store();
+	struct server_record s;
+	struct control *ctl;
+	struct control_error e;
+	uint8_t pub[32], derived[32];
+	char a[INET6_ADDRSTRLEN], *j;
+
+	CHECK_INT(control_open(st, &ctl, &e), -ENOENT);
+	CHECK(strstr(e.msg, "has no server record: run `zerowg init` first") != NULL);
+	CHECK_INT(control_init_server(st, NULL, &e), 0);
+	CHECK_INT(control_init_server(st, NULL, &e), -EEXIST);
+	CHECK(strstr(e.msg, "already has a server record") != NULL);
+	CHECK_INT(control_open(st, &ctl, &e), 0);
+	CHECK_INT(control_get_server(ctl, &s, pub), 0);
+	CHECK(crypto_is_zero(s.private_key, 32));	/* not handed out */
+	CHECK_INT(s.listen_port, 51820);
+	CHECK(strcmp(s.interface, "zwg0") == 0);
+	CHECK(strcmp(ip4(&s.ipv4), "10.13.13.1") == 0);
+	CHECK_INT(s.ipv4_prefix, 24);
+	CHECK_INT(s.ipv6.s6_addr[0], 0xfd);
+	CHECK_INT(s.ipv6.s6_addr[15], 1);
+	CHECK_INT(s.ipv6_prefix, 64);
+	CHECK_INT(s.mtu, 1420);
+	CHECK(s.client_allowed_ips && strcmp(s.client_allowed_ips, "0.0.0.0/0, ::/0") == 0);
+	inet_ntop(AF_INET6, &s.ipv6, a, sizeof(a));
+	/* the public key belongs to the private key in the store */
+	j = raw(st, "server");
+	CHECK(j && strstr(j, "\"private_key\":\"") != NULL);
+	if (j) {
+		char b64[45];
+		uint8_t priv[32];
+		memcpy(b64, strstr(j, "\"private_key\":\"") + 15, 44);
+		b64[44] = '\0';
+		CHECK(key_from_base64(priv, b64));
+		CHECK(x25519_public_from_secret(derived, priv));
+		CHECK_MEM(derived, pub, 32);
+		explicit_bzero(priv, sizeof(priv));
+		free(j);
+	}
+	CHECK_INT(control_peer_count(ctl), 0);
+	model_server_free(&s);
+	control_close(ctl);
+	store_close(st);
+}
+
+static void test_add(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_result r1, r2;
+	struct control_error e;
+	uint8_t pub[32];
+	char *j;
+
+	CHECK_INT(add(ctl, "phone", false, &r1, &e), 0);
+	CHECK_INT(add(ctl, "laptop", false, &r2, &e), 0);
+	CHECK(strcmp(ip4(&r1.peer.ipv4), "10.13.13.2") == 0);
+	CHECK(strcmp(ip4(&r2.peer.ipv4), "10.13.13.3") == 0);
+	CHECK(r1.peer.has_ipv6 && r1.peer.ipv6.s6_addr[15] == 2);
+	/* the result's key is the record's key pair, and in the config */
+	CHECK(x25519_public_from_secret(pub, r1.private_key));
+	CHECK_MEM(pub, r1.peer.public_key, 32);
+	CHECK(r1.client_config && strstr(r1.client_config, r1.private_key_base64) != NULL);
+	CHECK(strstr(r1.client_config, "Address = 10.13.13.2/32, fd") != NULL);
+	CHECK(strstr(r1.client_config, "Endpoint = vpn.example.com:51820") != NULL);
+	CHECK(r1.qr && strstr(r1.qr, "\xe2\x96\x88") != NULL);
+	/* the view carries no secret; the store has the PSK but no private key */
+	CHECK(!r1.peer.has_private_key && !r1.peer.has_preshared_key);
+	j = raw(st, "peers/phone");
+	CHECK(j && strstr(j, "preshared_key") && !strstr(j, "private_key"));
+	CHECK(j && !strstr(j, r1.private_key_base64));
+	free(j);
+	/* the observer heard after the store had it */
+	CHECK_INT(n_events, 2);
+	CHECK(events[0].ev == CONTROL_EVENT_PEER_ADD && !strcmp(events[0].name, "phone"));
+	CHECK(events[0].stored && events[1].stored);
+	CHECK(strcmp(control_event_name(events[0].ev), "peer.add") == 0);
+	control_peer_add_result_free(&r1);
+	control_peer_add_result_free(&r2);
+	CHECK(r1.client_config == NULL && r1.private_key[0] == 0);
+	teardown(ctl, st);
+}
+
+static void test_add_errors(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_result r;
+	struct control_error e;
+	const char *routes_bad[] = { "192.168.1.0/24", "10.0.0.0/33" };
+	const char *routes_host[] = { "192.168.1.5/24" };
+	const char *routes_tun[] = { "10.13.0.0/16" };
+	const char *routes_ok[] = { "192.168.1.0/24" };
+	const char *routes_overlap[] = { "192.168.0.0/16" };
+	struct peer_add_request req = { .name = "site", .persistent_keepalive = -1 };
+
+	CHECK_INT(add_simple(ctl, "phone"), 0);
+	CHECK_INT(add(ctl, "phone", false, &r, &e), -EEXIST);
+	CHECK(strstr(e.msg, "peer \"phone\" already exists (pick another name, or revoke it first)"));
+	CHECK(strcmp(e.field, "name") == 0);
+	CHECK(r.client_config == NULL);
+	CHECK_INT(add(ctl, "my phone", false, &r, &e), -EINVAL);
+	CHECK(strstr(e.msg, "peer name \"my phone\" has the character ' '"));
+	CHECK_INT(add(ctl, "", false, &r, &e), -EINVAL);
+
+	req.routes = routes_bad;
+	req.n_routes = 2;
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK(strstr(e.msg, "peer \"site\": routes[1] \"10.0.0.0/33\" is not a prefix"));
+	CHECK(strcmp(e.field, "routes[1]") == 0);
+	req.routes = routes_host;
+	req.n_routes = 1;
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK(strstr(e.msg, "has host bits set (did you mean \"192.168.1.0/24\"?)"));
+	req.routes = routes_tun;
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK(strstr(e.msg, "overlaps the tunnel subnet 10.13.13.0/24"));
+	req.routes = routes_ok;
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), 0);
+	control_peer_add_result_free(&r);
+	req.name = "site2";
+	req.routes = routes_overlap;
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK(strstr(e.msg, "overlaps the route 192.168.1.0/24 of peer \"site\""));
+	req.routes = NULL;
+	req.n_routes = 0;
+	req.dns = "1.1.1.1, x!";
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK(strcmp(e.field, "dns") == 0);
+	req.dns = NULL;
+	req.allowed_ips = "10.0.0.0/8, 1.2.3.4/33";
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK(strstr(e.msg, "peer \"site2\": allowed_ips \"1.2.3.4/33\" is not a prefix"));
+	req.allowed_ips = NULL;
+	req.expires = 1000;
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK(strcmp(e.field, "expires") == 0);
+	req.expires = 0;
+	req.persistent_keepalive = 70000;
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK(strcmp(e.field, "persistent_keepalive") == 0);
+	/* none of the failures stored anything */
+	CHECK_INT(control_peer_count(ctl), 2);
+	teardown(ctl, st);
+}
+
+static void test_keep_key(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_result r;
+	struct control_error e;
+	char *cfg, *qr, *j;
+
+	CHECK_INT(add(ctl, "kept", true, &r, &e), 0);
+	j = raw(st, "peers/kept");
+	CHECK(j && strstr(j, r.private_key_base64) != NULL);
+	free(j);
+	CHECK_INT(control_peer_client_config(ctl, "kept", &cfg, &qr, &e), 0);
+	CHECK(cfg && strcmp(cfg, r.client_config) == 0);	/* the same config again */
+	CHECK(qr != NULL);
+	render_free(cfg);
+	render_free(qr);
+	control_peer_add_result_free(&r);
+
+	CHECK_INT(add_simple(ctl, "shown-once"), 0);
+	CHECK_INT(control_peer_client_config(ctl, "shown-once", &cfg, NULL, &e), -ENOKEY);
+	CHECK(strstr(e.msg, "its private key was not kept") != NULL);
+	CHECK(cfg == NULL);
+	CHECK_INT(control_peer_client_config(ctl, "nobody", &cfg, NULL, &e), -ENOENT);
+	teardown(ctl, st);
+}
+
+static void test_list_get(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_record *list, p;
+	struct peer_add_result r;
+	struct control_error e;
+	size_t n;
+
+	CHECK_INT(add_simple(ctl, "zeta"), 0);
+	CHECK_INT(add(ctl, "alpha", true, &r, &e), 0);
+	control_peer_add_result_free(&r);
+	CHECK_INT(add_simple(ctl, "mid"), 0);
+	CHECK_INT(control_peer_list(ctl, &list, &n), 0);
+	CHECK_INT(n, 3);
+	if (n == 3) {
+		CHECK(!strcmp(list[0].name, "alpha") && !strcmp(list[1].name, "mid") &&
+		      !strcmp(list[2].name, "zeta"));
+		CHECK(!list[0].has_private_key && crypto_is_zero(list[0].private_key, 32));
+		CHECK(!list[0].has_preshared_key && crypto_is_zero(list[0].preshared_key, 32));
+	}
+	model_peer_array_free(list, n);
+	CHECK_INT(control_peer_get(ctl, "mid", &p, &e), 0);
+	CHECK(strcmp(ip4(&p.ipv4), "10.13.13.4") == 0 && p.enabled);
+	model_peer_free(&p);
+	CHECK_INT(control_peer_get(ctl, "nope", &p, &e), -ENOENT);
+	CHECK(strstr(e.msg, "no peer \"nope\"") != NULL);
+	teardown(ctl, st);
+}
+
+static void test_disable_enable(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_result a, b;
+	struct control_error e;
+	struct uapi_config cfg;
+	struct peer_record p;
+	char *j;
+
+	CHECK_INT(add(ctl, "a", false, &a, &e), 0);
+	CHECK_INT(add(ctl, "b", false, &b, &e), 0);
+	n_events = 0;
+	CHECK_INT(control_peer_set_enabled(ctl, "a", false, NULL, &e), 0);
+	j = raw(st, "peers/a");
+	CHECK(j && strstr(j, "\"enabled\":false") && strstr(j, "\"disabled_reason\":\"manual\""));
+	free(j);
+	uapi_config_init(&cfg);
+	CHECK_INT(control_desired_config(ctl, &cfg), 0);
+	CHECK_INT(cfg.n_peers, 1);
+	CHECK(find_uapi(&cfg, a.peer.public_key) == NULL);
+	CHECK(find_uapi(&cfg, b.peer.public_key) != NULL);
+	uapi_config_free(&cfg);
+	/* again: nothing to do, no event */
+	CHECK_INT(control_peer_set_enabled(ctl, "a", false, NULL, &e), 0);
+	CHECK_INT(control_peer_set_enabled(ctl, "a", true, NULL, &e), 0);
+	CHECK_INT(control_peer_get(ctl, "a", &p, &e), 0);
+	CHECK(p.enabled && p.disabled_reason[0] == '\0');
+	model_peer_free(&p);
+	CHECK_INT(n_events, 2);
+	CHECK(events[0].ev == CONTROL_EVENT_PEER_DISABLE && events[1].ev == CONTROL_EVENT_PEER_ENABLE);
+	CHECK_INT(control_peer_set_enabled(ctl, "a", false, "lost", &e), -EINVAL);
+	CHECK_INT(control_peer_set_enabled(ctl, "ghost", false, NULL, &e), -ENOENT);
+	control_peer_add_result_free(&a);
+	control_peer_add_result_free(&b);
+	teardown(ctl, st);
+}
+
+static void test_rotate(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_result a, r;
+	struct control_error e;
+	struct uapi_config cfg;
+	const struct uapi_peer *up;
+	uint8_t old_psk[32];
+	char *j;
+
+	CHECK_INT(add(ctl, "a", false, &a, &e), 0);
+	uapi_config_init(&cfg);
+	CHECK_INT(control_desired_config(ctl, &cfg), 0);
+	up = find_uapi(&cfg, a.peer.public_key);
+	CHECK(up != NULL);
+	if (up)
+		memcpy(old_psk, up->preshared_key, 32);
+	uapi_config_free(&cfg);
+
+	CHECK_INT(control_peer_rotate(ctl, "a", true, &r, &e), 0);
+	CHECK(memcmp(r.peer.public_key, a.peer.public_key, 32) != 0);
+	CHECK(r.peer.ipv4.s_addr == a.peer.ipv4.s_addr);	/* same address */
+	CHECK(strstr(r.client_config, r.private_key_base64) != NULL);
+	uapi_config_init(&cfg);
+	CHECK_INT(control_desired_config(ctl, &cfg), 0);
+	CHECK(find_uapi(&cfg, a.peer.public_key) == NULL);	/* the old key is dead */
+	up = find_uapi(&cfg, r.peer.public_key);
+	CHECK(up != NULL);
+	if (up)
+		CHECK(memcmp(up->preshared_key, old_psk, 32) != 0);	/* new PSK too */
+	uapi_config_free(&cfg);
+	j = raw(st, "peers/a");
+	CHECK(j && strstr(j, r.private_key_base64) && !strstr(j, a.private_key_base64));
+	free(j);
+	CHECK(events[n_events - 1].ev == CONTROL_EVENT_PEER_ROTATE);
+	control_peer_add_result_free(&r);
+	/* rotating without keep_key drops the kept key */
+	CHECK_INT(control_peer_rotate(ctl, "a", false, &r, &e), 0);
+	j = raw(st, "peers/a");
+	CHECK(j && !strstr(j, "private_key"));
+	free(j);
+	control_peer_add_result_free(&r);
+	CHECK_INT(control_peer_rotate(ctl, "b", false, &r, &e), -ENOENT);
+	control_peer_add_result_free(&a);
+	teardown(ctl, st);
+}
+
+static void test_revoke_reuses_address(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_result r;
+	struct control_error e;
+	char *j;
+
+	CHECK_INT(add_simple(ctl, "a"), 0);
+	CHECK_INT(add_simple(ctl, "b"), 0);
+	CHECK_INT(add_simple(ctl, "c"), 0);
+	CHECK_INT(control_peer_revoke(ctl, "b", &e), 0);
+	CHECK((j = raw(st, "peers/b")) == NULL);
+	free(j);
+	CHECK(events[n_events - 1].ev == CONTROL_EVENT_PEER_REVOKE && events[n_events - 1].stored);
+	CHECK_INT(control_peer_revoke(ctl, "b", &e), -ENOENT);
+	CHECK_INT(add(ctl, "d", false, &r, &e), 0);
+	CHECK(strcmp(ip4(&r.peer.ipv4), "10.13.13.3") == 0);	/* b's address */
+	control_peer_add_result_free(&r);
+	CHECK_INT(control_peer_count(ctl), 3);
+	teardown(ctl, st);
+}
+
+static void test_full_subnet(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, "10.20.30.0/29");
+	struct peer_add_result r;
+	struct control_error e;
+	char name[16];
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		CHECK_INT(add_simple(ctl, name), 0);
+	}
+	CHECK_INT(add(ctl, "one-too-many", false, &r, &e), -ENOSPC);
+	CHECK(strstr(e.msg, "subnet 10.20.30.0/29 is full (5 peers)") != NULL);
+	CHECK_INT(control_peer_count(ctl), 5);
+	CHECK((raw(st, "peers/one-too-many")) == NULL);
+	teardown(ctl, st);
+}
+
+static void test_expiry(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_result r;
+	struct control_error e;
+	struct uapi_config cfg;
+	struct peer_record p;
+	int64_t now = (int64_t)time(NULL);
+	struct peer_add_request req = { .name = "temp", .expires = now + 100,
+					.persistent_keepalive = -1 };
+
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), 0);
+	control_peer_add_result_free(&r);
+	CHECK_INT(add_simple(ctl, "forever"), 0);
+	CHECK_INT(control_next_expiry(ctl), now + 100);
+	/* past its time but not yet processed: already out of the config */
+	uapi_config_init(&cfg);
+	CHECK_INT(control_desired_config_at(ctl, now + 101, &cfg), 0);
+	CHECK_INT(cfg.n_peers, 1);
+	uapi_config_free(&cfg);
+	CHECK_INT(control_expire_due(ctl, now + 50, NULL, NULL), 0);
+	n_events = 0;
+	CHECK_INT(control_expire_due(ctl, now + 100, NULL, NULL), 1);
+	CHECK_INT(control_peer_get(ctl, "temp", &p, &e), 0);
+	CHECK(!p.enabled && strcmp(p.disabled_reason, "expired") == 0);
+	model_peer_free(&p);
+	CHECK_INT(n_events, 1);
+	CHECK(events[0].ev == CONTROL_EVENT_PEER_EXPIRE && events[0].stored);
+	CHECK_INT(control_expire_due(ctl, now + 1000, NULL, NULL), 0);	/* only once */
+	CHECK_INT(control_next_expiry(ctl), 0);
+	/* enabling clears the passed expiry, so it stays enabled */
+	CHECK_INT(control_peer_set_enabled(ctl, "temp", true, NULL, &e), 0);
+	CHECK_INT(control_peer_get(ctl, "temp", &p, &e), 0);
+	CHECK(p.enabled && p.expires == 0);
+	model_peer_free(&p);
+	CHECK_INT(control_peer_set_expires(ctl, "temp", now + 5000, &e), 0);
+	CHECK_INT(control_next_expiry(ctl), now + 5000);
+	CHECK_INT(control_peer_set_expires(ctl, "temp", now - 5, &e), -EINVAL);
+	teardown(ctl, st);
+}
+
+static int expired_calls;
+static void count_expired(void *ctx, const char *name)
+{
+	(void)ctx;
+	(void)name;
+	expired_calls++;
+}
+
+static void test_expiry_callback(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_result r;
+	struct control_error e;
+	int64_t now = (int64_t)time(NULL);
+	struct peer_add_request req = { .name = "t1", .expires = now + 10, .persistent_keepalive = -1 };
+
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), 0);
+	control_peer_add_result_free(&r);
+	req.name = "t2";
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), 0);
+	control_peer_add_result_free(&r);
+	expired_calls = 0;
+	CHECK_INT(control_expire_due(ctl, now + 10, count_expired, NULL), 2);
+	CHECK_INT(expired_calls, 2);
+	teardown(ctl, st);
+}
+
+static void test_desired_config(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_result r;
+	struct control_error e;
+	struct uapi_config cfg;
+	const struct uapi_peer *up;
+	const char *routes[] = { "192.168.1.0/24", "fd99::/64" };
+	struct peer_add_request req = { .name = "office", .routes = routes, .n_routes = 2,
+					.persistent_keepalive = 25 };
+	char *j;
+
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), 0);
+	uapi_config_init(&cfg);
+	CHECK_INT(control_desired_config(ctl, &cfg), 0);
+	CHECK(cfg.has_private_key && cfg.has_listen_port && cfg.listen_port == 51820);
+	CHECK(cfg.replace_peers);
+	j = raw(st, "server");
+	if (j) {
+		char b64[45];
+		key_to_base64(b64, cfg.private_key);
+		CHECK(strstr(j, b64) != NULL);
+		free(j);
+	}
+	CHECK_INT(cfg.n_peers, 1);
+	up = find_uapi(&cfg, r.peer.public_key);
+	CHECK(up != NULL);
+	if (up) {
+		CHECK(up->has_preshared_key && !crypto_is_zero(up->preshared_key, 32));
+		CHECK(up->replace_allowed_ips);
+		CHECK(up->has_persistent_keepalive && up->persistent_keepalive_interval == 25);
+		CHECK_INT(up->n_allowed_ips, 4);
+		if (up->n_allowed_ips == 4) {
+			CHECK(up->allowed_ips[0].family == AF_INET && up->allowed_ips[0].cidr == 32);
+			CHECK(!memcmp(up->allowed_ips[0].addr, &r.peer.ipv4, 4));
+			CHECK(up->allowed_ips[1].family == AF_INET6 && up->allowed_ips[1].cidr == 128);
+			CHECK(up->allowed_ips[2].cidr == 24 && up->allowed_ips[2].addr[0] == 192);
+			CHECK(up->allowed_ips[3].family == AF_INET6 && up->allowed_ips[3].cidr == 64);
+		}
+	}
+	control_peer_add_result_free(&r);
+	uapi_config_free(&cfg);
+	teardown(ctl, st);
+}
+
+static struct uapi_peer *cfg_peer(struct uapi_config *c, uint8_t key, const char *ip)
+{
+	struct uapi_peer *p = uapi_config_add_peer(c);
+	struct uapi_allowed_ip a;
+
+	memset(p->public_key, key, 32);
+	if (uapi_parse_allowed_ip(ip, &a) || uapi_peer_add_allowed_ip(p, a.family, a.addr, a.cidr))
+		abort();
+	p->has_preshared_key = true;
+	p->has_persistent_keepalive = true;
+	return p;
+}
+
+static void test_config_diff(void)
+{
+	struct uapi_config cur, want, diff;
+	struct uapi_allowed_ip a;
+
+	uapi_config_init(&cur);
+	uapi_config_init(&want);
+	uapi_config_init(&diff);
+	cur.has_private_key = want.has_private_key = true;
+	memset(cur.private_key, 1, 32);
+	memset(want.private_key, 1, 32);
+	cur.has_listen_port = want.has_listen_port = true;
+	cur.listen_port = want.listen_port = 51820;
+	want.replace_peers = true;
+	cfg_peer(&cur, 3, "10.0.0.3/32");
+	cfg_peer(&cur, 4, "10.0.0.4/32");
+	cfg_peer(&cur, 5, "10.0.0.5/32");
+	/* same peers, in another order, allowed IP with host bits */
+	cfg_peer(&want, 5, "10.0.0.5/32");
+	cfg_peer(&want, 4, "10.0.0.4/32");
+	cfg_peer(&want, 3, "10.0.0.3/32");
+	CHECK_INT(control_config_diff(&cur, &want, &diff), 0);
+	CHECK(control_config_diff_empty(&diff));
+	uapi_config_free(&diff);
+
+	/* 3 gets a route, 4 goes, 6 comes, 5 gets a new PSK, port changes */
+	uapi_parse_allowed_ip("192.168.1.9/24", &a);
+	uapi_peer_add_allowed_ip(&want.peers[2], a.family, a.addr, a.cidr);
+	memset(want.peers[1].public_key, 6, 32);	/* 4 becomes 6: a rotation */
+	memset(want.peers[0].preshared_key, 9, 32);
+	want.listen_port = 51821;
+	uapi_config_init(&diff);
+	CHECK_INT(control_config_diff(&cur, &want, &diff), 0);
+	CHECK(!diff.has_private_key && diff.has_listen_port && diff.listen_port == 51821);
+	CHECK(!diff.replace_peers);
+	CHECK_INT(diff.n_peers, 4);
+	if (diff.n_peers == 4) {
+		/* removal first */
+		CHECK(diff.peers[0].remove && diff.peers[0].public_key[0] == 4);
+		/* 5: only the PSK, update_only */
+		CHECK(diff.peers[1].public_key[0] == 5 && diff.peers[1].update_only);
+		CHECK(diff.peers[1].has_preshared_key && !diff.peers[1].replace_allowed_ips);
+		CHECK(!diff.peers[1].has_persistent_keepalive);
+		/* 6: new, whole */
+		CHECK(diff.peers[2].public_key[0] == 6 && !diff.peers[2].update_only);
+		CHECK(diff.peers[2].replace_allowed_ips && diff.peers[2].n_allowed_ips == 1);
+		/* 3: only its allowed IPs, the full new set */
+		CHECK(diff.peers[3].public_key[0] == 3 && diff.peers[3].update_only);
+		CHECK(!diff.peers[3].has_preshared_key && diff.peers[3].n_allowed_ips == 2);
+	}
+	uapi_config_free(&diff);
+	/* a new server key */
+	want.private_key[0] = 2;
+	uapi_config_init(&diff);
+	CHECK_INT(control_config_diff(&cur, &want, &diff), 0);
+	CHECK(diff.has_private_key && diff.private_key[0] == 2);
+	uapi_config_free(&diff);
+	uapi_config_free(&cur);
+	uapi_config_free(&want);
+}
+
+static void test_reopen_same_identity(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct control *again;
+	struct control_error e;
+	struct uapi_config a, b;
+
+	CHECK_INT(add_simple(ctl, "a"), 0);
+	CHECK_INT(add_simple(ctl, "b"), 0);
+	CHECK_INT(control_peer_set_enabled(ctl, "b", false, NULL, &e), 0);
+	CHECK_INT(control_open(st, &again, &e), 0);
+	uapi_config_init(&a);
+	uapi_config_init(&b);
+	CHECK_INT(control_desired_config(ctl, &a), 0);
+	CHECK_INT(control_desired_config(again, &b), 0);
+	CHECK_MEM(a.private_key, b.private_key, 32);
+	CHECK_INT(a.n_peers, 1);
+	CHECK_INT(b.n_peers, 1);
+	if (a.n_peers == 1 && b.n_peers == 1)
+		CHECK_MEM(a.peers[0].public_key, b.peers[0].public_key, 32);
+	CHECK_INT(control_peer_count(again), 2);
+	uapi_config_free(&a);
+	uapi_config_free(&b);
+	control_close(again);
+	teardown(ctl, st);
+}
+
+/* Two controls on one store, each with its own memory: two processes. */
+static void test_two_writers(void)
+{
+	struct store *st;
+	struct control *a = setup(&st, NULL), *b;
+	struct control_error e;
+	struct peer_add_result r;
+	struct peer_record pa, pb;
+	char *j;
+
+	CHECK_INT(control_open(st, &b, &e), 0);
+	/* both allocate with the same view: b must not reuse a's address */
+	CHECK_INT(add_simple(a, "from-a"), 0);
+	CHECK_INT(add_simple(b, "from-b"), 0);
+	CHECK_INT(control_peer_get(b, "from-a", &pa, &e), 0);	/* b re-read the store */
+	CHECK_INT(control_peer_get(b, "from-b", &pb, &e), 0);
+	CHECK(pa.ipv4.s_addr != pb.ipv4.s_addr);
+	CHECK(memcmp(&pa.ipv6, &pb.ipv6, 16) != 0);
+	model_peer_free(&pa);
+	model_peer_free(&pb);
+	/* the same name from the stale side: refused */
+	CHECK_INT(add(a, "from-b", false, &r, &e), -EEXIST);
+	/* a rotates, b (stale) disables: b's write must keep a's new key */
+	CHECK_INT(control_reload(a, &e), 0);
+	CHECK_INT(control_peer_rotate(a, "from-b", false, &r, &e), 0);
+	CHECK_INT(control_peer_set_enabled(b, "from-b", false, NULL, &e), 0);
+	j = raw(st, "peers/from-b");
+	CHECK(j != NULL);
+	if (j) {
+		char b64[45];
+		key_to_base64(b64, r.peer.public_key);
+		CHECK(strstr(j, b64) && strstr(j, "\"enabled\":false"));
+		free(j);
+	}
+	control_peer_add_result_free(&r);
+	/* a revokes what b still has in memory: b's revoke says so */
+	CHECK_INT(control_peer_revoke(a, "from-a", &e), 0);
+	CHECK_INT(control_peer_revoke(b, "from-a", &e), -ENOENT);
+	control_close(b);
+	teardown(a, st);
+}
+
+
+struct adder {
+	struct control *ctl;
+	const char *prefix;
+	int n, failures;
+};
+
+static void *add_many(void *arg)
+{
+	struct adder *a = arg;
+	int i;
+
+	for (i = 0; i < a->n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "%s%d", a->prefix, i);
+		if (add_simple(a->ctl, name) != 0)
+			a->failures++;
+	}
+	return NULL;
+}
+
+/* Every peer in the store has its own addresses. */
+static void check_unique(struct store *st, size_t want)
+{
+	struct control *ctl;
+	struct control_error e;
+	struct peer_record *l;
+	size_t n, i, j;
+
+	CHECK_INT(control_open(st, &ctl, &e), 0);
+	CHECK_INT(control_peer_list(ctl, &l, &n), 0);
+	CHECK_INT(n, want);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++) {
+			if (l[i].ipv4.s_addr == l[j].ipv4.s_addr ||
+			    !memcmp(&l[i].ipv6, &l[j].ipv6, 16)) {
+				fprintf(stderr, "  %s and %s share %s\n", l[i].name, l[j].name,
+					ip4(&l[i].ipv4));
+				CHECK(!"unique addresses");
+				i = n;
+				break;
+			}
+		}
+	model_peer_array_free(l, n);
+	control_close(ctl);
+}
+
+/* Threads on one control: the mutex serialises them. */
+static void test_threads_one_control(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, "10.60.0.0/24");
+	struct adder a[4] = { { ctl, "a", 25, 0 }, { ctl, "b", 25, 0 }, { ctl, "c", 25, 0 },
+			      { ctl, "d", 25, 0 } };
+	pthread_t t[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		CHECK_INT(pthread_create(&t[i], NULL, add_many, &a[i]), 0);
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(a[i].failures, 0);
+	}
+	CHECK_INT(control_peer_count(ctl), 100);
+	check_unique(st, 100);
+	teardown(ctl, st);
+}
+
+/* Two controls racing on one store: two processes.  Store CAS, re-read
+ * and retry keep every add and every address unique. */
+static void test_two_writers_racing(void)
+{
+	struct store *st;
+	struct control *c1 = setup(&st, "10.61.0.0/24"), *c2;
+	struct control_error e;
+	struct adder a[2] = { { c1, "x", 40, 0 }, { NULL, "y", 40, 0 } };
+	pthread_t t[2];
+	int i;
+
+	CHECK_INT(control_open(st, &c2, &e), 0);
+	a[1].ctl = c2;
+	for (i = 0; i < 2; i++)
+		CHECK_INT(pthread_create(&t[i], NULL, add_many, &a[i]), 0);
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(a[i].failures, 0);
+	}
+	check_unique(st, 80);
+	control_close(c2);
+	teardown(c1, st);
+}
+
+static void test_corrupt_record(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL), *again;
+	struct control_error e;
+	const char junk[] = "{\"name\":\"x\",\"public_key\":\"nope\"}";
+
+	CHECK_INT(store_put(st, "peers/x", (const uint8_t *)junk, strlen(junk), STORE_NEW, NULL), 0);
+	CHECK_INT(control_open(st, &again, &e), -EBADMSG);
+	CHECK(strstr(e.msg, "record \"peers/x\" is not usable") != NULL);
+	CHECK(strstr(e.msg, "public_key") != NULL);
+	/* a record under the wrong name */
+	CHECK_INT(store_delete(st, "peers/x", STORE_ANY_VERSION), 0);
+	CHECK_INT(add_simple(ctl, "real"), 0);
+	{
+		uint8_t *v;
+		size_t len;
+		CHECK_INT(store_get(st, "peers/real", &v, &len, NULL), 0);
+		CHECK_INT(store_put(st, "peers/other", v, len, STORE_NEW, NULL), 0);
+		store_value_free(v, len);
+	}
+	CHECK_INT(control_open(st, &again, &e), -EBADMSG);
+	CHECK(strstr(e.msg, "record \"peers/other\" holds the peer \"real\"") != NULL);
+	teardown(ctl, st);
+}
+
+static void test_apply_options(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	char *env[] = { "PEERS=2", "SERVERURL=wg.example.org", "SERVERPORT=443", "PEERDNS=auto",
+			"PERSISTENTKEEPALIVE_PEERS=2",
+			"SERVER_ALLOWEDIPS_PEER_peer1=192.168.50.0/24", NULL };
+	struct server_options o;
+	struct control_error e;
+	struct server_record s;
+	struct peer_record p;
+	char *cfg;
+
+	server_options_init(&o);
+	CHECK_INT(envconf_load(&o, env, &e), 0);
+	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	CHECK_INT(control_peer_count(ctl), 2);
+	CHECK_INT(control_get_server(ctl, &s, NULL), 0);
+	CHECK(s.endpoint && strcmp(s.endpoint, "wg.example.org:443") == 0);
+	CHECK(s.dns && strcmp(s.dns, "10.13.13.1") == 0);
+	CHECK_INT(s.listen_port, 51820);
+	model_server_free(&s);
+	/* PEERS peers keep their keys: their configs can be shown again */
+	CHECK_INT(control_peer_client_config(ctl, "peer1", &cfg, NULL, &e), 0);
+	CHECK(cfg && strstr(cfg, "Endpoint = wg.example.org:443") && strstr(cfg, "DNS = 10.13.13.1"));
+	render_free(cfg);
+	CHECK_INT(control_peer_get(ctl, "peer1", &p, &e), 0);
+	CHECK(p.n_routes == 1 && p.persistent_keepalive == 0);
+	model_peer_free(&p);
+	CHECK_INT(control_peer_get(ctl, "peer2", &p, &e), 0);
+	CHECK_INT(p.persistent_keepalive, 25);
+	model_peer_free(&p);
+	/* applying again changes nothing and adds no event */
+	n_events = 0;
+	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	CHECK_INT(n_events, 0);
+	CHECK_INT(control_peer_count(ctl), 2);
+	server_options_free(&o);
+
+	/* moving the subnet under existing peers is refused */
+	server_options_init(&o);
+	CHECK_INT(server_options_set(&o, "subnet", "10.99.0.0/24", &e), 0);
+	CHECK_INT(control_apply_options(ctl, &o, &e), -EBUSY);
+	CHECK(strstr(e.msg, "the subnet is 10.13.13.0/24 and 2 peers have addresses in it") != NULL);
+	CHECK(strcmp(e.field, "subnet") == 0);
+	server_options_free(&o);
+
+	/* a port change is an event */
+	server_options_init(&o);
+	CHECK_INT(server_options_set(&o, "port", "51999", &e), 0);
+	n_events = 0;
+	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	CHECK_INT(n_events, 1);
+	CHECK(events[0].ev == CONTROL_EVENT_SERVER_UPDATE);
+	server_options_free(&o);
+	teardown(ctl, st);
+}
+
+static const char linuxserver_conf[] =
+	"[Interface]\n"
+	"Address = 10.13.13.1\n"
+	"ListenPort = 51820\n"
+	"PrivateKey = " K1 "\n"
+	"PostUp = iptables -A FORWARD -i %i -j ACCEPT\n"
+	"\n"
+	"[Peer]\n"
+	"# peer_phone\n"
+	"PublicKey = " K3 "\n"
+	"PresharedKey = " K4 "\n"
+	"AllowedIPs = 10.13.13.2/32\n"
+	"\n"
+	"[Peer]\n"
+	"PublicKey = " K5 "\n"
+	"AllowedIPs = 10.13.13.3/32, 192.168.1.0/24\n"
+	"Endpoint = 198.51.100.4:51820\n";
+
+static void test_import(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct control_error e;
+	struct server_record s;
+	struct peer_record p;
+	uint8_t pub[32], want_pub[32], k1[32];
+	char **w;
+	size_t nw, i;
+	char *out;
+
+	CHECK_INT(control_import_wgconf(ctl, linuxserver_conf, strlen(linuxserver_conf), &w, &nw,
+					&e), 0);
+	CHECK_INT(control_get_server(ctl, &s, pub), 0);
+	memset(k1, 1, 32);
+	CHECK(x25519_public_from_secret(want_pub, k1));
+	CHECK_MEM(pub, want_pub, 32);	/* the imported identity */
+	CHECK_INT(s.ipv4_prefix, 24);
+	model_server_free(&s);
+	CHECK_INT(control_peer_get(ctl, "phone", &p, &e), 0);
+	CHECK(strcmp(ip4(&p.ipv4), "10.13.13.2") == 0 && !p.has_ipv6);
+	model_peer_free(&p);
+	CHECK_INT(control_peer_get(ctl, "peer1", &p, &e), 0);	/* no comment: peerN */
+	CHECK(strcmp(ip4(&p.ipv4), "10.13.13.3") == 0 && p.n_routes == 1);
+	model_peer_free(&p);
+	CHECK_INT(nw, 3);
+	if (nw == 3) {
+		CHECK(strstr(w[0], "PostUp is ignored") != NULL);
+		CHECK(strstr(w[1], "no prefix; the subnet is taken as 10.13.13.1/24") != NULL);
+		CHECK(strstr(w[2], "Endpoint of peer \"peer1\" is not kept") != NULL);
+	}
+	for (i = 0; i < nw; i++)
+		free(w[i]);
+	free(w);
+	CHECK(n_events > 0 && events[n_events - 1].ev == CONTROL_EVENT_IMPORT);
+	/* again: the same peers are skipped, nothing fails */
+	CHECK_INT(control_import_wgconf(ctl, linuxserver_conf, strlen(linuxserver_conf), NULL,
+					NULL, &e), 0);
+	CHECK_INT(control_peer_count(ctl), 2);
+	/* the next add continues after the imported addresses */
+	CHECK_INT(add_simple(ctl, "new"), 0);
+	CHECK_INT(control_peer_get(ctl, "new", &p, &e), 0);
+	CHECK(strcmp(ip4(&p.ipv4), "10.13.13.4") == 0);
+	model_peer_free(&p);
+	/* the export holds the imported key and peers */
+	CHECK_INT(control_export(ctl, &out), 0);
+	CHECK(strstr(out, "PrivateKey = " K1) && strstr(out, "# Name = phone") &&
+	      strstr(out, "PresharedKey = " K4) && strstr(out, "192.168.1.0/24"));
+	render_free(out);
+	teardown(ctl, st);
+}
+
+static void test_import_errors(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct control_error e;
+	const char clash[] = "[Interface]\nPrivateKey = " K1 "\nAddress = 10.13.13.1/24\n"
+			     "# Name = phone\n[Peer]\nPublicKey = " K6 "\nAllowedIPs = 10.13.13.9/32\n";
+	const char same_key[] = "[Interface]\nPrivateKey = " K1 "\nAddress = 10.13.13.1/24\n"
+				"# Name = tablet\n[Peer]\nPublicKey = " K3 "\nAllowedIPs = 10.13.13.7/32\n";
+	const char dup_names[] = "[Interface]\nPrivateKey = " K1 "\nAddress = 10.1.0.1/24\n"
+				 "# a\n[Peer]\nPublicKey = " K4 "\n# a\n[Peer]\nPublicKey = " K6 "\n";
+	const char no_key[] = "[Interface]\nAddress = 10.1.0.1/24\n";
+	const char no_v4[] = "[Interface]\nPrivateKey = " K1 "\nAddress = fd00::1/64\n";
+	const char bad_line[] = "[Interface]\nPrivateKey = " K1 "\nAddress = 10.1.0.1/24\n"
+				"[Peer]\nPublicKey = " K3 "\nAllowedIPs = 10.1.0.300/32\n";
+
+	CHECK_INT(control_import_wgconf(ctl, linuxserver_conf, strlen(linuxserver_conf), NULL,
+					NULL, &e), 0);
+	CHECK_INT(control_import_wgconf(ctl, clash, strlen(clash), NULL, NULL, &e), -EEXIST);
+	CHECK(strstr(e.msg, "line 5: peer \"phone\" already exists with another key") != NULL);
+	CHECK_INT(control_import_wgconf(ctl, same_key, strlen(same_key), NULL, NULL, &e), -EEXIST);
+	CHECK(strstr(e.msg, "this peer's PublicKey is already the key of peer \"phone\"") != NULL);
+	CHECK_INT(control_import_wgconf(ctl, dup_names, strlen(dup_names), NULL, NULL, &e), -EINVAL);
+	CHECK(strstr(e.msg, "the peer name \"a\" is also the name of the peer of line 5") != NULL);
+	CHECK_INT(control_import_wgconf(ctl, no_key, strlen(no_key), NULL, NULL, &e), -EINVAL);
+	CHECK(strstr(e.msg, "no PrivateKey in [Interface]") != NULL);
+	CHECK_INT(control_import_wgconf(ctl, no_v4, strlen(no_v4), NULL, NULL, &e), -EINVAL);
+	CHECK(strstr(e.msg, "no IPv4 Address") != NULL);
+	CHECK_INT(control_import_wgconf(ctl, bad_line, strlen(bad_line), NULL, NULL, &e), -EINVAL);
+	CHECK(strstr(e.msg, "line 6: AllowedIPs \"10.1.0.300/32\" is not a prefix") != NULL);
+	/* nothing of the failed imports was stored */
+	CHECK_INT(control_peer_count(ctl), 2);
+	teardown(ctl, st);
+}
+
+static void test_import_address_clash(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct control_error e;
+	const char text[] = "[Interface]\nPrivateKey = " K1 "\nAddress = 10.13.13.1/24\n"
+			    "[Peer]\nPublicKey = " K3 "\nAllowedIPs = 10.13.13.1/32\n";
+	const char noaddr[] = "[Interface]\nPrivateKey = " K1 "\nAddress = 10.13.13.1/24\n"
+			      "# Name = site\n[Peer]\nPublicKey = " K5 "\nAllowedIPs = 172.20.0.0/16\n";
+	struct peer_record p;
+
+	CHECK_INT(control_import_wgconf(ctl, text, strlen(text), NULL, NULL, &e), -EEXIST);
+	CHECK(strstr(e.msg, "line 4: peer \"peer1\" has the address 10.13.13.1") != NULL);
+	CHECK(strstr(e.msg, "of the server") != NULL);
+	CHECK_INT(control_peer_count(ctl), 0);
+	/* a gateway with only a subnet gets a free address */
+	CHECK_INT(control_import_wgconf(ctl, noaddr, strlen(noaddr), NULL, NULL, &e), 0);
+	CHECK_INT(control_peer_get(ctl, "site", &p, &e), 0);
+	CHECK(strcmp(ip4(&p.ipv4), "10.13.13.2") == 0 && p.n_routes == 1 && p.has_ipv6);
+	model_peer_free(&p);
+	teardown(ctl, st);
+}
+
+static void test_sealed_store(void)
+{
+	char dir[] = "/tmp/zwg-control-test.XXXXXX", uri[64], err[256];
+	struct store_key *key = store_key_new();
+	struct store *st = NULL;
+	struct control *ctl = NULL;
+	struct control_error e;
+	struct peer_add_result r;
+	struct uapi_config a, b;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(uri, sizeof(uri), "sealed:%s/store", dir);
+	CHECK(crypto_random(key->bytes, sizeof(key->bytes)));
+	if (store_create(uri, key, &st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "  sealed store: %s\n", err);
+		CHECK(!"store_create");
+		goto out;
+	}
+	CHECK_INT(control_init_server(st, NULL, &e), 0);
+	CHECK_INT(control_open(st, &ctl, &e), 0);
+	CHECK_INT(add(ctl, "phone", false, &r, &e), 0);
+	uapi_config_init(&a);
+	CHECK_INT(control_desired_config(ctl, &a), 0);
+	control_close(ctl);
+	store_close(st);
+	/* a restart: the same identity and peer come back from disk */
+	CHECK_INT(store_open(uri, key, &st, err, sizeof(err)), 0);
+	CHECK_INT(control_open(st, &ctl, &e), 0);
+	uapi_config_init(&b);
+	CHECK_INT(control_desired_config(ctl, &b), 0);
+	CHECK_MEM(a.private_key, b.private_key, 32);
+	CHECK(b.n_peers == 1 && !memcmp(b.peers[0].public_key, r.peer.public_key, 32));
+	uapi_config_free(&a);
+	uapi_config_free(&b);
+	control_peer_add_result_free(&r);
+	control_close(ctl);
+	store_close(st);
+out:
+	store_key_free(key);
+	{
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "  could not remove %s\n", dir);
+	}
+}
+
+int main(void)
+{
+	if (!crypto_init())
+		return 1;
+	RUN(test_init);
+	RUN(test_add);
+	RUN(test_add_errors);
+	RUN(test_keep_key);
+	RUN(test_list_get);
+	RUN(test_disable_enable);
+	RUN(test_rotate);
+	RUN(test_revoke_reuses_address);
+	RUN(test_full_subnet);
+	RUN(test_expiry);
+	RUN(test_expiry_callback);
+	RUN(test_desired_config);
+	RUN(test_config_diff);
+	RUN(test_reopen_same_identity);
+	RUN(test_two_writers);
+	RUN(test_threads_one_control);
+	RUN(test_two_writers_racing);
+	RUN(test_corrupt_record);
+	RUN(test_apply_options);
+	RUN(test_import);
+	RUN(test_import_errors);
+	RUN(test_import_address_clash);
+	RUN(test_sealed_store);
+	TEST_EXIT();
+}
