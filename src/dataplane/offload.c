@@ -107,7 +107,11 @@ bool offload_finish_csum(const struct virtio_net_hdr *h, uint8_t *pkt, size_t le
 	if (start + off + 2 > len || start > len)
 		return false;
 	/* The field holds the pseudo-header sum already. */
-	put16(pkt + start + off, csum_fold(csum_partial(pkt + start, len - start, 0)));
+	uint16_t c = csum_fold(csum_partial(pkt + start, len - start, 0));
+	/* UDP sends a computed 0 as all ones: 0 means "no checksum" (RFC 768). */
+	if (c == 0 && off == 6)
+		c = 0xffff;
+	put16(pkt + start + off, c);
 	return true;
 }
 
@@ -211,7 +215,8 @@ bool gro_run_add(struct gro_run *run, uint8_t *pkt, size_t len)
 	uint8_t flags = pkt[iph + TCP_FLAGS_OFF];
 	if (flags & ~(TCP_ACK | TCP_PSH) || !(flags & TCP_ACK))
 		return false;
-	if ((pkt[0] >> 4) == 4 && ((pkt[6] & 0x3f) | pkt[7]) != 0)	/* MF or offset: a fragment */
+	/* Fragments never merge. */
+	if ((pkt[0] >> 4) == 4 && ((pkt[6] & 0x3f) | pkt[7]) != 0)
 		return false;
 	payload = len - hdr;
 	memcpy(&seq, pkt + iph + TCP_SEQ_OFF, 4);
@@ -235,8 +240,9 @@ bool gro_run_add(struct gro_run *run, uint8_t *pkt, size_t len)
 		return false;
 	/* Same flow, same ack and window, same options: what Linux GRO asks. */
 	if ((pkt[0] >> 4) == 4) {
+		/* IP options too: the merged packet carries the first one's. */
 		if (f[0] != pkt[0] || f[1] != pkt[1] || f[8] != pkt[8] ||
-		    memcmp(f + 12, pkt + 12, 8))
+		    memcmp(f + 12, pkt + 12, 8) || memcmp(f + 20, pkt + 20, iph - 20))
 			return false;
 	} else {
 		if (memcmp(f, pkt, 4) || f[7] != pkt[7] || memcmp(f + 8, pkt + 8, 32))
