@@ -98,7 +98,9 @@ int device_init(struct device *dev, const char *ifname, int tun_fd)
 	if (ret < 0)
 		goto err;
 	dev->tx_slots = malloc((size_t)TX_SLOTS * TX_SLOT_SIZE);
-	if (!dev->tx_slots) {
+	dev->tx_super = malloc(PKT_BUF_SIZE);
+	dev->tx_super_next = -1;
+	if (!dev->tx_slots || !dev->tx_super) {
 		ret = -ENOMEM;
 		goto err;
 	}
@@ -178,6 +180,10 @@ void device_teardown(struct device *dev)
 		explicit_bzero(dev->tx_slots, (size_t)TX_SLOTS * TX_SLOT_SIZE);
 	free(dev->tx_slots);
 	dev->tx_slots = NULL;
+	if (dev->tx_super)
+		explicit_bzero(dev->tx_super, PKT_BUF_SIZE);
+	free(dev->tx_super);
+	dev->tx_super = NULL;
 	allowedips_free(&dev->allowedips);
 	timer_heap_free(&dev->timers);
 	index_table_free(dev);

@@ -22,6 +22,7 @@
 #include "ratelimiter.h"
 #include "timerheap.h"
 #include "workers.h"
+#include <linux/virtio_net.h>
 #include "log.h"
 
 #include <pthread.h>
@@ -96,6 +97,12 @@ struct device {
 	bool udp_gso, udp_gro;		/* in use */
 	bool udp_gro_wanted;
 	uint8_t *tx_slots;		/* TX_SLOTS * TX_SLOT_SIZE */
+	/* A super-packet whose segments did not all fit the slots of one
+	 * batch (a small MSS): the rest goes out with the next batch. */
+	uint8_t *tx_super;		/* PKT_BUF_SIZE; the packet at PKT_HEADROOM */
+	size_t tx_super_len;
+	int tx_super_next;		/* segment to resume at, -1 = none */
+	struct virtio_net_hdr tx_super_hdr;
 	struct workers workers;		/* crypto threads (none until device_start_workers) */
 	int mtu;			/* last known TUN MTU */
 	uint64_t mtu_checked_ns;

@@ -140,15 +140,15 @@ static void set_ip_len(uint8_t *ip, size_t ip_hdr_len, size_t total)
 	}
 }
 
-int offload_tso_split(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t len,
-		      uint8_t *const *out, size_t cap, size_t *lens, int max)
+int offload_tso_split_from(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t len,
+			   int *first, uint8_t *const *out, size_t cap, size_t *lens, int max)
 {
 	size_t iph = tcp_ip_hdr_len(pkt, len), hdr, mss = h->gso_size;
 	uint32_t seq;
 	uint16_t id = 0;
-	int n = 0;
+	int n = 0, k = *first;
 
-	if (!iph || len < iph + 20 || mss == 0)
+	if (!iph || len < iph + 20 || mss == 0 || k < 0)
 		return -EINVAL;
 	hdr = iph + (size_t)(pkt[iph + 12] >> 4) * 4;
 	if (hdr < iph + 20 || hdr > len || hdr + mss > cap)
@@ -159,19 +159,21 @@ int offload_tso_split(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t
 		memcpy(&id, pkt + IP4_ID_OFF, 2);
 		id = ntohs(id);
 	}
-	for (size_t off = hdr; off < len || (off == hdr && len == hdr); off += mss) {
+	for (size_t off = hdr + (size_t)k * mss; off < len || (off == hdr && len == hdr); off += mss, k++) {
 		size_t payload = len - off < mss ? len - off : mss;
 		bool last = off + payload >= len;
 		uint8_t *s;
 
-		if (n == max)
-			return -EINVAL;
+		if (n == max) {
+			*first = k;	/* resume here */
+			return n;
+		}
 		s = out[n];
 		memcpy(s, pkt, hdr);
 		memcpy(s + hdr, pkt + off, payload);
 		set_ip_len(s, iph, hdr + payload);
 		if ((s[0] >> 4) == 4) {
-			uint16_t v = htons((uint16_t)(id + n));
+			uint16_t v = htons((uint16_t)(id + k));
 			memcpy(s + IP4_ID_OFF, &v, 2);
 			put16(s + IP4_CSUM_OFF, 0);
 			put16(s + IP4_CSUM_OFF, csum_fold(csum_partial(s, iph, 0)));
@@ -181,7 +183,7 @@ int offload_tso_split(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t
 		memcpy(tcp + TCP_SEQ_OFF, &sq, 4);
 		if (!last)
 			tcp[TCP_FLAGS_OFF] &= (uint8_t)~(TCP_FIN | TCP_PSH);
-		if (n > 0)
+		if (k > 0)
 			tcp[TCP_FLAGS_OFF] &= (uint8_t)~TCP_CWR;
 		put16(tcp + TCP_CSUM_OFF, 0);
 		size_t l4 = hdr - iph + payload;
@@ -191,7 +193,18 @@ int offload_tso_split(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t
 		if (last)
 			break;
 	}
+	*first = -1;	/* done */
 	return n;
+}
+
+int offload_tso_split(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t len,
+		      uint8_t *const *out, size_t cap, size_t *lens, int max)
+{
+	int first = 0;
+	int n = offload_tso_split_from(h, pkt, len, &first, out, cap, lens, max);
+
+	/* All or nothing here: a split that does not fit is an error. */
+	return n >= 0 && first != -1 ? -EINVAL : n;
 }
 
 void gro_run_reset(struct gro_run *run)

@@ -47,6 +47,12 @@ bool offload_finish_csum(const struct virtio_net_hdr *h, uint8_t *pkt, size_t le
 int offload_tso_split(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t len,
 		      uint8_t *const *out, size_t cap, size_t *lens, int max);
 
+/* The same, resumable: starts at segment *first and writes at most max;
+ * on return *first is the segment to resume at, or -1 when the whole
+ * super-packet is done.  Returns the count written or -EINVAL. */
+int offload_tso_split_from(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t len,
+			   int *first, uint8_t *const *out, size_t cap, size_t *lens, int max);
+
 /*
  * A run of TCP segments of one flow being merged for one write.  The first
  * segment's headers are kept (patched on flush); later segments contribute

@@ -206,8 +206,34 @@ static void crypt_range(void *ctx, int start, int end)
 						  jobs[i].counter, jobs[i].kp);
 }
 
+/* Cuts a super-packet into segments in the free slots, from segment
+ * *next on.  Returns the number of packets added to jobs. */
+static int split_into_slots(struct device *dev, const struct virtio_net_hdr *h, const uint8_t *pkt,
+			    size_t len, int *next, struct tx_job *jobs, int have, int *slot)
+{
+	uint8_t *out[TX_SLOTS];
+	size_t lens[TX_SLOTS];
+	int room = TX_SLOTS - *slot;
+
+	for (int i = 0; i < room; i++)
+		out[i] = dev->tx_slots + (size_t)(*slot + i) * TX_SLOT_SIZE + PKT_HEADROOM;
+	int n = offload_tso_split_from(h, pkt, len, next, out,
+				       TX_SLOT_SIZE - PKT_HEADROOM - MESSAGE_PADDING_MULTIPLE -
+				       NOISE_AUTHTAG_LEN, lens, room);
+	if (n < 0) {
+		device_drop(dev, DROP_TX_BAD_PACKET, "unsplittable super-packet");
+		*next = -1;
+		return 0;
+	}
+	for (int i = 0; i < n; i++)
+		jobs[have + i] = (struct tx_job){ .buf = out[i] - PKT_HEADROOM, .len = lens[i] };
+	*slot += n;
+	return n;
+}
+
 /* Turns what one TUN read delivered into plaintext packets (jobs[].buf,
- * .len), cutting TSO super-packets into segments in the slots.  Returns the
+ * .len), cutting TSO super-packets into segments in the slots; a
+ * super-packet that does not fit is parked in dev->tx_super.  Returns the
  * number of packets added. */
 static int unpack_read(struct device *dev, uint8_t *buf, size_t r, struct tx_job *jobs,
 		       int have, int *slot)
@@ -233,35 +259,39 @@ static int unpack_read(struct device *dev, uint8_t *buf, size_t r, struct tx_job
 		jobs[have] = (struct tx_job){ .buf = buf, .len = r };
 		return 1;
 	}
-	uint8_t *out[TX_SLOTS];
-	size_t lens[TX_SLOTS];
-	int room = TX_SLOTS - *slot;
-	for (int i = 0; i < room; i++)
-		out[i] = dev->tx_slots + (size_t)(*slot + i) * TX_SLOT_SIZE + PKT_HEADROOM;
-	int n = offload_tso_split(&h, pkt, r, out,
-				  TX_SLOT_SIZE - PKT_HEADROOM - MESSAGE_PADDING_MULTIPLE - NOISE_AUTHTAG_LEN,
-				  lens, room);
-	if (n < 0) {
-		device_drop(dev, DROP_TX_BAD_PACKET, "unsplittable super-packet");
-		return 0;
+	int next = 0;
+	int n = split_into_slots(dev, &h, pkt, r, &next, jobs, have, slot);
+	if (next >= 0) {
+		/* Park the rest; the read buffer is reused by the next batch. */
+		memcpy(dev->tx_super + PKT_HEADROOM, pkt, r);
+		dev->tx_super_len = r;
+		dev->tx_super_hdr = h;
+		dev->tx_super_next = next;
 	}
-	for (int i = 0; i < n; i++)
-		jobs[have + i] = (struct tx_job){ .buf = out[i] - PKT_HEADROOM, .len = lens[i] };
-	*slot += n;
 	return n;
 }
 
-/* Reads a batch: up to BATCH_SIZE reads, and no more than the slots can
- * take apart.  Returns false if the interface is gone. */
+/* Reads a batch: first the rest of a parked super-packet, then up to
+ * BATCH_SIZE reads while the slots can take a super-packet apart.
+ * Returns false if the interface is gone. */
 static bool read_batch(struct device *dev, struct tx_job *jobs, int *count, bool *more)
 {
 	int n = 0, slot = 0;
 	size_t vlen = dev->tun_vnet ? VNET_HDR_LEN : 0;
 
 	*more = false;
+	if (dev->tx_super_next >= 0) {
+		n = split_into_slots(dev, &dev->tx_super_hdr, dev->tx_super + PKT_HEADROOM,
+				     dev->tx_super_len, &dev->tx_super_next, jobs, 0, &slot);
+		if (dev->tx_super_next >= 0) {
+			*more = true;
+			*count = n;
+			return true;
+		}
+	}
 	for (int i = 0; i < BATCH_SIZE; i++) {
-		/* A super-packet of 64 KiB cut at the smallest MSS we accept. */
-		if (dev->tun_tso && TX_SLOTS - slot < 128) {
+		/* Room for a typical super-packet (a smaller MSS parks). */
+		if (dev->tun_tso && TX_SLOTS - slot < 64) {
 			*more = true;
 			break;
 		}
@@ -273,8 +303,10 @@ static bool read_batch(struct device *dev, struct tx_job *jobs, int *count, bool
 			return errno == EAGAIN || errno == EINTR;
 		}
 		n += unpack_read(dev, buf, (size_t)r, jobs, n, &slot);
-		if (i == BATCH_SIZE - 1)
+		if (dev->tx_super_next >= 0 || i == BATCH_SIZE - 1) {
 			*more = true;
+			break;
+		}
 	}
 	*count = n;
 	return true;
@@ -308,8 +340,10 @@ void device_tun_readable(struct device *dev)
 	int n;
 
 	check_mtu(dev, now);
-	/* A few batches per wake-up, then let the other fds have a turn. */
-	for (int round = 0; round < 4; round++) {
+	/* A few batches per wake-up, then let the other fds have a turn; but
+	 * a parked super-packet is finished first (nothing would wake us for
+	 * it), and each round moves it on by a whole batch of slots. */
+	for (int round = 0; round < 4 || dev->tx_super_next >= 0; round++) {
 		alive = read_batch(dev, jobs, &n, &more);
 		for (int i = 0; i < n; i++) {
 			struct tx_job *j = &jobs[i];
