@@ -84,7 +84,7 @@ $(O)/zerowg-test: $(TCLI_OBJ) $(O)/libzerowg-test.a
 
 $(O)/tests/%: tests/unit/%.c tests/unit/test.h $(O)/libzerowg-test.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DZWG_TESTING -Itests/unit $(LDFLAGS) -o $@ $< $(O)/libzerowg-test.a $(LDLIBS)
+	$(CC) $(CFLAGS) -DZWG_TESTING -Itests/unit -MMD -MP $(LDFLAGS) -o $@ $< $(O)/libzerowg-test.a $(LDLIBS)
 
 # Fuzz targets build as plain programs that replay a corpus (and with
 # clang -fsanitize=fuzzer as real fuzzers: see tests/fuzz/README.md).

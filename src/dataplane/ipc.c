@@ -34,6 +34,7 @@ struct ipc_conn {
 	char *out;
 	size_t out_len, out_off;
 	bool closing;
+	bool eof;		/* the client shut down its side: answer, then close */
 };
 
 struct ipc_server {
@@ -152,13 +153,15 @@ int device_get_config(struct device *dev, struct uapi_config *cfg)
 	return 0;
 }
 
-static char *errno_reply(int err, size_t *len)
+/* The reply carries a negative errno, as wireguard-go sends it and as wg
+ * reads it (wg sets errno to minus the value). */
+static char *errno_reply(int neg_errno, size_t *len)
 {
 	char *s = malloc(32);
 
 	if (!s)
 		return NULL;
-	*len = (size_t)snprintf(s, 32, "errno=%d\n\n", err);
+	*len = (size_t)snprintf(s, 32, "errno=%d\n\n", neg_errno);
 	return s;
 }
 
@@ -177,7 +180,7 @@ char *ipc_handle_request(struct device *dev, const char *req, size_t len, size_t
 			return reply;
 		}
 		uapi_config_free(&cfg);
-		return errno_reply(ENOMEM, reply_len);
+		return errno_reply(-ENOMEM, reply_len);
 	}
 	if (len >= 7 && !memcmp(req, "set=1\n", 6)) {
 		/* Body: after "set=1\n", without the final blank line. */
@@ -188,10 +191,10 @@ char *ipc_handle_request(struct device *dev, const char *req, size_t len, size_t
 		if (ret < 0)
 			log_error("UAPI set: %s", err[0] ? err : strerror(-ret));
 		uapi_config_free(&cfg);
-		return errno_reply(ret < 0 ? -ret : 0, reply_len);
+		return errno_reply(ret < 0 ? ret : 0, reply_len);
 	}
 	log_error("UAPI: unknown operation");
-	return errno_reply(EPROTO, reply_len);
+	return errno_reply(-EPROTO, reply_len);
 }
 
 static void conn_close(struct device *dev, struct ipc_conn *c)
@@ -241,7 +244,8 @@ static void conn_ready(struct device *dev, struct loop_source *src, uint32_t eve
 {
 	struct ipc_conn *c = (struct ipc_conn *)src;
 
-	if ((events & EPOLLOUT) && !conn_flush(c))
+	/* A reply still going out comes first, whatever woke us. */
+	if (c->out && !conn_flush(c))
 		return;
 	if (c->closing || (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN))) {
 		conn_close(dev, c);
@@ -266,9 +270,15 @@ static void conn_ready(struct device *dev, struct loop_source *src, uint32_t eve
 		ssize_t r = recv(c->src.fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
 		if (r < 0 && errno == EAGAIN)
 			break;
-		if (r <= 0) {
+		if (r < 0) {
 			conn_close(dev, c);
 			return;
+		}
+		if (r == 0) {
+			/* A half-close after the request (nc -N): still answer
+			 * what was asked, then close. */
+			c->eof = true;
+			break;
 		}
 		c->in_len += (size_t)r;
 	}
@@ -289,10 +299,12 @@ static void conn_ready(struct device *dev, struct loop_source *src, uint32_t eve
 			return;
 		}
 	}
+	if (c->closing || c->eof) {
+		conn_close(dev, c);
+		return;
+	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 	epoll_ctl(dev->epoll_fd, EPOLL_CTL_MOD, c->src.fd, &ev);
-	if (c->closing)
-		conn_close(dev, c);
 }
 
 static void listen_ready(struct device *dev, struct loop_source *src, uint32_t events)

@@ -35,9 +35,9 @@ sizes_ok() {
 	bad=""
 	for s in 1300 1320 1340 1360 $(($2 - 8)) $(($2 - 1)) $2; do
 		if [ "$1" = 4 ]; then
-			X a ping -q -n -c 1 -W 3 -M do -s $s "$(t4 b)" >/dev/null || bad="$bad $s"
+			X a ping -q -n -c 1 -W 3 -Mdo -s $s "$(t4 b)" >/dev/null || bad="$bad $s"
 		else
-			X a ping -q -n -c 1 -W 3 -M do -s $s "$(t6 b)" >/dev/null || bad="$bad $s"
+			X a ping -q -n -c 1 -W 3 -Mdo -s $s "$(t6 b)" >/dev/null || bad="$bad $s"
 		fi
 	done
 	[ -z "$bad" ] || { echo "no reply for sizes:$bad"; return 1; }
@@ -45,7 +45,7 @@ sizes_ok() {
 check "IPv4 pings with DF, payload 1300..1392 (1420-byte packets) all answered" sizes_ok 4 1392
 check "IPv6 pings, payload 1300..1372 (1420-byte packets) all answered" sizes_ok 6 1372
 check_not "IPv4 ping with DF one byte over the MTU (1393) is refused" \
-	X a ping -q -n -c 1 -W 2 -M do -s 1393 "$(t4 b)"
+	X a ping -q -n -c 1 -W 2 -Mdo -s 1393 "$(t4 b)"
 check "IPv4 ping of 4000 bytes (fragmented inside the tunnel) answered" \
 	X a ping -q -n -c 2 -W 3 -s 4000 "$(t4 b)"
 check "IPv6 ping of 4000 bytes (fragmented inside the tunnel) answered" \
@@ -80,7 +80,7 @@ check "ping IPv6 a -> b in the tunnel (v6 underlay)" ping_ok a "$(t6 b)"
 check "ping IPv6 b -> a in the tunnel (v6 underlay)" ping_ok b "$(t6 a)"
 check "wg show on b: endpoint of a is [$(u6 a)]:port" endpoint_is b a "$(ep a 6)"
 check "IPv4 pings with DF at 1392 bytes over the v6 underlay (1500-byte outer packets)" \
-	X a ping -q -n -c 2 -W 3 -M do -s 1392 "$(t4 b)"
+	X a ping -q -n -c 2 -W 3 -Mdo -s 1392 "$(t4 b)"
 mkdata data2 5
 check "5 MB TCP transfer a -> b over the v6 underlay, sha256 matches" tcp_xfer a b "$(t4 b)" data2
 

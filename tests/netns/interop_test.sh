@@ -32,7 +32,7 @@ round() {
 	check "$tag: ping IPv4 server -> client" ping_ok s "$(t4 c)"
 	check "$tag: ping IPv6 server -> client" ping_ok s "$(t6 c)"
 	check "$tag: IPv4 ping with DF at the 1420 MTU (payload 1392)" \
-		X c ping -q -n -c 2 -W 3 -M do -s 1392 "$(t4 s)"
+		X c ping -q -n -c 2 -W 3 -Mdo -s 1392 "$(t4 s)"
 	check "$tag: 10 MB TCP client -> server, sha256 matches" tcp_xfer c s "$(t4 s)" data
 	check "$tag: 10 MB TCP server -> client over IPv6, sha256 matches" tcp_xfer s c "$(t6 c)" data
 	check "$tag: both daemons still running" alive "$S" "$C"

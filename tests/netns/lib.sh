@@ -22,6 +22,18 @@
 #   LOG_LEVEL       passed to the daemons (default: verbose)
 # Underlay: host number N (its position in `hosts`) has 192.168.77.N/24 and
 # fd00:77::N/64 on eth0.  Tunnel: 10.77.0.N/24 and fd00:aa::N/64.
+#
+# The helpers, by group (each is described where it is defined):
+#   verdicts   check, check_not, pass, fail, skip, need, finish
+#   hosts      hosts, ns_add, H, X, u4, u6, t4, t6, ifn, port, ep
+#   keys       keygen, pub, key, pskgen
+#   daemons    wg_start, wg_stop, wg_pid, running, alive, wait_exit,
+#              is_zerowgd, impl_name
+#   config     wgc, wg_conf, wg_pair, tun_up
+#   observing  hs, rx, tx, endpoint_of, endpoint_is, wait_hs, hs_both,
+#              hs_none, wait_for, sysval, iface_rx_packets
+#   traffic    ping_ok, ping_none, mkdata, wait_listen, tcp_xfer
+#   UAPI       uapi, uapi_halfclose
 
 set -u
 
@@ -120,6 +132,7 @@ show_logs() {
 		[ -s "$f" ] || continue
 		n=$(wc -l <"$f")
 		seen=$(cat "$f.shown" 2>/dev/null || echo 0)
+		[ "$n" -lt "$seen" ] && seen=0	# the log was replaced
 		echo "$n" >"$f.shown"
 		if [ "$n" -le "$seen" ]; then
 			echo "    --- ${f##*/}: no new lines"
@@ -476,4 +489,16 @@ hs_none() {
 	v=$(hs "$1" "$2")
 	echo "latest-handshake of $2 at $1: '$v'"
 	[ "$v" = 0 ]
+}
+
+# uapi SOCKET REQUEST: sends REQUEST (a printf format) to a UAPI socket the
+# way wg(8) does - the connection stays open while the answer comes - and
+# prints the answer.
+uapi() {
+	{ printf "$2"; sleep 0.5; } | timeout 5 nc -U -q0 "$1"
+}
+# uapi_halfclose SOCKET REQUEST: the same, but the client shuts down its
+# sending side right after the request (nc -N, socat and most scripts).
+uapi_halfclose() {
+	printf "$2" | timeout 5 nc -U -N "$1"
 }

@@ -105,11 +105,11 @@ static void test_rejected_request_changes_nothing(void)
 	/* A valid new peer first, then a bad value: nothing may be applied. */
 	snprintf(req, sizeof(req), "set=1\npublic_key=%s\nallowed_ip=10.3.0.0/16\n"
 		 "persistent_keepalive_interval=70000\n\n", pub3);
-	CHECK_INT(request_errno(req), 22);
+	CHECK_INT(request_errno(req), -22);
 	CHECK_INT(dev.peer_count, before);
-	CHECK_INT(request_errno("set=1\nbogus_key=1\n\n"), 71);
-	CHECK_INT(request_errno("set=1\nlisten_port=99999\n\n"), 22);
-	CHECK_INT(request_errno("frobnicate=1\n\n"), 71);
+	CHECK_INT(request_errno("set=1\nbogus_key=1\n\n"), -71);
+	CHECK_INT(request_errno("set=1\nlisten_port=99999\n\n"), -22);
+	CHECK_INT(request_errno("frobnicate=1\n\n"), -71);
 	/* And the device still answers. */
 	CHECK_INT(request_errno("set=1\n\n"), 0);
 }
