@@ -53,7 +53,7 @@ TBINS    := $(O)/zerowgd-test $(if $(CLI_SRC),$(O)/zerowg-test)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
 
-.PHONY: all test unit netns run bench clean help fuzz install
+.PHONY: all test unit netns run demo bench clean help fuzz install
 all: $(BINS)
 
 $(O)/obj/%.o: %.c
@@ -104,8 +104,12 @@ test: $(BINS) $(TBINS) $(UNIT_BIN) $(FUZZ_BIN)
 
 fuzz: $(FUZZ_BIN)
 
-## run: build, then show the data plane at work in two throw-away namespaces
-run: $(O)/zerowgd
+## run: build, then start the zerowg server on its embedded defaults
+run: $(BINS)
+	@O=$(O) tools/zerowg-run.sh
+
+## demo: the bare data plane at work in two throw-away namespaces
+demo: $(O)/zerowgd
 	@O=$(O) tools/demo.sh
 
 ## bench: measure zerowgd against wireguard-go with ../shared/bench
@@ -122,7 +126,8 @@ clean:
 help:
 	@echo "zerowg make targets:"
 	@echo "  all (default)  build $(O)/zerowgd (and $(O)/zerowg once src/cli exists)"
-	@echo "  run            build, then demo zerowgd in two temporary network namespaces (root)"
+	@echo "  run            build, then start the zerowg server on its defaults (root; see README)"
+	@echo "  demo           build, then show zerowgd at work in two temporary network namespaces (root)"
 	@echo "  test           build and run every test: unit, fuzz corpora, netns (root for netns)"
 	@echo "  unit           unit tests and fuzz corpus replay only (no root needed)"
 	@echo "  netns          network-namespace integration tests only (root)"

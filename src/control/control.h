@@ -3,7 +3,7 @@
  * every operation on them (add, list, enable/disable, revoke, rotate,
  * expire, import, export), over a struct store.  No network I/O: the
  * server layer applies what this describes (control_desired_config,
- * control_config_diff) to the data plane, and the admin API calls these
+ * apply_diff in src/server/apply.c) to the data plane, and the admin API calls these
  * functions.
  *
  * Every change is written to the store before the function returns 0, and
@@ -245,20 +245,5 @@ int control_export(struct control *ctl, char **text);
  */
 int control_desired_config(struct control *ctl, struct uapi_config *cfg);
 int control_desired_config_at(struct control *ctl, int64_t now, struct uapi_config *cfg);
-
-/*
- * Hot apply: the uapi set request that turns the device state `current`
- * (from device_get_config) into `desired`, touching nothing that is already
- * right, so unchanged peers keep their sessions, handshake time and
- * counters.  Peers only in current are removed; peers only in desired are
- * added whole; peers in both get update_only with just what differs
- * (preshared key, allowed IPs as a set, keepalive); the private key and
- * listen port only if they differ.  diff must be initialised; the caller
- * frees it.  0 or -ENOMEM.  control_config_diff_empty() is true when there
- * is nothing to apply.
- */
-int control_config_diff(const struct uapi_config *current, const struct uapi_config *desired,
-			struct uapi_config *diff);
-bool control_config_diff_empty(const struct uapi_config *diff);
 
 #endif

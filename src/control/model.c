@@ -711,6 +711,7 @@ int model_peer_copy(struct peer_record *dst, const struct peer_record *src, bool
 	*dst = *src;
 	dst->routes = NULL;
 	dst->dns = dst->allowed_ips = NULL;
+	dst->key_kept = src->has_private_key || src->key_kept;
 	if (!with_secrets) {
 		dst->has_private_key = false;
 		dst->has_preshared_key = false;

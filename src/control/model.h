@@ -89,6 +89,8 @@ struct peer_record {
 	bool has_preshared_key;
 	uint8_t preshared_key[MODEL_KEY_LEN];
 	bool has_private_key;		/* kept only with keep_key / PEERS */
+	/* In a copy without secrets: whether the original kept its private key. */
+	bool key_kept;
 	uint8_t private_key[MODEL_KEY_LEN];
 	struct in_addr ipv4;		/* the peer's tunnel address (/32) */
 	bool has_ipv6;			/* false only for imported IPv4-only peers */

@@ -111,7 +111,7 @@ json_t *model_peer_to_json(const struct peer_record *p, unsigned flags)
 	if (!p->enabled)
 		bad |= set_str(o, "disabled_reason", p->disabled_reason);
 	if (!(flags & MODEL_JSON_SECRETS))
-		bad |= json_object_set_new(o, "key_kept", json_boolean(p->has_private_key));
+		bad |= json_object_set_new(o, "key_kept", json_boolean(p->has_private_key || p->key_kept));
 out:
 	json_decref(routes);
 	if (bad) {

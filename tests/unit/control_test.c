@@ -617,67 +617,6 @@ static struct uapi_peer *cfg_peer(struct uapi_config *c, uint8_t key, const char
 	return p;
 }
 
-static void test_config_diff(void)
-{
-	struct uapi_config cur, want, diff;
-	struct uapi_allowed_ip a;
-
-	uapi_config_init(&cur);
-	uapi_config_init(&want);
-	uapi_config_init(&diff);
-	cur.has_private_key = want.has_private_key = true;
-	memset(cur.private_key, 1, 32);
-	memset(want.private_key, 1, 32);
-	cur.has_listen_port = want.has_listen_port = true;
-	cur.listen_port = want.listen_port = 51820;
-	want.replace_peers = true;
-	cfg_peer(&cur, 3, "10.0.0.3/32");
-	cfg_peer(&cur, 4, "10.0.0.4/32");
-	cfg_peer(&cur, 5, "10.0.0.5/32");
-	/* same peers, in another order, allowed IP with host bits */
-	cfg_peer(&want, 5, "10.0.0.5/32");
-	cfg_peer(&want, 4, "10.0.0.4/32");
-	cfg_peer(&want, 3, "10.0.0.3/32");
-	CHECK_INT(control_config_diff(&cur, &want, &diff), 0);
-	CHECK(control_config_diff_empty(&diff));
-	uapi_config_free(&diff);
-
-	/* 3 gets a route, 4 goes, 6 comes, 5 gets a new PSK, port changes */
-	uapi_parse_allowed_ip("192.168.1.9/24", &a);
-	uapi_peer_add_allowed_ip(&want.peers[2], a.family, a.addr, a.cidr);
-	memset(want.peers[1].public_key, 6, 32);	/* 4 becomes 6: a rotation */
-	memset(want.peers[0].preshared_key, 9, 32);
-	want.listen_port = 51821;
-	uapi_config_init(&diff);
-	CHECK_INT(control_config_diff(&cur, &want, &diff), 0);
-	CHECK(!diff.has_private_key && diff.has_listen_port && diff.listen_port == 51821);
-	CHECK(!diff.replace_peers);
-	CHECK_INT(diff.n_peers, 4);
-	if (diff.n_peers == 4) {
-		/* removal first */
-		CHECK(diff.peers[0].remove && diff.peers[0].public_key[0] == 4);
-		/* 5: only the PSK, update_only */
-		CHECK(diff.peers[1].public_key[0] == 5 && diff.peers[1].update_only);
-		CHECK(diff.peers[1].has_preshared_key && !diff.peers[1].replace_allowed_ips);
-		CHECK(!diff.peers[1].has_persistent_keepalive);
-		/* 6: new, whole */
-		CHECK(diff.peers[2].public_key[0] == 6 && !diff.peers[2].update_only);
-		CHECK(diff.peers[2].replace_allowed_ips && diff.peers[2].n_allowed_ips == 1);
-		/* 3: only its allowed IPs, the full new set */
-		CHECK(diff.peers[3].public_key[0] == 3 && diff.peers[3].update_only);
-		CHECK(!diff.peers[3].has_preshared_key && diff.peers[3].n_allowed_ips == 2);
-	}
-	uapi_config_free(&diff);
-	/* a new server key */
-	want.private_key[0] = 2;
-	uapi_config_init(&diff);
-	CHECK_INT(control_config_diff(&cur, &want, &diff), 0);
-	CHECK(diff.has_private_key && diff.private_key[0] == 2);
-	uapi_config_free(&diff);
-	uapi_config_free(&cur);
-	uapi_config_free(&want);
-}
-
 static void test_reopen_same_identity(void)
 {
 	struct store *st;
@@ -1116,7 +1055,6 @@ int main(void)
 	RUN(test_expiry);
 	RUN(test_expiry_callback);
 	RUN(test_desired_config);
-	RUN(test_config_diff);
 	RUN(test_reopen_same_identity);
 	RUN(test_two_writers);
 	RUN(test_threads_one_control);

@@ -1,0 +1,163 @@
+/*
+ * up.c - `zerowg up`: runs the server (server_main) with the settings from
+ * the flags and the environment.
+ *
+ * Two kinds of settings: those of the server itself (interface, port,
+ * subnet, endpoint, DNS, NAT, PEERS...) go into a struct server_options,
+ * validated by the control layer (server_options_set), and the
+ * linuxserver/wireguard environment variables fill what no flag set
+ * (envconf_load: flags win); those of this process (where the store is, where
+ * the unseal key comes from, where the admin socket goes) go into a struct
+ * server_runtime.  Then server_main() does the rest and prints its own
+ * errors.
+ *
+ * Relies on control.h, envconf.h and server.h.
+ */
+#include "cli.h"
+#include "control.h"
+#include "envconf.h"
+#include "server.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OPT_ADMIN_SOCKET 0x200
+#define OPT_NO_NAT 0x201
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: zerowg up [options]\n\n"
+		"Runs the server: opens the store, brings up the interface with every\n"
+		"enabled peer, serves the admin API, and stays in the foreground until\n"
+		"SIGTERM or SIGINT.  Settings given here are saved in the store.\n\n"
+		"Where things are:\n"
+		CLI_STORE_USAGE
+		"  --admin-socket PATH  the admin API's socket (default " SERVER_DEFAULT_ADMIN_SOCKET ")\n"
+		"The server:\n"
+		"  --interface NAME   the interface name (default zwg0)\n"
+		"  --port N           the UDP port to listen on (default 51820)\n"
+		"  --subnet CIDR      the tunnel's IPv4 subnet (default 10.13.13.0/24)\n"
+		"  --endpoint HOST[:PORT]  how clients reach the server\n"
+		"  --dns LIST         DNS for the clients (\"auto\": the server's tunnel address)\n"
+		"  --allowed-ips LIST what clients route through the tunnel (default 0.0.0.0/0, ::/0)\n"
+		"  --keepalive N      PersistentKeepalive of client configs (seconds, 0 = off)\n"
+		"  --mtu N            the interface's MTU (default 1420)\n"
+		"  --nat, --no-nat    forward and masquerade the clients' traffic, or not\n"
+		"  --peers LIST       peers that must exist: a count (3: peer1..peer3) or names\n"
+		"Environment (as linuxserver/wireguard; flags win): SERVERURL, SERVERPORT,\n"
+		"PEERS, PEERDNS, INTERNAL_SUBNET, ALLOWEDIPS, PERSISTENTKEEPALIVE_PEERS,\n"
+		"SERVER_ALLOWEDIPS_PEER_<name>, LOG_CONFS; ZEROWG_ADMIN_SOCKET; LOG_LEVEL.\n");
+}
+
+static const struct option longopts[] = {
+	CLI_STORE_LONGOPTS,
+	{ "admin-socket", required_argument, NULL, OPT_ADMIN_SOCKET },
+	{ "interface", required_argument, NULL, 'i' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "subnet", required_argument, NULL, 's' },
+	{ "endpoint", required_argument, NULL, 'e' },
+	{ "dns", required_argument, NULL, 'd' },
+	{ "allowed-ips", required_argument, NULL, 'a' },
+	{ "keepalive", required_argument, NULL, 'k' },
+	{ "mtu", required_argument, NULL, 'm' },
+	{ "nat", no_argument, NULL, 'n' },
+	{ "no-nat", no_argument, NULL, OPT_NO_NAT },
+	{ "peers", required_argument, NULL, 'P' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 }
+};
+
+/* The server_options name of a flag, and its value ("nat" takes none). */
+static const char *option_name(int c, const char **value)
+{
+	switch (c) {
+	case 'i': return "interface";
+	case 'p': return "port";
+	case 's': return "subnet";
+	case 'e': return "endpoint";
+	case 'd': return "dns";
+	case 'a': return "allowed-ips";
+	case 'k': return "keepalive";
+	case 'm': return "mtu";
+	case 'P': return "peers";
+	case 'n': *value = "true"; return "nat";
+	case OPT_NO_NAT: *value = "false"; return "nat";
+	}
+	return NULL;
+}
+
+int up_main(int argc, char *argv[])
+{
+	struct server_options opts;
+	struct server_runtime rt;
+	struct cli_store_opts so;
+	struct control_error e;
+	const char *admin_socket = getenv("ZEROWG_ADMIN_SOCKET");
+	char *uri = NULL;
+	int c, ret = 1;
+
+	server_options_init(&opts);
+	cli_store_opts_init(&so);
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		const char *value = optarg, *name;
+
+		if (c == 'h') {
+			usage(stdout);
+			ret = 0;
+			goto out;
+		}
+		if (c == '?') {
+			usage(stderr);
+			goto out;
+		}
+		if (c == OPT_ADMIN_SOCKET) {
+			if (optarg[0] != '/') {
+				fprintf(stderr, "zerowg: --admin-socket \"%s\" is not an absolute "
+					"path (e.g. /run/zerowg/admin.sock)\n", optarg);
+				goto out;
+			}
+			admin_socket = optarg;
+			continue;
+		}
+		name = option_name(c, &value);
+		if (!name) {
+			if (cli_store_option(&so, c, optarg) < 0)
+				goto out;
+			continue;
+		}
+		if (server_options_set(&opts, name, value, &e) < 0) {
+			cli_control_error(NULL, &e);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "zerowg: up takes no argument \"%s\" (options start with --)\n",
+			argv[optind]);
+		goto out;
+	}
+	if (envconf_load(&opts, NULL, &e) < 0) {
+		cli_control_error(NULL, &e);
+		goto out;
+	}
+	uri = cli_store_uri(so.data_dir, so.store_uri);
+	if (!uri) {
+		fprintf(stderr, "zerowg: out of memory\n");
+		goto out;
+	}
+	memset(&rt, 0, sizeof(rt));
+	rt.store_uri = uri;
+	rt.key.fd = so.key_fd;
+	rt.key.credential_name = so.credential;
+	rt.key.keyring_desc = NULL;
+	rt.key.allow_prompt = isatty(STDIN_FILENO) && so.key_fd != STDIN_FILENO;
+	rt.admin_socket = admin_socket && *admin_socket ? admin_socket : NULL;
+	ret = server_main(&opts, &rt);
+out:
+	server_options_free(&opts);
+	free(uri);
+	return ret;
+}

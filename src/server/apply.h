@@ -1,0 +1,91 @@
+/*
+ * apply.h - hot apply: bring the running data plane to the desired
+ * configuration with the smallest set request, so that a change to one
+ * peer never disturbs another (DESIGN.md: "applies changes as a diff, no
+ * session drops").
+ *
+ * The diff compares the device's current state (device_get_config) with the
+ * desired one (built by the control layer from the store) and asks for:
+ *   - the private key and listen port only if they differ;
+ *   - removal of every peer the device has and the desired config lacks
+ *     (disabled, revoked, expired peers, and the old key of a rotated one:
+ *     its sessions die at once);
+ *   - a full entry for every new peer;
+ *   - for a peer present on both sides, only what changed: the PSK, the
+ *     keepalive, the endpoint (only if the desired config names one) and
+ *     the allowed IPs (replace_allowed_ips, only if the set differs);
+ *   - nothing at all for an unchanged peer: its sessions, counters and
+ *     last handshake survive.
+ *
+ * It also keeps the kernel routes for site-to-site subnets: every allowed
+ * IP of a desired peer that lies outside the server's own tunnel subnets
+ * gets a route through the interface (netlink.h), and routes no peer needs
+ * any more are deleted.
+ *
+ * Relies on uapi.h / ipc.h / device.h of the data plane and netlink.h.
+ * Threads: apply_run() runs on the device's loop thread; the route
+ * bookkeeping has its own mutex (a leaf) so it can be freed from anywhere.
+ */
+#ifndef ZWG_APPLY_H
+#define ZWG_APPLY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "netlink.h"
+#include "uapi.h"
+
+struct device;
+
+/* What one apply changed (for logs and tests). */
+struct apply_counts {
+	size_t added, removed, updated, unchanged;
+	bool identity_changed, port_changed;
+};
+
+/*
+ * Pure: the set request turning cur into desired, in out (initialised by
+ * the caller with uapi_config_init; free with uapi_config_free).  0 or
+ * -ENOMEM.  counts may be NULL.  Allowed IPs are compared as sets of
+ * masked prefixes; duplicate keys in desired are the caller's bug (the
+ * last one wins).
+ */
+int apply_diff(const struct uapi_config *cur, const struct uapi_config *desired,
+	       struct uapi_config *out, struct apply_counts *counts);
+
+struct apply_routes {
+	/* Protects the fields below; a leaf lock. */
+	pthread_mutex_t lock;
+	int ifindex;				/* 0 = do not manage routes */
+	struct netlink_prefix own[2];		/* the tunnel subnets (masked) */
+	size_t n_own;
+	struct netlink_prefix *installed;	/* routes we added */
+	size_t n_installed;
+};
+
+void apply_routes_init(struct apply_routes *r, int ifindex);
+/* A subnet of the server itself ("10.13.13.1/24"); its addresses need no
+ * route of their own.  Ignored if text does not parse. */
+void apply_routes_add_own(struct apply_routes *r, const char *text);
+/* Replaces the own subnets (after the server's addresses changed). */
+void apply_routes_set_own(struct apply_routes *r, const char *text4, const char *text6);
+/* Deletes every route we added (at shutdown the interface takes them
+ * along anyway) and frees the list. */
+void apply_routes_free(struct apply_routes *r, bool delete_routes);
+
+/* Fills cfg (initialised) with the desired configuration.  0 or -errno. */
+typedef int (*apply_desired_fn)(void *ctx, struct uapi_config *cfg);
+
+/*
+ * Brings dev to the desired configuration (desired_fn is called here, so
+ * the snapshot is taken on the same thread that applies it: two applies
+ * can never cross and re-add a peer that was just removed), then makes
+ * the routes match.  Runs on the device's loop thread (use device_call
+ * from elsewhere), or before the loop runs.  0 or -errno; err gets a
+ * message for a person.  routes and counts may be NULL.
+ */
+int apply_run(struct device *dev, struct apply_routes *routes, apply_desired_fn desired_fn,
+	      void *desired_ctx, struct apply_counts *counts, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,826 @@
+/*
+ * server.c - `zerowg up` (server.h): start-up in a fixed order that fails
+ * closed, the loop's own sources (signals, the statistics and expiry
+ * timers), and a shutdown that undoes everything.
+ *
+ * Threads: the calling thread becomes the device's loop thread and owns the
+ * device; the admin API runs on libmicrohttpd's thread and reaches the
+ * device only through device_call.  Statistics sampling and expiry are
+ * timerfds watched by the loop, so they run on the loop thread.  Lock
+ * order (outermost first): control's mutex is never held across
+ * device_call (the control layer releases it before its observer runs);
+ * stats, routes and audit locks are leaves.
+ *
+ * Shutdown: a signal only calls device_stop.  Once the loop returns, a
+ * helper thread stops the admin API (waiting for requests in progress)
+ * while the loop runs again to serve their device_calls; then the helper
+ * stops the loop for good.  So no request can wait forever on a loop that
+ * no longer runs.
+ *
+ * Relies on store.h, control.h, the data plane (device.h, ipc.h, tun.h),
+ * netlink.h, nat.h, apply.h, stats.h, audit.h, api.h and libsystemd.
+ */
+#include "server.h"
+#include "api.h"
+#include "api_http.h"
+#include "apply.h"
+#include "audit.h"
+#include "control.h"
+#include "crypto.h"
+#include "device.h"
+#include "ipc.h"
+#include "log.h"
+#include "nat.h"
+#include "netlink.h"
+#include "render.h"
+#include "secmem.h"
+#include "stats.h"
+#include "tun.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+struct server {
+	const struct server_options *opts;
+	const struct server_runtime *rt;
+	struct store_key *key;
+	struct store *store;
+	struct control *ctl;
+	struct server_record rec;		/* without its private key */
+	uint8_t public_key[MODEL_KEY_LEN];
+	char addr4[64];				/* "10.13.13.1/24" */
+	char addr6[64];
+
+	int tun_fd;
+	struct device *dev;
+	struct ipc_server *ipc;
+	struct apply_routes routes;
+	bool routes_ready;
+	struct nat nat;
+	struct stats *stats;
+	struct api api;
+	struct api_server *api_srv;
+
+	struct loop_source sig_src;
+	struct loop_source stats_src;
+	struct loop_source expiry_src;
+	struct loop_source wake_src;		/* the API stopper's eventfd */
+	bool loop_started;
+	bool api_stopped;			/* set by api_stopper (atomic) */
+};
+
+/* ------------------------------------------------------------ helpers -- */
+
+static bool has_cap_ipc_lock(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	unsigned long long caps = 0;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	return caps & (1ULL << 14);	/* CAP_IPC_LOCK */
+}
+
+/*
+ * mlockall, where it cannot backfire: with MCL_FUTURE every later
+ * allocation counts against RLIMIT_MEMLOCK, so without CAP_IPC_LOCK or an
+ * unlimited limit the server would start failing to allocate.  Keys are
+ * in secmem's locked pages either way.
+ */
+static void lock_memory(void)
+{
+	struct rlimit rl = { 0 };
+
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan's shadow memory is terabytes of reserved address space. */
+	log_info("not locking all memory in a sanitizer build");
+	return;
+#endif
+	getrlimit(RLIMIT_MEMLOCK, &rl);
+	if (!has_cap_ipc_lock() && rl.rlim_cur != RLIM_INFINITY) {
+		log_error("not locking all memory (no CAP_IPC_LOCK, RLIMIT_MEMLOCK %llu KiB): "
+			  "keys stay in locked pages, other memory may be swapped",
+			  (unsigned long long)rl.rlim_cur / 1024);
+		return;
+	}
+	/* MCL_ONFAULT: lock pages as they are touched, so that reserved but
+	 * unused memory (thread stacks) is not made resident. */
+#ifdef MCL_ONFAULT
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0)
+		return;
+#endif
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+		log_error("mlockall failed: %s (keys stay in locked pages, other memory may be "
+			  "swapped)", strerror(errno));
+}
+
+static void format_addr(char *buf, size_t len, int family, const void *addr, unsigned prefix)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family, addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, len, "%s/%u", a, prefix);
+}
+
+/* ------------------------------------------------------------- apply -- */
+
+static int desired_config(void *ctx, struct uapi_config *cfg)
+{
+	struct server *srv = ctx;
+
+	return control_desired_config(srv->ctl, cfg);
+}
+
+struct apply_ctx {
+	struct server *srv;
+	char *err;
+	size_t errlen;
+};
+
+/* On the loop thread. */
+static int apply_on_loop(struct device *dev, void *ctx)
+{
+	struct apply_ctx *a = ctx;
+	struct apply_counts counts;
+	int ret;
+
+	ret = apply_run(dev, &a->srv->routes, desired_config, a->srv, &counts, a->err, a->errlen);
+	if (ret == 0)
+		log_info("applied: %zu added, %zu removed, %zu updated, %zu unchanged", counts.added,
+			 counts.removed, counts.updated, counts.unchanged);
+	return ret;
+}
+
+/* Brings the device to what the store says, from any thread. */
+static int server_apply(struct server *srv, char *err, size_t errlen)
+{
+	struct apply_ctx a = { .srv = srv, .err = err, .errlen = errlen };
+
+	/* Before the loop runs, this thread is the device's only user. */
+	if (!srv->loop_started)
+		return apply_on_loop(srv->dev, &a);
+	return device_call(srv->dev, apply_on_loop, &a);
+}
+
+/* Wall-clock seconds, read precisely: time() may read a coarse clock
+ * that lags the timerfd's by a tick, which would make an expiry timer
+ * that just fired look early. */
+static int64_t wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* Arms the expiry timer for the earliest expiry (never earlier than
+ * not_before, so a peer the control layer did not expire cannot make the
+ * loop spin). */
+static void arm_expiry_after(struct server *srv, int64_t not_before)
+{
+	struct itimerspec its = { 0 };
+	int64_t next;
+
+	if (srv->expiry_src.fd < 0)
+		return;
+	next = control_next_expiry(srv->ctl);
+	/* 0 disarms; a time in the past fires at once. */
+	if (next > 0)
+		its.it_value.tv_sec = next > not_before ? next : not_before;
+	timerfd_settime(srv->expiry_src.fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void arm_expiry(struct server *srv)
+{
+	arm_expiry_after(srv, 1);
+}
+
+/* The control layer heard of a stored change (on the thread that made it). */
+static void on_change(void *ctx, const char *peer_name, enum control_event ev)
+{
+	struct server *srv = ctx;
+
+	audit_log(control_event_name(ev), peer_name, NULL, true, NULL);
+	arm_expiry(srv);
+}
+
+/* ---------------------------------------------------- the API's hooks -- */
+
+static int api_apply(void *ctx, char *err, size_t errlen)
+{
+	return server_apply(ctx, err, errlen);
+}
+
+static int api_refresh(void *ctx)
+{
+	struct server *srv = ctx;
+
+	return device_call(srv->dev, stats_refresh_call, srv->stats);
+}
+
+/*
+ * On the loop thread, after the store was re-read: another process (an
+ * import) may have changed the server record.  The key and the port follow
+ * through the apply; the addresses, MTU and NAT are brought along here.  A
+ * new interface name needs a restart.
+ */
+static void refresh_interface(struct server *srv)
+{
+	struct server_record rec;
+	uint8_t pub[MODEL_KEY_LEN];
+	char a4[64], a6[64], err[512];
+	struct netlink_prefix p;
+	int ifindex = srv->dev->ifindex;
+	bool moved;
+
+	if (control_get_server(srv->ctl, &rec, pub) < 0)
+		return;
+	format_addr(a4, sizeof(a4), AF_INET, &rec.ipv4, rec.ipv4_prefix);
+	format_addr(a6, sizeof(a6), AF_INET6, &rec.ipv6, rec.ipv6_prefix);
+	if (strcmp(rec.interface, srv->rec.interface)) {
+		log_error("the store names the interface %s now: restart the server to rename %s",
+			  rec.interface, srv->rec.interface);
+		snprintf(rec.interface, sizeof(rec.interface), "%s", srv->rec.interface);
+	}
+	moved = strcmp(a4, srv->addr4) || strcmp(a6, srv->addr6);
+	if (moved) {
+		const char *old[2] = { srv->addr4, srv->addr6 }, *now[2] = { a4, a6 };
+		for (int i = 0; i < 2; i++) {
+			if (!strcmp(old[i], now[i]))
+				continue;
+			if (netlink_prefix_parse(&p, now[i]) &&
+			    netlink_addr_add(ifindex, &p, err, sizeof(err)) < 0)
+				log_error("%s", err);
+			if (netlink_prefix_parse(&p, old[i]) &&
+			    netlink_addr_del(ifindex, &p, err, sizeof(err)) < 0)
+				log_error("%s", err);
+		}
+		apply_routes_set_own(&srv->routes, a4, a6);
+		log_info("interface %s: addresses now %s and %s", rec.interface, a4, a6);
+	}
+	if (rec.mtu != srv->rec.mtu && rec.mtu &&
+	    netlink_link_set(ifindex, rec.mtu, true, err, sizeof(err)) < 0)
+		log_error("%s", err);
+	if (moved || rec.nat != srv->rec.nat) {
+		nat_teardown(&srv->nat);
+		if (rec.nat && nat_setup(&srv->nat, rec.interface, a4, a6, err, sizeof(err)) < 0)
+			log_error("%s", err);
+	}
+	model_server_free(&srv->rec);
+	srv->rec = rec;
+	memcpy(srv->public_key, pub, sizeof(pub));
+	snprintf(srv->addr4, sizeof(srv->addr4), "%s", a4);
+	snprintf(srv->addr6, sizeof(srv->addr6), "%s", a6);
+}
+
+struct reload_ctx {
+	struct server *srv;
+	char *err;
+	size_t errlen;
+};
+
+/* On the loop thread, so that a reload never races another one nor the
+ * expiry timer. */
+static int reload_on_loop(struct device *dev, void *ctx)
+{
+	struct reload_ctx *r = ctx;
+	struct server *srv = r->srv;
+	struct control_error e;
+	int ret;
+
+	/* Whatever the reload notifies came from outside this process. */
+	audit_set_thread_via("cli");
+	control_error_clear(&e);
+	ret = control_reload(srv->ctl, &e);
+	if (ret < 0) {
+		snprintf(r->err, r->errlen, "reloading the store: %s",
+			 e.msg[0] ? e.msg : strerror(-ret));
+	} else {
+		refresh_interface(srv);
+		arm_expiry(srv);
+		ret = server_apply(srv, r->err, r->errlen);
+	}
+	audit_log(AUDIT_SERVER_RELOAD, NULL, NULL, ret == 0, ret == 0 ? NULL : r->err);
+	audit_set_thread_via(NULL);
+	(void)dev;
+	return ret;
+}
+
+static int server_reload(struct server *srv, char *err, size_t errlen)
+{
+	struct reload_ctx r = { .srv = srv, .err = err, .errlen = errlen };
+
+	return device_call(srv->dev, reload_on_loop, &r);
+}
+
+static int api_reload(void *ctx, char *err, size_t errlen)
+{
+	return server_reload(ctx, err, errlen);
+}
+
+/* ------------------------------------------------------ loop sources -- */
+
+static void on_signal(struct device *dev, struct loop_source *src, uint32_t events)
+{
+	struct server *srv = src->ctx;
+	struct signalfd_siginfo si;
+
+	while (read(src->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			char err[512] = "";
+			if (server_reload(srv, err, sizeof(err)) < 0)
+				log_error("%s", err);
+			else
+				log_info("store reloaded (SIGHUP)");
+			continue;
+		}
+		log_info("received signal %u, shutting down", si.ssi_signo);
+		sd_notify(0, "STOPPING=1");
+		device_stop(dev, 0);
+	}
+	(void)events;
+}
+
+static void on_stats_timer(struct device *dev, struct loop_source *src, uint32_t events)
+{
+	struct server *srv = src->ctx;
+	uint64_t n;
+
+	if (read(src->fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	if (stats_update(srv->stats, dev, (int64_t)time(NULL), true) < 0)
+		log_error("statistics: out of memory");
+	(void)events;
+}
+
+static void on_expiry_timer(struct device *dev, struct loop_source *src, uint32_t events)
+{
+	struct server *srv = src->ctx;
+	char err[512] = "";
+	uint64_t n;
+	int64_t now;
+	int ret;
+
+	if (read(src->fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	audit_set_thread_via("expiry");
+	now = wall_now();
+	ret = control_expire_due(srv->ctl, now, NULL, NULL);
+	if (ret < 0)
+		log_error("expiring peers: %s", strerror(-ret));
+	/* The desired config leaves expired peers out even if storing the
+	 * change failed: apply in any case. */
+	if (server_apply(srv, err, sizeof(err)) < 0)
+		log_error("%s", err);
+	/* If storing failed, the peer is still due: retry in a second. */
+	arm_expiry_after(srv, now + 1);
+	(void)dev;
+	(void)events;
+}
+
+static void on_wake(struct device *dev, struct loop_source *src, uint32_t events)
+{
+	uint64_t n;
+
+	if (read(src->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn_errno("eventfd");
+	device_stop(dev, dev->exit_status);
+	(void)events;
+}
+
+static int watch(struct server *srv, struct loop_source *src, int fd,
+		 void (*ready)(struct device *, struct loop_source *, uint32_t))
+{
+	src->fd = fd;
+	src->ready = ready;
+	src->ctx = srv;
+	if (fd < 0)
+		return -errno;
+	return device_watch(srv->dev, src, EPOLLIN);
+}
+
+/* ----------------------------------------------------------- start-up -- */
+
+/* Opens (or, for memory:, creates) the store.  0 or 1 after a message. */
+static int open_store(struct server *srv)
+{
+	const char *uri = srv->rt->store_uri ? srv->rt->store_uri : SERVER_DEFAULT_STORE;
+	struct control_error e;
+	const char *where = NULL;
+	char err[512] = "";
+	int ret;
+
+	control_error_clear(&e);
+	if (!strncmp(uri, "memory:", 7)) {
+		/* Nothing survives the process: a fresh store and server. */
+		srv->key = store_key_new();
+		if (!srv->key || !crypto_random(srv->key->bytes, sizeof(srv->key->bytes))) {
+			fprintf(stderr, "zerowg: cannot make a key for the memory store\n");
+			return 1;
+		}
+		ret = store_create(uri, srv->key, &srv->store, err, sizeof(err));
+		if (ret == 0)
+			ret = control_init_server(srv->store, srv->opts, &e);
+		if (ret < 0) {
+			fprintf(stderr, "zerowg: %s\n", e.msg[0] ? e.msg : err[0] ? err : strerror(-ret));
+			return 1;
+		}
+		return 0;
+	}
+	if (!strncmp(uri, "sealed:", 7)) {
+		/* Tell a missing store from a wrong key before asking for one. */
+		struct store_key *probe = store_key_new();
+		struct store *st = NULL;
+		if (!probe) {
+			fprintf(stderr, "zerowg: out of memory\n");
+			return 1;
+		}
+		ret = store_open(uri, probe, &st, err, sizeof(err));
+		store_key_free(probe);
+		store_close(st);
+		if (ret < 0 && ret != -EKEYREJECTED) {
+			fprintf(stderr, "zerowg: %s\n", err[0] ? err : strerror(-ret));
+			return 1;
+		}
+	}
+	ret = store_key_load(&srv->rt->key, &srv->key, &where, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "zerowg: cannot unseal %s: %s\n", uri, err[0] ? err : strerror(-ret));
+		if (ret == -ENOKEY)
+			fprintf(stderr, "zerowg: give the unseal key with --key-fd N, a systemd "
+				"credential, or `zerowg init --keyring` for this boot\n");
+		return 1;
+	}
+	ret = store_open(uri, srv->key, &srv->store, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "zerowg: %s\n", err[0] ? err : strerror(-ret));
+		if (ret == -EKEYREJECTED && where)
+			fprintf(stderr, "zerowg: (the key came from %s)\n", where);
+		return 1;
+	}
+	log_info("store %s unsealed with the key from %s", store_describe(srv->store),
+		 where ? where : "?");
+	return 0;
+}
+
+/* Addresses, MTU, link up. */
+static int configure_interface(struct server *srv)
+{
+	struct netlink_prefix p4, p6;
+	char err[512];
+	int ifindex = srv->dev->ifindex, ret;
+
+	if (ifindex <= 0) {
+		fprintf(stderr, "zerowg: interface %s has no index\n", srv->rec.interface);
+		return 1;
+	}
+	if (!netlink_prefix_parse(&p4, srv->addr4) || !netlink_prefix_parse(&p6, srv->addr6)) {
+		fprintf(stderr, "zerowg: the server record's addresses \"%s\" / \"%s\" do not parse\n",
+			srv->addr4, srv->addr6);
+		return 1;
+	}
+	if ((ret = netlink_addr_add(ifindex, &p4, err, sizeof(err))) < 0 ||
+	    (ret = netlink_addr_add(ifindex, &p6, err, sizeof(err))) < 0 ||
+	    (ret = netlink_link_set(ifindex, srv->rec.mtu ? srv->rec.mtu : TUN_DEFAULT_MTU, true,
+				    err, sizeof(err))) < 0) {
+		fprintf(stderr, "zerowg: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* Writes text that holds a key straight to stdout, so that no stdio
+ * buffer keeps a copy. */
+static void write_secret(const char *text)
+{
+	size_t len = strlen(text), off = 0;
+
+	fflush(stdout);
+	while (off < len) {
+		ssize_t n = write(STDOUT_FILENO, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		off += (size_t)n;
+	}
+}
+
+/* LOG_CONFS: the configs of the PEERS peers, as linuxserver prints them --
+ * but only to a terminal.  A config holds the client's private key, and
+ * stdout that is not a terminal ends up in a file (the journal, a container
+ * log): zerowg never writes a key to disk. */
+static void log_confs(struct server *srv)
+{
+	const struct server_options *o = srv->opts;
+
+	if (!o || !o->log_confs || !o->n_peers)
+		return;
+	if (!isatty(STDOUT_FILENO)) {
+		printf("LOG_CONFS: not printing client configs (they hold private keys) to a "
+		       "log that may be written to disk; show them with `zerowg show-peer NAME`\n");
+		fflush(stdout);
+		return;
+	}
+	for (size_t i = 0; i < o->n_peers; i++) {
+		struct control_error e;
+		char *config = NULL, *qr = NULL;
+
+		control_error_clear(&e);
+		if (control_peer_client_config(srv->ctl, o->peers[i], &config, &qr, &e) < 0) {
+			log_error("%s", e.msg);
+			continue;
+		}
+		printf("PEER %s QR code:\n", o->peers[i]);
+		if (qr)
+			write_secret(qr);
+		printf("----- BEGIN CLIENT CONFIG %s -----\n", o->peers[i]);
+		write_secret(config);
+		if (config[0] && config[strlen(config) - 1] != '\n')
+			write_secret("\n");
+		printf("----- END CLIENT CONFIG %s -----\n", o->peers[i]);
+		fflush(stdout);
+		render_free(config);
+		render_free(qr);
+	}
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int start(struct server *srv)
+{
+	long long t0, t1, t2, t3;
+	struct control_error e;
+	char err[512] = "";
+	const char *admin;
+	int ret;
+
+	t0 = mono_ms();
+	if (open_store(srv))
+		return 1;
+	t1 = mono_ms();
+	control_error_clear(&e);
+	ret = control_open(srv->store, &srv->ctl, &e);
+	if (ret < 0) {
+		fprintf(stderr, "zerowg: %s\n", e.msg[0] ? e.msg : strerror(-ret));
+		return 1;
+	}
+	control_set_observer(srv->ctl, on_change, srv);
+	if (srv->opts) {
+		audit_set_thread_via("env");
+		ret = control_apply_options(srv->ctl, srv->opts, &e);
+		audit_set_thread_via(NULL);
+		if (ret < 0) {
+			fprintf(stderr, "zerowg: %s\n", e.msg[0] ? e.msg : strerror(-ret));
+			return 1;
+		}
+	}
+	ret = control_get_server(srv->ctl, &srv->rec, srv->public_key);
+	if (ret < 0) {
+		fprintf(stderr, "zerowg: reading the server record: %s\n", strerror(-ret));
+		return 1;
+	}
+	format_addr(srv->addr4, sizeof(srv->addr4), AF_INET, &srv->rec.ipv4, srv->rec.ipv4_prefix);
+	format_addr(srv->addr6, sizeof(srv->addr6), AF_INET6, &srv->rec.ipv6, srv->rec.ipv6_prefix);
+
+	t2 = mono_ms();
+	srv->tun_fd = tun_open(srv->rec.interface);
+	if (srv->tun_fd < 0) {
+		fprintf(stderr, "zerowg: cannot create the TUN interface %s: %s (it needs "
+			"CAP_NET_ADMIN and /dev/net/tun; is another server using that name?)\n",
+			srv->rec.interface, strerror(-srv->tun_fd));
+		return 1;
+	}
+	srv->dev = calloc(1, sizeof(*srv->dev));
+	if (!srv->dev) {
+		fprintf(stderr, "zerowg: out of memory\n");
+		return 1;
+	}
+	ret = device_init(srv->dev, srv->rec.interface, srv->tun_fd);
+	if (ret < 0) {
+		free(srv->dev);
+		srv->dev = NULL;
+		fprintf(stderr, "zerowg: cannot set up interface %s: %s\n", srv->rec.interface,
+			strerror(-ret));
+		return 1;
+	}
+	srv->ipc = ipc_server_open(srv->dev, srv->rt->uapi_dir ? srv->rt->uapi_dir : IPC_SOCKET_DIR);
+	if (!srv->ipc) {
+		fprintf(stderr, "zerowg: cannot create the UAPI socket %s/%s.sock: %s\n",
+			srv->rt->uapi_dir ? srv->rt->uapi_dir : IPC_SOCKET_DIR, srv->rec.interface,
+			strerror(errno));
+		return 1;
+	}
+	if (configure_interface(srv))
+		return 1;
+	srv->stats = stats_new();
+	if (!srv->stats) {
+		fprintf(stderr, "zerowg: out of memory\n");
+		return 1;
+	}
+	apply_routes_init(&srv->routes, srv->dev->ifindex);
+	apply_routes_add_own(&srv->routes, srv->addr4);
+	apply_routes_add_own(&srv->routes, srv->addr6);
+	srv->routes_ready = true;
+	t3 = mono_ms();
+	if (server_apply(srv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "zerowg: %s\n", err);
+		return 1;
+	}
+	log_info("start-up: store %lld ms, peers loaded %lld ms, interface %lld ms, "
+		 "peers applied %lld ms", t1 - t0, t2 - t1, t3 - t2, mono_ms() - t3);
+	if (srv->rec.nat &&
+	    nat_setup(&srv->nat, srv->rec.interface, srv->addr4, srv->addr6, err, sizeof(err)) < 0) {
+		fprintf(stderr, "zerowg: %s\n", err);
+		return 1;
+	}
+
+	if (watch(srv, &srv->sig_src, srv->sig_src.fd, on_signal) < 0 ||
+	    watch(srv, &srv->stats_src, timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC),
+		  on_stats_timer) < 0 ||
+	    watch(srv, &srv->expiry_src, timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC),
+		  on_expiry_timer) < 0 ||
+	    watch(srv, &srv->wake_src, eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), on_wake) < 0) {
+		fprintf(stderr, "zerowg: cannot set up the event loop: %s\n", strerror(errno));
+		return 1;
+	}
+	struct itimerspec every = { .it_interval = { STATS_INTERVAL_SEC, 0 },
+				    .it_value = { STATS_INTERVAL_SEC, 0 } };
+	timerfd_settime(srv->stats_src.fd, 0, &every, NULL);
+	arm_expiry(srv);
+
+	srv->api.ctl = srv->ctl;
+	srv->api.stats = srv->stats;
+	srv->api.apply = api_apply;
+	srv->api.refresh = api_refresh;
+	srv->api.reload = api_reload;
+	srv->api.ctx = srv;
+	admin = srv->rt->admin_socket ? srv->rt->admin_socket : SERVER_DEFAULT_ADMIN_SOCKET;
+	srv->api_srv = api_server_start(&srv->api, admin, err, sizeof(err));
+	if (!srv->api_srv) {
+		fprintf(stderr, "zerowg: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------- shutdown -- */
+
+/* Stops the admin API while the loop still serves its device_calls, then
+ * wakes the loop.  It waits for nothing after setting api_stopped, so the
+ * main thread can always join it. */
+static void *api_stopper(void *arg)
+{
+	struct server *srv = arg;
+	uint64_t one = 1;
+
+	api_server_stop(srv->api_srv);
+	srv->api_srv = NULL;
+	__atomic_store_n(&srv->api_stopped, true, __ATOMIC_RELEASE);
+	if (write(srv->wake_src.fd, &one, sizeof(one)) < 0)
+		log_warn_errno("eventfd");
+	return NULL;
+}
+
+static int run(struct server *srv)
+{
+	pthread_t stopper;
+	int status;
+
+	srv->loop_started = true;
+	status = device_run(srv->dev);
+	if (!srv->api_srv)
+		return status;
+	if (pthread_create(&stopper, NULL, api_stopper, srv) != 0) {
+		/* teardown() stops the API; a request waiting on the loop
+		 * then finds it gone (device_run's last calls). */
+		log_error("shutdown: cannot start a thread to stop the admin API");
+		return status;
+	}
+	/* Whatever stops the loop in the meantime (a second signal), it runs
+	 * until the API is gone. */
+	do {
+		srv->dev->stopping = false;
+		device_run(srv->dev);
+	} while (!__atomic_load_n(&srv->api_stopped, __ATOMIC_ACQUIRE));
+	pthread_join(stopper, NULL);
+	return status;
+}
+
+static void teardown(struct server *srv)
+{
+	api_server_stop(srv->api_srv);
+	srv->api_srv = NULL;
+	nat_teardown(&srv->nat);
+	if (srv->dev) {
+		if (srv->sig_src.fd >= 0)
+			device_unwatch(srv->dev, &srv->sig_src);
+		if (srv->stats_src.fd >= 0) {
+			device_unwatch(srv->dev, &srv->stats_src);
+			close(srv->stats_src.fd);
+		}
+		if (srv->expiry_src.fd >= 0) {
+			device_unwatch(srv->dev, &srv->expiry_src);
+			close(srv->expiry_src.fd);
+		}
+		if (srv->wake_src.fd >= 0) {
+			device_unwatch(srv->dev, &srv->wake_src);
+			close(srv->wake_src.fd);
+		}
+		ipc_server_close(srv->ipc);
+		/* Routes go with the interface. */
+		if (srv->routes_ready)
+			apply_routes_free(&srv->routes, false);
+		device_teardown(srv->dev);
+		free(srv->dev);
+	}
+	if (srv->tun_fd >= 0)
+		close(srv->tun_fd);	/* removes the interface */
+	stats_free(srv->stats);
+	if (srv->ctl)
+		control_close(srv->ctl);
+	model_server_free(&srv->rec);
+	store_close(srv->store);
+	store_key_free(srv->key);
+}
+
+int server_main(const struct server_options *opts, const struct server_runtime *rt)
+{
+	static const struct server_runtime no_rt = { .key = { .fd = -1 } };
+	struct server srv;
+	sigset_t mask, old;
+	int ret, status = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.opts = opts;
+	srv.rt = rt ? rt : &no_rt;
+	srv.tun_fd = -1;
+	srv.sig_src.fd = srv.stats_src.fd = srv.expiry_src.fd = srv.wake_src.fd = -1;
+	log_init("zerowg", log_level_from_string(getenv("LOG_LEVEL")));
+
+	if ((ret = secmem_harden_process()) < 0)
+		log_error("could not make the process non-dumpable: %s", strerror(-ret));
+	lock_memory();
+	if (!crypto_init()) {
+		fprintf(stderr, "zerowg: libcrypto lacks an algorithm WireGuard needs (OpenSSL 3 "
+			"required)\n");
+		return 1;
+	}
+	model_json_wipe_on_free();
+	signal(SIGPIPE, SIG_IGN);
+	/* Before any thread exists, so that every thread blocks them and the
+	 * signalfd alone receives them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	srv.sig_src.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+
+	if (start(&srv) == 0) {
+		char pub64[KEY_BASE64_LEN + 1];
+
+		key_to_base64(pub64, srv.public_key);
+		log_confs(&srv);
+		fprintf(stderr, "zerowg: interface %s up, listening on UDP port %u, public key %s, "
+			"%zu peers, admin API on %s\n", srv.rec.interface, srv.dev->listen_port, pub64,
+			control_peer_count(srv.ctl),
+			srv.rt->admin_socket ? srv.rt->admin_socket : SERVER_DEFAULT_ADMIN_SOCKET);
+		audit_log(AUDIT_SERVER_START, NULL, "cli", true, NULL);
+		sd_notifyf(0, "READY=1\nSTATUS=%s up, %zu peers", srv.rec.interface,
+			   control_peer_count(srv.ctl));
+		status = run(&srv);
+		audit_log(AUDIT_SERVER_STOP, NULL, "cli", true, NULL);
+	}
+	teardown(&srv);
+	if (srv.sig_src.fd >= 0)
+		close(srv.sig_src.fd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return status;
+}

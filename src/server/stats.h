@@ -1,0 +1,62 @@
+/*
+ * stats.h - peer statistics of the running server: the live values the
+ * peer views show (endpoint, latest handshake, rx/tx, online) and a short
+ * in-memory history (the last STATS_HISTORY samples, one every
+ * STATS_INTERVAL_SEC: one hour) for GET /v1/stats.
+ *
+ * Peers are known by public key (the data plane knows nothing else); the
+ * admin API maps names to keys through the control layer.  Nothing here is
+ * secret: public keys and counters only.
+ *
+ * Threads: stats_update() runs on the device's loop thread (it reads the
+ * device's peers directly); the readers run on API threads.  One mutex in
+ * struct stats, a leaf: nothing else is taken while holding it.
+ */
+#ifndef ZWG_STATS_H
+#define ZWG_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STATS_HISTORY 360
+#define STATS_INTERVAL_SEC 10
+#define STATS_ONLINE_SEC 180	/* online = a handshake within this */
+
+struct device;
+struct stats;
+
+struct stats_live {
+	char endpoint[64];		/* "1.2.3.4:51820", "[::1]:51820", "" = none */
+	int64_t latest_handshake;	/* unix seconds, 0 = never */
+	uint64_t rx_bytes, tx_bytes;
+};
+
+struct stats_point {
+	int64_t t;			/* unix seconds */
+	uint64_t rx_bytes, tx_bytes;
+};
+
+struct stats *stats_new(void);	/* NULL with errno */
+void stats_free(struct stats *st);
+
+/*
+ * On the loop thread: refreshes the live values of every peer of dev, and
+ * forgets peers the device no longer has.  With history, also appends a
+ * sample at time now (unix seconds) to every peer's ring.  0 or -ENOMEM.
+ */
+int stats_update(struct stats *st, struct device *dev, int64_t now, bool history);
+/* For device_call: stats_update(ctx, dev, time(NULL), false). */
+int stats_refresh_call(struct device *dev, void *ctx);
+
+/* The live values of the peer with that key; false if the device has no
+ * such peer (disabled, or not sampled yet). */
+bool stats_get(struct stats *st, const uint8_t public_key[32], struct stats_live *out);
+/* Copies the peer's history, oldest first, at most max points; returns
+ * the number copied (0 for an unknown peer). */
+size_t stats_history(struct stats *st, const uint8_t public_key[32], struct stats_point *out,
+		     size_t max);
+/* A handshake within the last STATS_ONLINE_SEC seconds before now. */
+bool stats_online(const struct stats_live *live, int64_t now);
+
+#endif
