@@ -58,8 +58,27 @@ struct aead_slot {
 	int enc;
 };
 
+/*
+ * X25519 private keys, as OpenSSL objects with a derive context ready.
+ * Importing a raw private key makes OpenSSL compute its public key, a whole
+ * scalar multiplication; the static key does every handshake, and an
+ * ephemeral key does two DHs after its public key is made.  Slots are
+ * matched by a constant-time comparison of the secret over all slots (the
+ * scan does not depend on which matched); x25519_forget() evicts an
+ * ephemeral when the handshake wipes it.
+ */
+#define X25519_CACHE_SLOTS 4
+struct x25519_slot {
+	EVP_PKEY *priv;
+	EVP_PKEY_CTX *derive;
+	uint8_t secret[X25519_KEY_LEN];
+	unsigned long used;	/* for LRU eviction */
+};
+
 /* One per thread, owned by that thread only: no locks. */
 struct crypto_tls {
+	struct x25519_slot x25519_slots[X25519_CACHE_SLOTS];
+	unsigned long x25519_clock;
 	struct aead_slot aead_slots[AEAD_CACHE_SLOTS];
 	EVP_MD_CTX *md;		/* BLAKE2s-256 */
 	EVP_MAC_CTX *mac128;	/* BLAKE2SMAC with size 16; key set per call */
@@ -73,6 +92,10 @@ static void crypto_tls_free(void *arg)
 	if (!t)
 		return;
 	/* The _free functions cleanse the key schedules they hold. */
+	for (int i = 0; i < X25519_CACHE_SLOTS; i++) {
+		EVP_PKEY_CTX_free(t->x25519_slots[i].derive);
+		EVP_PKEY_free(t->x25519_slots[i].priv);
+	}
 	for (int i = 0; i < AEAD_CACHE_SLOTS; i++)
 		EVP_CIPHER_CTX_free(t->aead_slots[i].ctx);
 	EVP_MD_CTX_free(t->md);
@@ -417,51 +440,96 @@ bool x25519_generate_secret(uint8_t secret[X25519_KEY_LEN])
 	return true;
 }
 
+static void x25519_slot_clear(struct x25519_slot *slot)
+{
+	EVP_PKEY_CTX_free(slot->derive);
+	EVP_PKEY_free(slot->priv);
+	explicit_bzero(slot, sizeof(*slot));
+}
+
+/* The cached key object for secret, made (evicting the least recently
+ * used) if it is not there.  NULL on failure. */
+static struct x25519_slot *x25519_slot_for(const uint8_t secret[X25519_KEY_LEN])
+{
+	struct crypto_tls *t = crypto_tls ? crypto_tls : crypto_tls_get();
+	struct x25519_slot *hit = NULL, *victim;
+
+	if (!t)
+		return NULL;
+	victim = &t->x25519_slots[0];
+	for (int i = 0; i < X25519_CACHE_SLOTS; i++) {
+		struct x25519_slot *slot = &t->x25519_slots[i];
+		bool same = slot->priv && CRYPTO_memcmp(slot->secret, secret, X25519_KEY_LEN) == 0;
+		if (same)
+			hit = slot;
+		if (!slot->priv || (victim->priv && slot->used < victim->used))
+			victim = slot;
+	}
+	if (!hit) {
+		hit = victim;
+		x25519_slot_clear(hit);
+		/* OpenSSL clamps internally and derives the public key on
+		 * import; it cleanses its copy of the secret when freed. */
+		hit->priv = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, secret,
+							    X25519_KEY_LEN);
+		hit->derive = hit->priv ? EVP_PKEY_CTX_new_from_pkey(NULL, hit->priv, NULL) : NULL;
+		if (!hit->derive) {
+			x25519_slot_clear(hit);
+			ERR_clear_error();
+			return NULL;
+		}
+		memcpy(hit->secret, secret, X25519_KEY_LEN);
+	}
+	hit->used = ++t->x25519_clock;
+	return hit;
+}
+
+void x25519_forget(const uint8_t secret[X25519_KEY_LEN])
+{
+	struct crypto_tls *t = crypto_tls;
+
+	if (!t)
+		return;
+	for (int i = 0; i < X25519_CACHE_SLOTS; i++) {
+		struct x25519_slot *slot = &t->x25519_slots[i];
+		if (slot->priv && CRYPTO_memcmp(slot->secret, secret, X25519_KEY_LEN) == 0)
+			x25519_slot_clear(slot);
+	}
+}
+
 bool x25519_public_from_secret(uint8_t pub[X25519_KEY_LEN],
 			       const uint8_t secret[X25519_KEY_LEN])
 {
-	EVP_PKEY *key;
+	struct x25519_slot *slot = x25519_slot_for(secret);
 	size_t len = X25519_KEY_LEN;
-	bool ok;
 
-	/* OpenSSL clamps internally and derives the public key on import;
-	 * it cleanses its copy of the secret when the key is freed. */
-	key = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, secret,
-					      X25519_KEY_LEN);
-	if (!key) {
+	if (!slot)
+		return false;
+	if (EVP_PKEY_get_raw_public_key(slot->priv, pub, &len) != 1 || len != X25519_KEY_LEN) {
 		ERR_clear_error();
 		return false;
 	}
-	ok = EVP_PKEY_get_raw_public_key(key, pub, &len) == 1 &&
-	     len == X25519_KEY_LEN;
-	EVP_PKEY_free(key);
-	if (!ok)
-		ERR_clear_error();
-	return ok;
+	return true;
 }
 
 bool x25519(uint8_t shared[X25519_KEY_LEN], const uint8_t secret[X25519_KEY_LEN],
 	    const uint8_t pub[X25519_KEY_LEN])
 {
-	EVP_PKEY *priv = NULL, *peer = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
+	struct x25519_slot *slot = x25519_slot_for(secret);
+	EVP_PKEY *peer = NULL;
 	uint8_t out[X25519_KEY_LEN];
 	size_t len = sizeof(out);
 	bool ok = false;
 
-	priv = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, secret,
-					       X25519_KEY_LEN);
-	peer = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, pub,
-					      X25519_KEY_LEN);
-	if (!priv || !peer)
-		goto out;
-	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
-	if (!ctx || EVP_PKEY_derive_init(ctx) != 1 ||
-	    EVP_PKEY_derive_set_peer(ctx, peer) != 1)
+	if (!slot)
+		return false;
+	peer = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, pub, X25519_KEY_LEN);
+	if (!peer || EVP_PKEY_derive_init(slot->derive) != 1 ||
+	    EVP_PKEY_derive_set_peer(slot->derive, peer) != 1)
 		goto out;
 	/* OpenSSL itself fails the derivation on an all-zero result; the
 	 * explicit check below does not rely on that. */
-	if (EVP_PKEY_derive(ctx, out, &len) != 1 || len != X25519_KEY_LEN)
+	if (EVP_PKEY_derive(slot->derive, out, &len) != 1 || len != X25519_KEY_LEN)
 		goto out;
 	if (crypto_is_zero(out, sizeof(out)))
 		goto out;
@@ -469,9 +537,7 @@ bool x25519(uint8_t shared[X25519_KEY_LEN], const uint8_t secret[X25519_KEY_LEN]
 	ok = true;
 out:
 	explicit_bzero(out, sizeof(out));
-	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(peer);
-	EVP_PKEY_free(priv);
 	if (!ok)
 		ERR_clear_error();
 	return ok;

@@ -72,6 +72,10 @@ bool x25519_public_from_secret(uint8_t pub[X25519_KEY_LEN],
 bool x25519(uint8_t shared[X25519_KEY_LEN], const uint8_t secret[X25519_KEY_LEN],
 	    const uint8_t pub[X25519_KEY_LEN]) WUR;
 
+/* Evicts secret from this thread's cache of X25519 key objects (call it
+ * when an ephemeral secret is wiped, so no copy outlives it). */
+void x25519_forget(const uint8_t secret[X25519_KEY_LEN]);
+
 /* BLAKE2s.  blake2s256 hashes the concatenation of in1 and in2 (in2 may be
  * NULL with in2_len 0) into 32 bytes.  blake2s_mac128 is keyed BLAKE2s with
  * a 16-byte output (RFC 7693 keyed mode, key of 1..32 bytes), as used by

@@ -193,9 +193,19 @@ void noise_handshake_precompute(struct noise_handshake *hs,
 				const struct noise_static_identity *id)
 {
 	noise_handshake_clear(hs);
-	/* A failed DH (no identity, low-order remote key) leaves zeros, which
-	 * mix_precomputed_dh() refuses: such a peer can never handshake. */
-	if (!id || !id->has_identity ||
+	explicit_bzero(hs->precomputed_static_static, NOISE_PUBLIC_KEY_LEN);
+	hs->precompute_pending = id && id->has_identity;
+}
+
+/* Makes the static-static DH if it is pending.  A failed DH (low-order
+ * remote key) leaves zeros, which mix_precomputed_dh() refuses: such a peer
+ * can never handshake. */
+static void precompute_now(struct noise_handshake *hs, const struct noise_static_identity *id)
+{
+	if (!hs->precompute_pending)
+		return;
+	hs->precompute_pending = false;
+	if (!id->has_identity ||
 	    !x25519(hs->precomputed_static_static, id->static_private, hs->remote_static))
 		explicit_bzero(hs->precomputed_static_static, NOISE_PUBLIC_KEY_LEN);
 }
@@ -209,9 +219,17 @@ void noise_handshake_set_psk(struct noise_handshake *hs,
 		explicit_bzero(hs->preshared_key, NOISE_SYMMETRIC_KEY_LEN);
 }
 
+/* The ephemeral secret and the crypto layer's cached key object for it. */
+static void wipe_ephemeral(struct noise_handshake *hs)
+{
+	if (!crypto_is_zero(hs->ephemeral_private, NOISE_PUBLIC_KEY_LEN))
+		x25519_forget(hs->ephemeral_private);
+	explicit_bzero(hs->ephemeral_private, NOISE_PUBLIC_KEY_LEN);
+}
+
 void noise_handshake_clear(struct noise_handshake *hs)
 {
-	explicit_bzero(hs->ephemeral_private, NOISE_PUBLIC_KEY_LEN);
+	wipe_ephemeral(hs);
 	explicit_bzero(hs->remote_ephemeral, NOISE_PUBLIC_KEY_LEN);
 	explicit_bzero(hs->hash, NOISE_HASH_LEN);
 	explicit_bzero(hs->chaining_key, NOISE_HASH_LEN);
@@ -238,6 +256,8 @@ bool noise_handshake_create_initiation(struct message_handshake_initiation *dst,
 	bool ok = false;
 
 	memset(dst, 0, sizeof(*dst));
+	if (id->has_identity)
+		precompute_now(hs, id);
 	if (!id->has_identity ||
 	    crypto_is_zero(hs->precomputed_static_static, NOISE_PUBLIC_KEY_LEN))
 		goto out;
@@ -276,8 +296,11 @@ bool noise_handshake_create_initiation(struct message_handshake_initiation *dst,
 	hs->state = HANDSHAKE_CREATED_INITIATION;
 	ok = true;
 out:
-	if (!ok)
+	if (!ok) {
 		explicit_bzero(dst, sizeof(*dst));
+		/* On success the ephemeral lives on in hs until wipe_ephemeral. */
+		x25519_forget(eph_priv);
+	}
 	explicit_bzero(ck, sizeof(ck));
 	explicit_bzero(hash, sizeof(hash));
 	explicit_bzero(key, sizeof(key));
@@ -294,7 +317,7 @@ struct noise_handshake *noise_handshake_consume_initiation(
 	uint8_t ck[NOISE_HASH_LEN], hash[NOISE_HASH_LEN];
 	uint8_t key[NOISE_SYMMETRIC_KEY_LEN];
 	uint8_t s[NOISE_PUBLIC_KEY_LEN], e[NOISE_PUBLIC_KEY_LEN];
-	uint8_t t[NOISE_TIMESTAMP_LEN];
+	uint8_t t[NOISE_TIMESTAMP_LEN], ss[NOISE_PUBLIC_KEY_LEN];
 	struct noise_handshake *hs, *ret = NULL;
 
 	if (!id->has_identity ||
@@ -317,8 +340,15 @@ struct noise_handshake *noise_handshake_consume_initiation(
 	hs = lookup(ctx, s);
 	if (!hs || !crypto_equal(hs->remote_static, s, NOISE_PUBLIC_KEY_LEN))
 		goto out;
-	/* ss */
-	if (!mix_precomputed_dh(ck, key, hs->precomputed_static_static))
+	/* ss: made now if still pending, but kept only if the initiation is
+	 * accepted (a rejected message changes nothing). */
+	if (hs->precompute_pending) {
+		if (!x25519(ss, id->static_private, hs->remote_static))
+			goto out;
+	} else {
+		memcpy(ss, hs->precomputed_static_static, NOISE_PUBLIC_KEY_LEN);
+	}
+	if (!mix_precomputed_dh(ck, key, ss))
 		goto out;
 	/* {t} */
 	if (!decrypt_and_hash(t, src->encrypted_timestamp, sizeof(src->encrypted_timestamp),
@@ -337,9 +367,11 @@ struct noise_handshake *noise_handshake_consume_initiation(
 
 	/* Every check passed: this initiation supersedes whatever the peer's
 	 * handshake held, including an initiation of our own in flight. */
-	explicit_bzero(hs->ephemeral_private, NOISE_PUBLIC_KEY_LEN);
+	wipe_ephemeral(hs);
 	memcpy(hs->remote_ephemeral, e, NOISE_PUBLIC_KEY_LEN);
 	memcpy(hs->latest_timestamp, t, NOISE_TIMESTAMP_LEN);
+	memcpy(hs->precomputed_static_static, ss, NOISE_PUBLIC_KEY_LEN);
+	hs->precompute_pending = false;
 	memcpy(hs->hash, hash, NOISE_HASH_LEN);
 	memcpy(hs->chaining_key, ck, NOISE_HASH_LEN);
 	hs->remote_index = le32toh(src->sender_index);
@@ -353,6 +385,7 @@ out:
 	explicit_bzero(s, sizeof(s));
 	explicit_bzero(e, sizeof(e));
 	explicit_bzero(t, sizeof(t));
+	explicit_bzero(ss, sizeof(ss));
 	return ret;
 }
 
@@ -395,7 +428,7 @@ bool noise_handshake_create_response(struct message_handshake_response *dst,
 		goto out;
 
 	/* The responder's ephemeral is not needed past this point. */
-	explicit_bzero(hs->ephemeral_private, NOISE_PUBLIC_KEY_LEN);
+	wipe_ephemeral(hs);
 	memcpy(hs->hash, hash, NOISE_HASH_LEN);
 	memcpy(hs->chaining_key, ck, NOISE_HASH_LEN);
 	hs->local_index = local_index;
@@ -407,6 +440,8 @@ out:
 	explicit_bzero(ck, sizeof(ck));
 	explicit_bzero(hash, sizeof(hash));
 	explicit_bzero(key, sizeof(key));
+	/* The responder's ephemeral is done with either way. */
+	x25519_forget(eph_priv);
 	explicit_bzero(eph_priv, sizeof(eph_priv));
 	return ok;
 }
@@ -453,7 +488,7 @@ struct noise_handshake *noise_handshake_consume_response(
 		goto out;
 
 	/* Forward secrecy: the initiator's ephemeral has done its job. */
-	explicit_bzero(hs->ephemeral_private, NOISE_PUBLIC_KEY_LEN);
+	wipe_ephemeral(hs);
 	memcpy(hs->remote_ephemeral, e, NOISE_PUBLIC_KEY_LEN);
 	memcpy(hs->hash, hash, NOISE_HASH_LEN);
 	memcpy(hs->chaining_key, ck, NOISE_HASH_LEN);

@@ -48,6 +48,9 @@ struct noise_handshake {
 	uint8_t remote_static[NOISE_PUBLIC_KEY_LEN];
 	uint8_t remote_ephemeral[NOISE_PUBLIC_KEY_LEN];
 	uint8_t precomputed_static_static[NOISE_PUBLIC_KEY_LEN]; /* DH(s_priv, S_pub); zero if invalid */
+	/* The DH above is made at the first handshake, not when the peer is
+	 * added: 100,000 peers load without 100,000 scalar multiplications. */
+	bool precompute_pending;
 	uint8_t preshared_key[NOISE_SYMMETRIC_KEY_LEN];
 	uint8_t hash[NOISE_HASH_LEN];
 	uint8_t chaining_key[NOISE_HASH_LEN];
@@ -102,8 +105,9 @@ void noise_handshake_init(struct noise_handshake *hs,
 			  const struct noise_static_identity *id,
 			  const uint8_t remote_static[NOISE_PUBLIC_KEY_LEN],
 			  const uint8_t preshared_key[NOISE_SYMMETRIC_KEY_LEN]);
-/* Recomputes precomputed_static_static after the identity changed (and
- * clears any handshake in progress). */
+/* Marks precomputed_static_static for recomputation (done at the next
+ * handshake) after the identity changed, and clears any handshake in
+ * progress. */
 void noise_handshake_precompute(struct noise_handshake *hs,
 				const struct noise_static_identity *id);
 void noise_handshake_set_psk(struct noise_handshake *hs,
