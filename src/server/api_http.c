@@ -8,6 +8,7 @@
  * callback that wipes it.
  */
 #include "api_http.h"
+#include "errbuf.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -132,18 +133,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* The socket's directory: created 0750 if missing (an existing one is the
  * operator's and keeps its mode). */
@@ -159,7 +148,7 @@ static int make_parent_dir(const char *path, char *err, size_t errlen)
 	*slash = '\0';
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
 		int ret = -errno;
-		set_err(err, errlen, "admin socket %s: cannot create directory %s: %s", path, dir,
+		errbuf_set(err, errlen, "admin socket %s: cannot create directory %s: %s", path, dir,
 			strerror(errno));
 		return ret;
 	}
@@ -177,7 +166,7 @@ struct api_server *api_server_start(struct api *api, const char *socket_path, ch
 	int fd = -1, saved;
 
 	if (strlen(socket_path) >= sizeof(sun.sun_path)) {
-		set_err(err, errlen, "admin socket path \"%s\" is too long (at most %zu bytes)",
+		errbuf_set(err, errlen, "admin socket path \"%s\" is too long (at most %zu bytes)",
 			socket_path, sizeof(sun.sun_path) - 1);
 		errno = ENAMETOOLONG;
 		return NULL;
@@ -198,14 +187,14 @@ struct api_server *api_server_start(struct api *api, const char *socket_path, ch
 		goto err_sys;
 	/* A live socket belongs to a running server: never take it over. */
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-		set_err(err, errlen, "admin socket %s: another zerowg server is already running "
+		errbuf_set(err, errlen, "admin socket %s: another zerowg server is already running "
 			"there (stop it, or pick another --admin-socket)", socket_path);
 		errno = EADDRINUSE;
 		goto err;
 	}
 	close(fd);
 	if (lstat(socket_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-		set_err(err, errlen, "admin socket %s: a file that is not a socket is in the way "
+		errbuf_set(err, errlen, "admin socket %s: a file that is not a socket is in the way "
 			"(remove it, or pick another --admin-socket)", socket_path);
 		errno = EEXIST;
 		fd = -1;
@@ -236,13 +225,13 @@ struct api_server *api_server_start(struct api *api, const char *socket_path, ch
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 				    MHD_OPTION_END);
 	if (!srv->mhd) {
-		set_err(err, errlen, "admin socket %s: the HTTP server did not start", socket_path);
+		errbuf_set(err, errlen, "admin socket %s: the HTTP server did not start", socket_path);
 		errno = EIO;
 		goto err;
 	}
 	return srv;
 err_sys:
-	set_err(err, errlen, "admin socket %s: %s", socket_path, strerror(errno));
+	errbuf_set(err, errlen, "admin socket %s: %s", socket_path, strerror(errno));
 err:
 	saved = errno;
 	if (fd >= 0)

@@ -4,6 +4,7 @@
  * forwarding switches are plain writes to /proc/sys.
  */
 #include "nat.h"
+#include "errbuf.h"
 #include "log.h"
 #include "netlink.h"
 
@@ -19,18 +20,6 @@
 #define FORWARD4 "/proc/sys/net/ipv4/ip_forward"
 #define FORWARD6 "/proc/sys/net/ipv6/conf/all/forwarding"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Interface names go inside quotes in the script: refuse anything that
  * could end the string or start another statement. */
@@ -115,7 +104,7 @@ static int run_nft(const char *script, const char *what, char *err, size_t errle
 	int ret = 0;
 
 	if (!ctx) {
-		set_err(err, errlen, "%s: cannot create an nftables context", what);
+		errbuf_set(err, errlen, "%s: cannot create an nftables context", what);
 		return -ENOMEM;
 	}
 	nft_ctx_buffer_output(ctx);
@@ -129,7 +118,7 @@ static int run_nft(const char *script, const char *what, char *err, size_t errle
 		for (i = 0; one_line[i]; i++)
 			if (one_line[i] == '\n')
 				one_line[i] = ' ';
-		set_err(err, errlen, "%s: nftables: %s", what, one_line);
+		errbuf_set(err, errlen, "%s: nftables: %s", what, one_line);
 		ret = -EIO;
 	}
 	nft_ctx_free(ctx);
@@ -146,13 +135,13 @@ static int forwarding_on(const char *path, char old[8], char *err, size_t errlen
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		set_err(err, errlen, "enabling forwarding: cannot open %s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "enabling forwarding: cannot open %s: %s", path, strerror(errno));
 		return ret;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n <= 0) {
 		ret = n < 0 ? -errno : -EIO;
-		set_err(err, errlen, "enabling forwarding: cannot read %s", path);
+		errbuf_set(err, errlen, "enabling forwarding: cannot read %s", path);
 		goto out;
 	}
 	buf[n] = '\0';
@@ -161,7 +150,7 @@ static int forwarding_on(const char *path, char old[8], char *err, size_t errlen
 		goto out;	/* already on: nothing to restore */
 	if (pwrite(fd, "1\n", 2, 0) != 2) {
 		ret = -errno;
-		set_err(err, errlen, "enabling forwarding: cannot write 1 to %s: %s", path,
+		errbuf_set(err, errlen, "enabling forwarding: cannot write 1 to %s: %s", path,
 			strerror(errno));
 		goto out;
 	}
@@ -193,7 +182,7 @@ int nat_setup(struct nat *nat, const char *ifname, const char *subnet4, const ch
 
 	memset(nat, 0, sizeof(*nat));
 	if (!safe_ifname(ifname)) {
-		set_err(err, errlen, "NAT: interface name \"%s\" cannot be used in a rule", ifname);
+		errbuf_set(err, errlen, "NAT: interface name \"%s\" cannot be used in a rule", ifname);
 		return -EINVAL;
 	}
 	if (subnet4 && *subnet4 &&
@@ -203,7 +192,7 @@ int nat_setup(struct nat *nat, const char *ifname, const char *subnet4, const ch
 	    netlink_default_route_dev(AF_INET6, nat->egress6, why6, sizeof(why6)) < 0)
 		nat->egress6[0] = '\0';
 	if (!nat->egress4[0] && !nat->egress6[0]) {
-		set_err(err, errlen,
+		errbuf_set(err, errlen,
 			"NAT: no egress interface: %s%s%s; add a default route or run without --nat",
 			why4[0] ? why4 : "no IPv4 subnet", "; ", why6[0] ? why6 : "no IPv6 subnet");
 		return -ENETUNREACH;
@@ -220,7 +209,7 @@ int nat_setup(struct nat *nat, const char *ifname, const char *subnet4, const ch
 	ret = nat_ruleset(script, sizeof(script), nat->table, ifname, nat->egress4, subnet4,
 			  nat->egress6, subnet6);
 	if (ret < 0) {
-		set_err(err, errlen, "NAT: subnets \"%s\" / \"%s\" cannot be used in a rule",
+		errbuf_set(err, errlen, "NAT: subnets \"%s\" / \"%s\" cannot be used in a rule",
 			subnet4 ? subnet4 : "", subnet6 ? subnet6 : "");
 		goto fail;
 	}

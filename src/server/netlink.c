@@ -5,6 +5,7 @@
  * back with the kernel's own sentence, which goes into the message.
  */
 #include "netlink.h"
+#include "errbuf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,18 +31,6 @@
 
 typedef int (*nl_msg_fn)(const struct nlmsghdr *nlh, void *data);
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int ext_ack_attr(const struct nlattr *attr, void *data)
 {
@@ -89,7 +78,7 @@ static int nl_talk(struct nlmsghdr *req, nl_msg_fn fn, void *data, int ok_errno,
 	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!nl) {
 		ret = -errno;
-		set_err(err, errlen, "%s: cannot open a netlink socket: %s", what, strerror(errno));
+		errbuf_set(err, errlen, "%s: cannot open a netlink socket: %s", what, strerror(errno));
 		free(buf);
 		return ret;
 	}
@@ -98,7 +87,7 @@ static int nl_talk(struct nlmsghdr *req, nl_msg_fn fn, void *data, int ok_errno,
 	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: netlink bind: %s", what, strerror(errno));
+		errbuf_set(err, errlen, "%s: netlink bind: %s", what, strerror(errno));
 		goto out;
 	}
 	portid = mnl_socket_get_portid(nl);
@@ -106,7 +95,7 @@ static int nl_talk(struct nlmsghdr *req, nl_msg_fn fn, void *data, int ok_errno,
 	req->nlmsg_seq = seq;
 	if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: netlink send: %s", what, strerror(errno));
+		errbuf_set(err, errlen, "%s: netlink send: %s", what, strerror(errno));
 		goto out;
 	}
 	while (!done) {
@@ -115,7 +104,7 @@ static int nl_talk(struct nlmsghdr *req, nl_msg_fn fn, void *data, int ok_errno,
 			if (errno == EINTR)
 				continue;
 			ret = -errno;
-			set_err(err, errlen, "%s: netlink receive: %s", what, strerror(errno));
+			errbuf_set(err, errlen, "%s: netlink receive: %s", what, strerror(errno));
 			goto out;
 		}
 		int len = (int)n;
@@ -134,14 +123,14 @@ static int nl_talk(struct nlmsghdr *req, nl_msg_fn fn, void *data, int ok_errno,
 					break;
 				ret = e->error;
 				const char *why = ext_ack_msg(nlh);
-				set_err(err, errlen, "%s: %s%s%s", what, strerror(-ret),
+				errbuf_set(err, errlen, "%s: %s%s%s", what, strerror(-ret),
 					why ? " (kernel says: " : "", why ? why : "");
 				if (why && err && errlen > 1 && strlen(err) < errlen - 1)
 					strcat(err, ")");
 				break;
 			}
 			if (fn && (ret = fn(nlh, data)) < 0) {
-				set_err(err, errlen, "%s: %s", what, strerror(-ret));
+				errbuf_set(err, errlen, "%s: %s", what, strerror(-ret));
 				goto out;
 			}
 		}
@@ -404,13 +393,13 @@ int netlink_default_route_dev(int family, char ifname[IF_NAMESIZE], char *err, s
 	if (ret < 0)
 		return ret;
 	if (best.ifindex == 0) {
-		set_err(err, errlen, "%s: there is none (%s)", what,
+		errbuf_set(err, errlen, "%s: there is none (%s)", what,
 			family == AF_INET ? "ip route show default" : "ip -6 route show default");
 		return -ENETUNREACH;
 	}
 	if (!if_indextoname((unsigned)best.ifindex, ifname)) {
 		ret = -errno;
-		set_err(err, errlen, "%s: interface %d has no name: %s", what, best.ifindex,
+		errbuf_set(err, errlen, "%s: interface %d has no name: %s", what, best.ifindex,
 			strerror(errno));
 		return ret;
 	}
