@@ -604,19 +604,6 @@ static void test_desired_config(void)
 	teardown(ctl, st);
 }
 
-static struct uapi_peer *cfg_peer(struct uapi_config *c, uint8_t key, const char *ip)
-{
-	struct uapi_peer *p = uapi_config_add_peer(c);
-	struct uapi_allowed_ip a;
-
-	memset(p->public_key, key, 32);
-	if (uapi_parse_allowed_ip(ip, &a) || uapi_peer_add_allowed_ip(p, a.family, a.addr, a.cidr))
-		abort();
-	p->has_preshared_key = true;
-	p->has_persistent_keepalive = true;
-	return p;
-}
-
 static void test_reopen_same_identity(void)
 {
 	struct store *st;
