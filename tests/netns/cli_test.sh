@@ -173,11 +173,14 @@ check_keyring() {
 	local u r
 	u=$((50000 + ID % 10000))
 	KU=$(mktemp -d "${TMPDIR:-/tmp}/zwg-cli-keyring.XXXXXX") || return 1
-	chown "$u" "$KU" && chmod 700 "$KU" || return 1
+	# That uid may not reach the build directory (a checkout under /root
+	# is 0700): it runs its own copy of the binary.
+	cp "$ZWG" "$KU/zerowg" && chmod 755 "$KU/zerowg" || return 1
+	chown -R "$u" "$KU" && chmod 700 "$KU" || return 1
 	setpriv --reuid="$u" --regid="$u" --clear-groups sh -c '
 		"$0" init --data "$1/d" --keyring --interface "$2" >/dev/null &&
 		"$0" export --data "$1/d" </dev/null | grep -q "^PrivateKey = "' \
-		"$ZWG" "$KU" "zw${ID}k"
+		"$KU/zerowg" "$KU" "zw${ID}k"
 	r=$?
 	# Leave no key behind in that uid's keyring.
 	setpriv --reuid="$u" --regid="$u" --clear-groups sh -c \
