@@ -113,7 +113,7 @@ demo: $(O)/zerowgd
 	@O=$(O) tools/demo.sh
 
 ## bench: measure zerowgd against wireguard-go with ../shared/bench
-bench: $(O)/zerowgd
+bench: $(O)/zerowgd $(if $(CLI_SRC),$(O)/zerowg)
 	@O=$(O) bench/run.sh
 
 install: $(BINS)

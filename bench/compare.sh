@@ -7,8 +7,10 @@
 # RUN_DIR holds meta.txt ("key<TAB>value": date, mode, machine, commands),
 # harness-zerowgd/ and harness-wireguard-go/ (../shared/bench
 # run-baseline.sh --out directories: data.tsv is "test rep key value"),
-# and handshake-*.txt and peers-*.txt ("key value" lines from
-# handshake_bench and peers_bench.sh).  A missing file gives "-" cells.
+# handshake-*.txt and peers-*.txt ("key value" lines from
+# handshake_bench and peers_bench.sh), and server-zerowg.txt (from
+# server_bench.sh; zerowg only, so its wireguard-go cells say "n/a").
+# A missing file gives "-" cells.
 # Ratio is always ours / wireguard-go.  Targets are printed next to the
 # figures for the reader; nothing here judges them.
 set -euo pipefail
@@ -57,8 +59,15 @@ row() {  # row LABEL OURS THEIRS FORMAT DIVISOR TARGET [NOISE]
         "$(ratio "$2" "$3")" "$6" "${7:+ $7 |}"
 }
 
+# row_ours LABEL VALUE FORMAT DIVISOR TARGET: a figure without a wireguard-go counterpart
+row_ours() {
+    printf '| %s | %s | n/a | n/a | %s |\n' "$1" "$(fmt "$2" "$3" "$4")" "$5"
+}
+
 hs_o="$RUN/handshake-$OURS.txt" hs_t="$RUN/handshake-$THEIRS.txt"
 pb_o="$RUN/peers-$OURS.txt" pb_t="$RUN/peers-$THEIRS.txt"
+sb="$RUN/server-zerowg.txt"
+kvs() { local v; v=$(kv "$@"); echo "${v:--}"; }  # kv, or "-" (for text)
 
 cat <<EOF
 ## $(meta date) — $(meta mode)
@@ -163,6 +172,32 @@ row "peers listed by the dump" "$(kv "$pb_o" peers_listed)" "$(kv "$pb_t" peers_
 cat <<EOF
 
 (\`wg\`'s own CPU time for the set: $(kv "$pb_o" wg_cpu_s) s / $(kv "$pb_t" wg_cpu_s) s.)
+
+### Server (\`zerowg\`, \`bench/server_bench.sh\`)
+
+\`zerowg up\` in a throw-away namespace with $(fmt "$(kv "$sb" peers)" "%.0f") peers in its sealed store (on $(kvs "$sb" data_fs)). The
+last $(fmt "$(kv "$sb" add_cli_samples)" "%.0f") adds are \`zerowg peer add NAME\`, each timed from the process's start to its end
+(API call, sealed write with fsync, apply, config and QR code to /dev/null). The restart is timed from
+exec to GET /v1/server answering with every peer applied. The targets are issue 4's. wireguard-go
+has no counterpart: n/a.
+
+| figure | zerowg | wireguard-go | ratio | target |
+| --- | ---: | ---: | ---: | --- |
+EOF
+row_ours "peers in the store" "$(kv "$sb" peers)" "%.0f" 1 "10,000"
+row_ours "\`zerowg peer add\` end to end, median, ms" "$(kv "$sb" add_cli_median_ms)" "%.1f" 1 "≤ 20 ms"
+row_ours "\`zerowg peer add\` end to end, p90, ms" "$(kv "$sb" add_cli_p90_ms)" "%.1f" 1 "-"
+row_ours "POST /v1/peers alone (curl), median, ms" "$(kv "$sb" add_api_median_ms)" "%.1f" 1 "-"
+row_ours "restart: exec to API answering, all peers applied, s" "$(kv "$sb" restart_s)" "%.2f" 1 "≤ 2 s"
+row_ours "peers on the interface after the restart" "$(kv "$sb" restart_peers_applied)" "%.0f" 1 "= peers"
+row_ours "\`zerowg peer list > /dev/null\`, median of 5, ms" "$(kv "$sb" peer_list_median_ms)" "%.0f" 1 "≤ 200 ms"
+row_ours "RSS with all peers (after the restart), MiB" "$(kv "$sb" rss_kib)" "%.1f" 1024 "-"
+row_ours "RSS with no peer, MiB" "$(kv "$sb" rss_empty_kib)" "%.1f" 1024 "-"
+row_ours "sealed store on disk, MiB" "$(kv "$sb" store_kib)" "%.1f" 1024 "-"
+cat <<EOF
+
+(The server's own start-up log: store $(kvs "$sb" startup_store_ms) ms, peers loaded $(kvs "$sb" startup_peers_loaded_ms) ms, interface $(kvs "$sb" startup_interface_ms) ms,
+peers applied $(kvs "$sb" startup_peers_applied_ms) ms. $(kvs "$sb" api_adds) adds through the API before the timed ones took $(kvs "$sb" api_add_s) s.)
 
 ### Commands
 

@@ -2,11 +2,12 @@
 # run.sh - `make bench`: zerowgd against wireguard-go, on this machine, in
 # one go, and a dated section at the top of bench/RESULTS.md.
 #
-#   bench/run.sh [--quick | --full] [--peers N] [--no-results]
+#   bench/run.sh [--quick | --full] [--peers N] [--server-peers N] [--no-results]
 #
 #   --quick       (default) harness -t 3, 1 repetition; handshakes 5 s
 #   --full        harness -t 10 -r 3; handshakes 10 s
 #   --peers N     peers for peers_bench.sh (default 100000)
+#   --server-peers N  peers for server_bench.sh (default 10000)
 #   --no-results  print the section but leave bench/RESULTS.md alone
 #
 # Steps, each for zerowgd ($O/zerowgd -f {IF}) and then wireguard-go
@@ -19,6 +20,10 @@
 #   2. bench/handshake_bench (handshakes answered per second by a daemon
 #      pinned to one CPU, over loopback in a throw-away namespace);
 #   3. bench/peers_bench.sh (N peers through one `wg setconf`).
+# Then, for the zerowg server only (wireguard-go has no counterpart):
+#   4. bench/server_bench.sh (peer add end to end, restart with every peer
+#      applied, peer list, RSS; skipped with a warning if $O/zerowg is
+#      missing: `make bench` builds only zerowgd).
 # Then bench/compare.sh turns the figures into the section.
 #
 # make builds zerowgd and the data-plane library; the only thing built
@@ -43,14 +48,16 @@ export WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1
 
 MODE=quick
 PEERS=100000
+SERVER_PEERS=10000
 WRITE_RESULTS=1
 while [[ $# -gt 0 ]]; do
     case $1 in
         --quick) MODE=quick; shift ;;
         --full) MODE=full; shift ;;
         --peers) PEERS=${2:?--peers needs a number}; shift 2 ;;
+        --server-peers) SERVER_PEERS=${2:?--server-peers needs a number}; shift 2 ;;
         --no-results) WRITE_RESULTS=0; shift ;;
-        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option \"$1\" (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -248,6 +255,19 @@ run_peers() {  # LABEL
     sed 's/^/    /' "$RUN/peers-$label.txt" >&2
 }
 
+# --- 4. the zerowg server ----------------------------------------------------
+run_server() {
+    if [[ ! -x $O/zerowg ]]; then
+        log "WARN: $O/zerowg not found (make builds it; make bench does not): no server figures"
+        return 0
+    fi
+    cmd_note "bench/server_bench.sh -n $SERVER_PEERS"
+    log "server: zerowg, $SERVER_PEERS peers"
+    O=$O bench/server_bench.sh -n "$SERVER_PEERS" >"$RUN/server-zerowg.txt" ||
+        log "WARN: server_bench.sh failed"
+    sed 's/^/    /' "$RUN/server-zerowg.txt" >&2
+}
+
 # --- run ---------------------------------------------------------------------
 log "results of this run: $RUN"
 prepare_harness
@@ -256,6 +276,7 @@ build_handshake_bench
 lock_hold
 for impl in "${IMPLS[@]}"; do run_handshake "$impl"; done
 for impl in "${IMPLS[@]}"; do run_peers "$impl"; done
+run_server
 lock_release
 meta load_after "loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
 
