@@ -177,14 +177,20 @@ check_keyring() {
 	# is 0700): it runs its own copy of the binary.
 	cp "$ZWG" "$KU/zerowg" && chmod 755 "$KU/zerowg" || return 1
 	chown -R "$u" "$KU" && chmod 700 "$KU" || return 1
-	setpriv --reuid="$u" --regid="$u" --clear-groups sh -c '
+	# As in a login session, the uid gets a session keyring of its own with
+	# its user keyring linked in, so it "possesses" the keys it adds there
+	# (zerowg restricts the key's permissions, which needs possession);
+	# under root's session keyring it would not.
+	setpriv --reuid="$u" --regid="$u" --clear-groups keyctl session - sh -c '
+		keyctl link @u @s >/dev/null &&
 		"$0" init --data "$1/d" --keyring --interface "$2" >/dev/null &&
 		"$0" export --data "$1/d" </dev/null | grep -q "^PrivateKey = "' \
-		"$KU/zerowg" "$KU" "zw${ID}k"
+		"$KU/zerowg" "$KU" "zw${ID}k" >/dev/null
 	r=$?
 	# Leave no key behind in that uid's keyring.
-	setpriv --reuid="$u" --regid="$u" --clear-groups sh -c \
-		'id=$(keyctl search @u user zerowg:unseal) && keyctl revoke "$id"' >/dev/null 2>&1
+	setpriv --reuid="$u" --regid="$u" --clear-groups keyctl session - sh -c \
+		'keyctl link @u @s && id=$(keyctl search @u user zerowg:unseal) && keyctl revoke "$id"' \
+		>/dev/null 2>&1
 	rm -rf "$KU"
 	return $r
 }
