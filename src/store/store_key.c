@@ -234,6 +234,11 @@ int store_key_to_keyring(const struct store_key *k, const char *desc)
 
 	if (!desc)
 		desc = DEFAULT_KEYRING_DESC;
+	/* Setting the permissions below needs possession: the user keyring
+	 * must be reachable from our session keyring.  A login session links
+	 * it (pam_keyinit); a container exec or a bare service may not, so
+	 * link it as a login would (harmless if it already is). */
+	(void)syscall(SYS_keyctl, KEYCTL_LINK, KEY_SPEC_USER_KEYRING, KEY_SPEC_SESSION_KEYRING);
 	id = syscall(SYS_add_key, "user", desc, k->bytes, (size_t)STORE_KEY_LEN,
 		     KEY_SPEC_USER_KEYRING);
 	if (id < 0)
