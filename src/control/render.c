@@ -20,80 +20,15 @@
 #include <sys/socket.h>
 
 #include "encoding.h"
+#include "textbuf.h"
 
-struct text {
-	char *buf;
-	size_t len, cap;
-	bool failed;
-};
-
-static void text_grow(struct text *t, size_t need)
-{
-	size_t cap = t->cap ? t->cap : 512;
-	char *n;
-
-	while (cap < t->len + need + 1)
-		cap *= 2;
-	n = malloc(cap);
-	if (!n) {
-		t->failed = true;
-		return;
-	}
-	if (t->buf) {
-		memcpy(n, t->buf, t->len + 1);
-		explicit_bzero(t->buf, t->cap);
-		free(t->buf);
-	}
-	t->buf = n;
-	t->cap = cap;
-}
-
-static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void text_add(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->failed)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		t->failed = true;
-		return;
-	}
-	if (!t->buf || t->len + (size_t)n + 1 > t->cap) {
-		text_grow(t, (size_t)n);
-		if (t->failed)
-			return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-	va_end(ap);
-	t->len += (size_t)n;
-}
-
-static void text_key(struct text *t, const char *label, const uint8_t key[MODEL_KEY_LEN])
+static void text_key(struct textbuf *t, const char *label, const uint8_t key[MODEL_KEY_LEN])
 {
 	char b64[KEY_BASE64_LEN + 1];
 
 	key_to_base64(b64, key);
-	text_add(t, "%s = %s\n", label, b64);
+	textbuf_printf(t, "%s = %s\n", label, b64);
 	explicit_bzero(b64, sizeof(b64));
-}
-
-static char *text_finish(struct text *t)
-{
-	if (t->failed || !t->buf) {
-		if (t->buf) {
-			explicit_bzero(t->buf, t->cap);
-			free(t->buf);
-		}
-		errno = ENOMEM;
-		return NULL;
-	}
-	return t->buf;
 }
 
 void render_free(char *s)
@@ -120,14 +55,14 @@ static void endpoint_with_port(const char *ep, uint16_t port, char *buf, size_t 
 		snprintf(buf, len, "%s", ep);
 }
 
-static void text_prefixes(struct text *t, const struct ip_prefix *p, size_t n)
+static void text_prefixes(struct textbuf *t, const struct ip_prefix *p, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		char b[MODEL_PREFIX_STRLEN];
 		model_format_prefix(&p[i], b, sizeof(b));
-		text_add(t, "%s%s", i ? ", " : "", b);
+		textbuf_printf(t, "%s%s", i ? ", " : "", b);
 	}
 }
 
@@ -147,7 +82,7 @@ char *render_client_config(const struct server_record *srv,
 			   const uint8_t client_private_key[MODEL_KEY_LEN],
 			   const struct peer_record *peers, size_t n_peers)
 {
-	struct text t = { 0 };
+	struct textbuf t = { 0 };
 	struct ip_prefix *allowed = NULL;
 	size_t n_allowed = 0, i, j;
 	const char *dns = peer->dns ? peer->dns : srv->dns;
@@ -182,75 +117,75 @@ char *render_client_config(const struct server_record *srv,
 		}
 	}
 
-	text_add(&t, "[Interface]\n");
+	textbuf_printf(&t, "[Interface]\n");
 	text_key(&t, "PrivateKey", client_private_key);
 	inet_ntop(AF_INET, &peer->ipv4, a4, sizeof(a4));
-	text_add(&t, "Address = %s/32", a4);
+	textbuf_printf(&t, "Address = %s/32", a4);
 	if (peer->has_ipv6) {
 		inet_ntop(AF_INET6, &peer->ipv6, a6, sizeof(a6));
-		text_add(&t, ", %s/128", a6);
+		textbuf_printf(&t, ", %s/128", a6);
 	}
-	text_add(&t, "\n");
+	textbuf_printf(&t, "\n");
 	if (dns)
-		text_add(&t, "DNS = %s\n", dns);
-	text_add(&t, "\n[Peer]\n");
+		textbuf_printf(&t, "DNS = %s\n", dns);
+	textbuf_printf(&t, "\n[Peer]\n");
 	text_key(&t, "PublicKey", server_public_key);
 	if (peer->has_preshared_key)
 		text_key(&t, "PresharedKey", peer->preshared_key);
 	if (srv->endpoint) {
 		char ep[320];
 		endpoint_with_port(srv->endpoint, srv->listen_port, ep, sizeof(ep));
-		text_add(&t, "Endpoint = %s\n", ep);
+		textbuf_printf(&t, "Endpoint = %s\n", ep);
 	}
-	text_add(&t, "AllowedIPs = ");
+	textbuf_printf(&t, "AllowedIPs = ");
 	text_prefixes(&t, allowed, n_allowed);
-	text_add(&t, "\n");
+	textbuf_printf(&t, "\n");
 	keepalive = peer->persistent_keepalive ? peer->persistent_keepalive : srv->persistent_keepalive;
 	if (keepalive)
-		text_add(&t, "PersistentKeepalive = %u\n", keepalive);
+		textbuf_printf(&t, "PersistentKeepalive = %u\n", keepalive);
 	free(allowed);
-	return text_finish(&t);
+	return textbuf_finish(&t, NULL);
 }
 
 char *render_server_export(const struct server_record *srv,
 			   const struct peer_record *peers, size_t n_peers)
 {
-	struct text t = { 0 };
+	struct textbuf t = { 0 };
 	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
 	size_t i;
 
-	text_add(&t, "# zerowg server %s: a wg-quick config (zerowg export)\n", srv->interface);
-	text_add(&t, "[Interface]\n");
+	textbuf_printf(&t, "# zerowg server %s: a wg-quick config (zerowg export)\n", srv->interface);
+	textbuf_printf(&t, "[Interface]\n");
 	text_key(&t, "PrivateKey", srv->private_key);
-	text_add(&t, "ListenPort = %u\n", srv->listen_port);
+	textbuf_printf(&t, "ListenPort = %u\n", srv->listen_port);
 	inet_ntop(AF_INET, &srv->ipv4, a4, sizeof(a4));
 	inet_ntop(AF_INET6, &srv->ipv6, a6, sizeof(a6));
-	text_add(&t, "Address = %s/%u, %s/%u\n", a4, srv->ipv4_prefix, a6, srv->ipv6_prefix);
-	text_add(&t, "MTU = %u\n", srv->mtu);
+	textbuf_printf(&t, "Address = %s/%u, %s/%u\n", a4, srv->ipv4_prefix, a6, srv->ipv6_prefix);
+	textbuf_printf(&t, "MTU = %u\n", srv->mtu);
 	for (i = 0; i < n_peers; i++) {
 		const struct peer_record *p = &peers[i];
 
 		if (!p->enabled)
 			continue;
-		text_add(&t, "\n# Name = %s\n[Peer]\n", p->name);
+		textbuf_printf(&t, "\n# Name = %s\n[Peer]\n", p->name);
 		text_key(&t, "PublicKey", p->public_key);
 		if (p->has_preshared_key)
 			text_key(&t, "PresharedKey", p->preshared_key);
 		inet_ntop(AF_INET, &p->ipv4, a4, sizeof(a4));
-		text_add(&t, "AllowedIPs = %s/32", a4);
+		textbuf_printf(&t, "AllowedIPs = %s/32", a4);
 		if (p->has_ipv6) {
 			inet_ntop(AF_INET6, &p->ipv6, a6, sizeof(a6));
-			text_add(&t, ", %s/128", a6);
+			textbuf_printf(&t, ", %s/128", a6);
 		}
 		if (p->n_routes) {
-			text_add(&t, ", ");
+			textbuf_printf(&t, ", ");
 			text_prefixes(&t, p->routes, p->n_routes);
 		}
-		text_add(&t, "\n");
+		textbuf_printf(&t, "\n");
 		if (p->persistent_keepalive)
-			text_add(&t, "PersistentKeepalive = %u\n", p->persistent_keepalive);
+			textbuf_printf(&t, "PersistentKeepalive = %u\n", p->persistent_keepalive);
 	}
-	return text_finish(&t);
+	return textbuf_finish(&t, NULL);
 }
 
 static QRcode *encode_qr(const char *text)

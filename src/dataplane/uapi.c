@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "encoding.h"
+#include "textbuf.h"
 
 /* Longest value we copy to a C string: an endpoint is at most
  * "[" 45 "%" 15 "]:" 5 characters; anything longer is invalid anyway. */
@@ -721,76 +722,12 @@ int uapi_parse_set(const char *body, size_t len, struct uapi_config *cfg,
 
 /* ---- the get formatter ---- */
 
-struct textbuf {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-/* Makes room for extra more bytes plus a NUL.  Grows by copying so that
- * the old block, which may hold key hex, is wiped before it is freed. */
-static bool tb_reserve(struct textbuf *tb, size_t extra)
-{
-	size_t cap = tb->cap;
-	char *np;
-
-	if (tb->failed)
-		return false;
-	if (tb->len + extra + 1 <= tb->cap)
-		return true;
-	while (cap < tb->len + extra + 1) {
-		if (cap > SIZE_MAX / 2) {
-			tb->failed = true;
-			return false;
-		}
-		cap = cap ? cap * 2 : 1024;
-	}
-	np = malloc(cap);
-	if (!np) {
-		tb->failed = true;
-		return false;
-	}
-	if (tb->p) {
-		memcpy(np, tb->p, tb->len);
-		explicit_bzero(tb->p, tb->cap);
-		free(tb->p);
-	}
-	tb->p = np;
-	tb->cap = cap;
-	return true;
-}
-
-static void tb_printf(struct textbuf *tb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tb_printf(struct textbuf *tb, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!tb_reserve(tb, 128))
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(tb->p + tb->len, tb->cap - tb->len, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		tb->failed = true;
-		return;
-	}
-	if ((size_t)n >= tb->cap - tb->len) {
-		if (!tb_reserve(tb, (size_t)n))
-			return;
-		va_start(ap, fmt);
-		vsnprintf(tb->p + tb->len, tb->cap - tb->len, fmt, ap);
-		va_end(ap);
-	}
-	tb->len += (size_t)n;
-}
-
 static void tb_key(struct textbuf *tb, const char *name, const uint8_t key[UAPI_KEY_LEN])
 {
 	char hex[KEY_HEX_LEN + 1];
 
 	key_to_hex(hex, key);
-	tb_printf(tb, "%s=%s\n", name, hex);
+	textbuf_printf(tb, "%s=%s\n", name, hex);
 	explicit_bzero(hex, sizeof(hex));
 }
 
@@ -813,28 +750,28 @@ int uapi_format_get(const struct uapi_config *cfg, char **out, size_t *out_len)
 	/* ~330 bytes a peer plus ~50 an allowed IP: one allocation usually */
 	for (size_t i = 0; i < cfg->n_peers && guess < SIZE_MAX / 4; i++)
 		guess += 400 + cfg->peers[i].n_allowed_ips * 56;
-	if (!tb_reserve(&tb, guess))
+	if (!textbuf_reserve(&tb, guess))
 		return -ENOMEM;
 
 	if (cfg->has_private_key && !key_is_zero(cfg->private_key))
 		tb_key(&tb, "private_key", cfg->private_key);
 	if (cfg->has_listen_port)
-		tb_printf(&tb, "listen_port=%u\n", (unsigned)cfg->listen_port);
+		textbuf_printf(&tb, "listen_port=%u\n", (unsigned)cfg->listen_port);
 	if (cfg->fwmark)
-		tb_printf(&tb, "fwmark=%u\n", (unsigned)cfg->fwmark);
+		textbuf_printf(&tb, "fwmark=%u\n", (unsigned)cfg->fwmark);
 	for (size_t i = 0; i < cfg->n_peers; i++) {
 		const struct uapi_peer *p = &cfg->peers[i];
 		char ep[96];
 
 		tb_key(&tb, "public_key", p->public_key);
 		tb_key(&tb, "preshared_key", p->preshared_key);
-		tb_printf(&tb, "protocol_version=1\n");
+		textbuf_printf(&tb, "protocol_version=1\n");
 		if (p->endpoint.sa.sa_family == AF_INET ||
 		    p->endpoint.sa.sa_family == AF_INET6) {
 			uapi_format_endpoint(&p->endpoint, ep, sizeof(ep));
-			tb_printf(&tb, "endpoint=%s\n", ep);
+			textbuf_printf(&tb, "endpoint=%s\n", ep);
 		}
-		tb_printf(&tb, "last_handshake_time_sec=%lld\n"
+		textbuf_printf(&tb, "last_handshake_time_sec=%lld\n"
 			  "last_handshake_time_nsec=%lld\n"
 			  "tx_bytes=%llu\nrx_bytes=%llu\n"
 			  "persistent_keepalive_interval=%u\n",
@@ -849,19 +786,11 @@ int uapi_format_get(const struct uapi_config *cfg, char **out, size_t *out_len)
 
 			if (!inet_ntop(a->family, a->addr, host, sizeof(host)))
 				continue;	/* not AF_INET/AF_INET6: skip */
-			tb_printf(&tb, "allowed_ip=%s/%u\n", host, (unsigned)a->cidr);
+			textbuf_printf(&tb, "allowed_ip=%s/%u\n", host, (unsigned)a->cidr);
 		}
 	}
-	tb_printf(&tb, "errno=0\n\n");
+	textbuf_printf(&tb, "errno=0\n\n");
 
-	if (tb.failed) {
-		if (tb.p) {
-			explicit_bzero(tb.p, tb.cap);
-			free(tb.p);
-		}
-		return -ENOMEM;
-	}
-	*out = tb.p;
-	*out_len = tb.len;
-	return 0;
+	*out = textbuf_finish(&tb, out_len);
+	return *out ? 0 : -ENOMEM;
 }
