@@ -637,18 +637,8 @@ bool model_peer_validate(const struct peer_record *p, struct control_error *e)
 	}
 	if (p->dns && !model_dns_valid(p->dns, "dns", e))
 		return false;
-	if (p->allowed_ips) {
-		struct ip_prefix *list = NULL;
-		size_t n = 0;
-		char what[MODEL_NAME_MAX + 8];
-		int ret;
-
-		snprintf(what, sizeof(what), "peer \"%s\"", p->name);
-		ret = model_parse_prefix_list(p->allowed_ips, what, "allowed_ips", false, &list, &n, e);
-		free(list);
-		if (ret)
-			return false;
-	}
+	if (p->allowed_ips && model_peer_allowed_ips_check(p->name, p->allowed_ips, e))
+		return false;
 	if (p->enabled && p->disabled_reason[0]) {
 		control_error_set(e, "disabled_reason", "peer \"%s\": enabled but disabled_reason is "
 				  "\"%s\"", p->name, p->disabled_reason);
@@ -746,3 +736,17 @@ int model_server_copy(struct server_record *dst, const struct server_record *src
 	return 0;
 }
 
+
+int model_peer_allowed_ips_check(const char *name, const char *allowed_ips,
+				 struct control_error *e)
+{
+	struct ip_prefix *list = NULL;
+	size_t n = 0;
+	char what[MODEL_NAME_MAX + 8];
+	int ret;
+
+	snprintf(what, sizeof(what), "peer \"%s\"", name);
+	ret = model_parse_prefix_list(allowed_ips, what, "allowed_ips", false, &list, &n, e);
+	free(list);
+	return ret;
+}

@@ -131,6 +131,10 @@ bool model_prefix_equal(const struct ip_prefix *a, const struct ip_prefix *b);
 int model_parse_prefix_list(const char *text, const char *what, const char *field,
 			    bool allow_host_bits, struct ip_prefix **out, size_t *n,
 			    struct control_error *e);
+/* Checks a peer's client-side allowed_ips list (peer named name): 0 or
+ * -EINVAL with e set. */
+int model_peer_allowed_ips_check(const char *name, const char *allowed_ips,
+				 struct control_error *e);
 /* Formats a list as "a, b, c" into a malloc'd string (NULL on ENOMEM). */
 char *model_format_prefix_list(const struct ip_prefix *p, size_t n);
 

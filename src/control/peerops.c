@@ -167,14 +167,7 @@ static int build_peer(struct control *ctl, const struct peer_add_request *req,
 	if (req->dns && !model_dns_valid(req->dns, "dns", e))
 		return -EINVAL;
 	if (req->allowed_ips) {
-		struct ip_prefix *l = NULL;
-		size_t n = 0;
-		char what[MODEL_NAME_MAX + 8];
-		int ret;
-
-		snprintf(what, sizeof(what), "peer \"%s\"", req->name);
-		ret = model_parse_prefix_list(req->allowed_ips, what, "allowed_ips", false, &l, &n, e);
-		free(l);
+		int ret = model_peer_allowed_ips_check(req->name, req->allowed_ips, e);
 		if (ret)
 			return ret;
 	}
