@@ -117,3 +117,21 @@ int cli_store_option(struct cli_store_opts *o, int opt, const char *arg)
 	}
 	return 0;
 }
+
+const char *cli_server_option(int opt, const char **value)
+{
+	switch (opt) {
+	case 'i': return "interface";
+	case 'p': return "port";
+	case 's': return "subnet";
+	case 'e': return "endpoint";
+	case 'd': return "dns";
+	case 'a': return "allowed-ips";
+	case 'k': return "keepalive";
+	case 'm': return "mtu";
+	case 'P': return "peers";
+	case 'n': *value = "true"; return "nat";
+	case CLI_OPT_NO_NAT: *value = "false"; return "nat";
+	}
+	return NULL;
+}

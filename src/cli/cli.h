@@ -114,6 +114,22 @@ int cli_store_option(struct cli_store_opts *o, int opt, const char *arg);
 	"  --key-fd N         read the unseal key from file descriptor N\n" \
 	"  --credential NAME  the systemd credential holding the key (zerowg-unseal-key)\n"
 
+/* The server settings init and up share: the long options (each a
+ * server_options name, see server_options_set) and their getopt codes. */
+#define CLI_OPT_NO_NAT 0x105
+#define CLI_SERVER_LONGOPTS \
+	{ "interface", required_argument, NULL, 'i' }, \
+	{ "port", required_argument, NULL, 'p' }, \
+	{ "subnet", required_argument, NULL, 's' }, \
+	{ "endpoint", required_argument, NULL, 'e' }, \
+	{ "dns", required_argument, NULL, 'd' }, \
+	{ "allowed-ips", required_argument, NULL, 'a' }, \
+	{ "mtu", required_argument, NULL, 'm' }, \
+	{ "nat", no_argument, NULL, 'n' }
+/* The server_options name of a getopt code (and *value for the flags that
+ * take none), or NULL if it is not a server setting. */
+const char *cli_server_option(int opt, const char **value);
+
 /*
  * Loads the unseal key (fd, systemd credential, kernel keyring, or a
  * prompt on the terminal) and opens the store and the control layer on

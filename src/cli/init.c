@@ -53,14 +53,7 @@ static void usage(FILE *f)
 static const struct option longopts[] = {
 	CLI_STORE_LONGOPTS,
 	{ "keyring", no_argument, NULL, CLI_OPT_KEYRING },
-	{ "subnet", required_argument, NULL, 's' },
-	{ "port", required_argument, NULL, 'p' },
-	{ "endpoint", required_argument, NULL, 'e' },
-	{ "dns", required_argument, NULL, 'd' },
-	{ "interface", required_argument, NULL, 'i' },
-	{ "allowed-ips", required_argument, NULL, 'a' },
-	{ "mtu", required_argument, NULL, 'm' },
-	{ "nat", no_argument, NULL, 'n' },
+	CLI_SERVER_LONGOPTS,
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
@@ -126,18 +119,13 @@ int init_main(int argc, char *argv[])
 			usage(stdout);
 			ret = 0;
 			goto out;
-		case 's': name = "subnet"; break;
-		case 'p': name = "port"; break;
-		case 'e': name = "endpoint"; break;
-		case 'd': name = "dns"; break;
-		case 'i': name = "interface"; break;
-		case 'a': name = "allowed-ips"; break;
-		case 'm': name = "mtu"; break;
-		case 'n': name = "nat"; value = "true"; break;
 		case '?':
 			usage(stderr);
 			goto out;
 		default:
+			name = cli_server_option(c, &value);
+			if (name)
+				break;
 			if (cli_store_option(&so, c, optarg) < 0)
 				goto out;
 			continue;

@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #define OPT_ADMIN_SOCKET 0x200
-#define OPT_NO_NAT 0x201
 
 static void usage(FILE *f)
 {
@@ -56,39 +55,13 @@ static void usage(FILE *f)
 static const struct option longopts[] = {
 	CLI_STORE_LONGOPTS,
 	{ "admin-socket", required_argument, NULL, OPT_ADMIN_SOCKET },
-	{ "interface", required_argument, NULL, 'i' },
-	{ "port", required_argument, NULL, 'p' },
-	{ "subnet", required_argument, NULL, 's' },
-	{ "endpoint", required_argument, NULL, 'e' },
-	{ "dns", required_argument, NULL, 'd' },
-	{ "allowed-ips", required_argument, NULL, 'a' },
+	CLI_SERVER_LONGOPTS,
 	{ "keepalive", required_argument, NULL, 'k' },
-	{ "mtu", required_argument, NULL, 'm' },
-	{ "nat", no_argument, NULL, 'n' },
-	{ "no-nat", no_argument, NULL, OPT_NO_NAT },
+	{ "no-nat", no_argument, NULL, CLI_OPT_NO_NAT },
 	{ "peers", required_argument, NULL, 'P' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
-
-/* The server_options name of a flag, and its value ("nat" takes none). */
-static const char *option_name(int c, const char **value)
-{
-	switch (c) {
-	case 'i': return "interface";
-	case 'p': return "port";
-	case 's': return "subnet";
-	case 'e': return "endpoint";
-	case 'd': return "dns";
-	case 'a': return "allowed-ips";
-	case 'k': return "keepalive";
-	case 'm': return "mtu";
-	case 'P': return "peers";
-	case 'n': *value = "true"; return "nat";
-	case OPT_NO_NAT: *value = "false"; return "nat";
-	}
-	return NULL;
-}
 
 int up_main(int argc, char *argv[])
 {
@@ -123,7 +96,7 @@ int up_main(int argc, char *argv[])
 			admin_socket = optarg;
 			continue;
 		}
-		name = option_name(c, &value);
+		name = cli_server_option(c, &value);
 		if (!name) {
 			if (cli_store_option(&so, c, optarg) < 0)
 				goto out;
