@@ -270,6 +270,60 @@ static int reserve_peers(struct control *ctl, size_t need)
 	return 0;
 }
 
+/* ---- what changed since the last apply ---- */
+
+void ctl_mark_all_changed(struct control *ctl)
+{
+	free(ctl->changed);
+	ctl->changed = NULL;
+	ctl->n_changed = ctl->cap_changed = 0;
+	ctl->changed_all = true;
+}
+
+void ctl_mark_changed(struct control *ctl, const uint8_t key[MODEL_KEY_LEN])
+{
+	if (ctl->changed_all)
+		return;
+	for (size_t i = 0; i < ctl->n_changed; i++)
+		if (!memcmp(ctl->changed[i], key, MODEL_KEY_LEN))
+			return;
+	if (ctl->n_changed == ctl->cap_changed) {
+		size_t cap = ctl->cap_changed ? ctl->cap_changed * 2 : 8;
+		uint8_t (*grown)[MODEL_KEY_LEN];
+
+		/* Too many, or out of memory: the next apply does everything,
+		 * which is never wrong, only slower. */
+		if (cap > CHANGED_MAX || !(grown = realloc(ctl->changed, cap * sizeof(*grown)))) {
+			ctl_mark_all_changed(ctl);
+			return;
+		}
+		ctl->changed = grown;
+		ctl->cap_changed = cap;
+	}
+	memcpy(ctl->changed[ctl->n_changed++], key, MODEL_KEY_LEN);
+}
+
+int control_take_changes(struct control *ctl, uint8_t (**keys)[MODEL_KEY_LEN], size_t *n,
+			 bool *all)
+{
+	pthread_mutex_lock(&ctl->lock);
+	*all = ctl->changed_all;
+	*keys = ctl->changed;
+	*n = ctl->n_changed;
+	ctl->changed = NULL;
+	ctl->n_changed = ctl->cap_changed = 0;
+	ctl->changed_all = false;
+	pthread_mutex_unlock(&ctl->lock);
+	return 0;
+}
+
+void control_mark_all_changed(struct control *ctl)
+{
+	pthread_mutex_lock(&ctl->lock);
+	ctl_mark_all_changed(ctl);
+	pthread_mutex_unlock(&ctl->lock);
+}
+
 /* Moves *p (ownership) into the array at its sorted place. */
 int ctl_insert_peer(struct control *ctl, struct peer_record *p, uint64_t version)
 {
@@ -277,7 +331,9 @@ int ctl_insert_peer(struct control *ctl, struct peer_record *p, uint64_t version
 	size_t i;
 	int ret;
 
+	ctl_mark_changed(ctl, p->public_key);
 	if (at >= 0) {
+		ctl_mark_changed(ctl, ctl->peers[at].public_key);
 		model_peer_free(&ctl->peers[at]);
 		ctl->peers[at] = *p;
 		ctl->versions[at] = version;
@@ -298,6 +354,7 @@ int ctl_insert_peer(struct control *ctl, struct peer_record *p, uint64_t version
 
 void ctl_remove_peer(struct control *ctl, size_t i)
 {
+	ctl_mark_changed(ctl, ctl->peers[i].public_key);
 	model_peer_free(&ctl->peers[i]);
 	memmove(&ctl->peers[i], &ctl->peers[i + 1], (ctl->n_peers - i - 1) * sizeof(ctl->peers[0]));
 	memmove(&ctl->versions[i], &ctl->versions[i + 1],
@@ -369,6 +426,8 @@ int ctl_reload_locked(struct control *ctl, struct control_error *e)
 	for (i = 0; i < n; i++)
 		if (peers[i].name[0])
 			ctl_insert_peer(ctl, &peers[i], versions[i]);	/* room reserved */
+	/* Another process may have changed anything. */
+	ctl_mark_all_changed(ctl);
 out:
 	model_server_free(&srv);
 	explicit_bzero(pub, sizeof(pub));
@@ -413,6 +472,7 @@ void control_close(struct control *ctl)
 		secmem_free(ctl->peers, ctl->cap_peers * sizeof(ctl->peers[0]));
 	free(ctl->versions);
 	model_server_free(&ctl->server);
+	free(ctl->changed);
 	pthread_mutex_destroy(&ctl->lock);
 	secmem_free(ctl, sizeof(*ctl));
 }
@@ -595,42 +655,102 @@ static int add_allowed(struct uapi_peer *up, const struct ip_prefix *p)
 	return uapi_peer_add_allowed_ip(up, p->family, p->addr.bytes, p->len);
 }
 
-int control_desired_config_at(struct control *ctl, int64_t now, struct uapi_config *cfg)
+static bool desired_at(const struct peer_record *p, int64_t now)
 {
-	size_t i, j;
-	int ret = 0;
+	return p->enabled && !(p->expires && p->expires <= now);
+}
 
-	pthread_mutex_lock(&ctl->lock);
+/* Appends p as the device should have it. */
+static int add_desired_peer(struct uapi_config *cfg, const struct peer_record *p)
+{
+	struct ip_prefix host = { .family = AF_INET, .len = 32, .addr.v4 = p->ipv4 };
+	struct uapi_peer *up = uapi_config_add_peer(cfg);
+	int ret;
+
+	if (!up)
+		return -ENOMEM;
+	memcpy(up->public_key, p->public_key, MODEL_KEY_LEN);
+	up->has_preshared_key = true;	/* zeros = none, which clears an old one */
+	if (p->has_preshared_key)
+		memcpy(up->preshared_key, p->preshared_key, MODEL_KEY_LEN);
+	up->has_persistent_keepalive = true;
+	up->persistent_keepalive_interval = p->persistent_keepalive;
+	up->replace_allowed_ips = true;
+	ret = add_allowed(up, &host);
+	if (!ret && p->has_ipv6) {
+		struct ip_prefix h6 = { .family = AF_INET6, .len = 128, .addr.v6 = p->ipv6 };
+		ret = add_allowed(up, &h6);
+	}
+	for (size_t j = 0; j < p->n_routes && !ret; j++)
+		ret = add_allowed(up, &p->routes[j]);
+	return ret;
+}
+
+/* Needs ctl->lock.  The identity and port, and replace_peers. */
+static void desired_interface(struct control *ctl, struct uapi_config *cfg)
+{
 	cfg->has_private_key = true;
 	memcpy(cfg->private_key, ctl->server.private_key, MODEL_KEY_LEN);
 	cfg->has_listen_port = true;
 	cfg->listen_port = ctl->server.listen_port;
 	cfg->replace_peers = true;
-	for (i = 0; i < ctl->n_peers && !ret; i++) {
+}
+
+int control_desired_config_at(struct control *ctl, int64_t now, struct uapi_config *cfg)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&ctl->lock);
+	desired_interface(ctl, cfg);
+	for (size_t i = 0; i < ctl->n_peers && !ret; i++)
+		if (desired_at(&ctl->peers[i], now))
+			ret = add_desired_peer(cfg, &ctl->peers[i]);
+	pthread_mutex_unlock(&ctl->lock);
+	return ret;
+}
+
+int control_desired_peers_at(struct control *ctl, const uint8_t (*keys)[MODEL_KEY_LEN],
+			     size_t n_keys, int64_t now, struct uapi_config *cfg)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&ctl->lock);
+	desired_interface(ctl, cfg);
+	cfg->replace_peers = false;
+	/* One pass over the peers, n_keys compares each: n_keys is small
+	 * (CHANGED_MAX at most), and a public key is not a secret. */
+	for (size_t i = 0; i < ctl->n_peers && !ret; i++) {
 		const struct peer_record *p = &ctl->peers[i];
-		struct uapi_peer *up;
+		if (!desired_at(p, now))
+			continue;
+		for (size_t k = 0; k < n_keys; k++)
+			if (!memcmp(p->public_key, keys[k], MODEL_KEY_LEN)) {
+				ret = add_desired_peer(cfg, p);
+				break;
+			}
+	}
+	pthread_mutex_unlock(&ctl->lock);
+	return ret;
+}
+
+int control_desired_prefixes_at(struct control *ctl, int64_t now, control_prefix_fn fn, void *arg)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&ctl->lock);
+	for (size_t i = 0; i < ctl->n_peers && !ret; i++) {
+		const struct peer_record *p = &ctl->peers[i];
 		struct ip_prefix host = { .family = AF_INET, .len = 32, .addr.v4 = p->ipv4 };
 
-		if (!p->enabled || (p->expires && p->expires <= now))
+		if (!desired_at(p, now))
 			continue;
-		if (!(up = uapi_config_add_peer(cfg))) {
-			ret = -ENOMEM;
-			break;
-		}
-		memcpy(up->public_key, p->public_key, MODEL_KEY_LEN);
-		up->has_preshared_key = true;	/* zeros = none, which clears an old one */
-		if (p->has_preshared_key)
-			memcpy(up->preshared_key, p->preshared_key, MODEL_KEY_LEN);
-		up->has_persistent_keepalive = true;
-		up->persistent_keepalive_interval = p->persistent_keepalive;
-		up->replace_allowed_ips = true;
-		ret = add_allowed(up, &host);
+		ret = fn(arg, &host);
 		if (!ret && p->has_ipv6) {
 			struct ip_prefix h6 = { .family = AF_INET6, .len = 128, .addr.v6 = p->ipv6 };
-			ret = add_allowed(up, &h6);
+			ret = fn(arg, &h6);
 		}
-		for (j = 0; j < p->n_routes && !ret; j++)
-			ret = add_allowed(up, &p->routes[j]);
+		for (size_t j = 0; j < p->n_routes && !ret; j++)
+			ret = fn(arg, &p->routes[j]);
 	}
 	pthread_mutex_unlock(&ctl->lock);
 	return ret;

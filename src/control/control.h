@@ -246,4 +246,33 @@ int control_export(struct control *ctl, char **text);
 int control_desired_config(struct control *ctl, struct uapi_config *cfg);
 int control_desired_config_at(struct control *ctl, int64_t now, struct uapi_config *cfg);
 
+/*
+ * What changed, so that the server applies one peer's change without
+ * walking every peer.  Every change to the peers (add, enable, disable,
+ * revoke, rotate: old and new key, expire, an address moved, an import)
+ * notes the public keys whose desired state may differ; loading and
+ * reloading the store note "everything".  control_take_changes hands the
+ * notes over and clears them: *keys (free() it; may be NULL with *n = 0)
+ * or *all = true.  Take them before reading the desired state, so that a
+ * change made in between is noted again, never lost.  After a failed
+ * apply, control_mark_all_changed makes the next one complete.
+ */
+int control_take_changes(struct control *ctl, uint8_t (**keys)[MODEL_KEY_LEN], size_t *n,
+			 bool *all);
+void control_mark_all_changed(struct control *ctl);
+
+/*
+ * As control_desired_config_at, but with only the peers among keys (n_keys
+ * of them) that the device should have: a key that is missing (revoked,
+ * rotated away, disabled, expired) has no entry.  replace_peers is false.
+ */
+int control_desired_peers_at(struct control *ctl, const uint8_t (*keys)[MODEL_KEY_LEN],
+			     size_t n_keys, int64_t now, struct uapi_config *cfg);
+
+/* Calls fn for every allowed IP of every peer the device should have
+ * (under the control lock: fn must not call back into the control layer);
+ * stops at and returns fn's first non-zero result. */
+typedef int (*control_prefix_fn)(void *arg, const struct ip_prefix *p);
+int control_desired_prefixes_at(struct control *ctl, int64_t now, control_prefix_fn fn, void *arg);
+
 #endif

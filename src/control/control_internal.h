@@ -39,7 +39,17 @@ struct control {
 	size_t n_peers, cap_peers;
 	control_observer_fn observer;
 	void *observer_ctx;
+	/* The public keys whose desired device state may have changed since
+	 * the last control_take_changes (control.h); changed_all: anything may
+	 * have (set at load, on reload, and when the list would grow past
+	 * CHANGED_MAX).  Public keys only: ordinary memory. */
+	uint8_t (*changed)[MODEL_KEY_LEN];
+	size_t n_changed, cap_changed;
+	bool changed_all;
 };
+
+/* More changed keys than this between two applies: apply everything. */
+#define CHANGED_MAX 1024
 
 /* Events gathered under the lock, delivered after it is released. */
 struct events {
@@ -71,6 +81,11 @@ int ctl_read_server(struct store *st, struct server_record *out, uint64_t *versi
 /* -ENOENT (e untouched) if the record is gone. */
 int ctl_read_peer(struct store *st, const char *key, struct peer_record *out,
 		  uint64_t *version, struct control_error *e);
+
+/* Notes that key's desired state may have changed (every change of
+ * ctl->peers goes through here: insert, remove, an address moved). */
+void ctl_mark_changed(struct control *ctl, const uint8_t key[MODEL_KEY_LEN]);
+void ctl_mark_all_changed(struct control *ctl);
 
 /* Index of name in ctl->peers, or -(insertion point) - 1. */
 ssize_t ctl_find_peer(const struct control *ctl, const char *name);

@@ -272,6 +272,7 @@ int ctl_peer_add_locked(struct control *ctl, const struct peer_add_request *req,
 			p->ipv4 = rec.ipv4;
 			p->ipv6 = rec.ipv6;
 			ctl->versions[idx] = ver;
+			ctl_mark_changed(ctl, p->public_key);
 		}
 	}
 	control_error_set(e, NULL, "the store is busy: other processes kept changing it while peer "

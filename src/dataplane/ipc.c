@@ -122,7 +122,8 @@ static int add_allowed_ip(void *ctx, int family, const uint8_t *addr, uint8_t ci
 	return uapi_peer_add_allowed_ip(ctx, family, addr, cidr);
 }
 
-int device_get_config(struct device *dev, struct uapi_config *cfg)
+/* The interface's own settings, as get reports them. */
+static void interface_config(struct device *dev, struct uapi_config *cfg)
 {
 	if (dev->identity->has_identity) {
 		cfg->has_private_key = true;
@@ -132,23 +133,55 @@ int device_get_config(struct device *dev, struct uapi_config *cfg)
 	cfg->listen_port = dev->listen_port;
 	cfg->has_fwmark = dev->fwmark != 0;
 	cfg->fwmark = dev->fwmark;
+}
+
+static int peer_config(struct peer *p, struct uapi_config *cfg)
+{
+	struct uapi_peer *up = uapi_config_add_peer(cfg);
+
+	if (!up)
+		return -ENOMEM;
+	memcpy(up->public_key, p->handshake.remote_static, UAPI_KEY_LEN);
+	up->has_preshared_key = true;
+	memcpy(up->preshared_key, p->handshake.preshared_key, UAPI_KEY_LEN);
+	up->has_endpoint = p->endpoint.addr.sa.sa_family != 0;
+	up->endpoint = p->endpoint.addr;
+	up->has_persistent_keepalive = true;
+	up->persistent_keepalive_interval = p->persistent_keepalive_interval;
+	up->last_handshake_time_sec = p->last_handshake_wall.tv_sec;
+	up->last_handshake_time_nsec = p->last_handshake_wall.tv_nsec;
+	up->rx_bytes = p->rx_bytes;
+	up->tx_bytes = p->tx_bytes;
+	if (allowedips_walk_owner(&p->allowedips, add_allowed_ip, up) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int device_get_config(struct device *dev, struct uapi_config *cfg)
+{
+	interface_config(dev, cfg);
 	for (struct peer *p = dev->peers_head; p; p = p->list_next) {
-		struct uapi_peer *up = uapi_config_add_peer(cfg);
-		if (!up)
-			return -ENOMEM;
-		memcpy(up->public_key, p->handshake.remote_static, UAPI_KEY_LEN);
-		up->has_preshared_key = true;
-		memcpy(up->preshared_key, p->handshake.preshared_key, UAPI_KEY_LEN);
-		up->has_endpoint = p->endpoint.addr.sa.sa_family != 0;
-		up->endpoint = p->endpoint.addr;
-		up->has_persistent_keepalive = true;
-		up->persistent_keepalive_interval = p->persistent_keepalive_interval;
-		up->last_handshake_time_sec = p->last_handshake_wall.tv_sec;
-		up->last_handshake_time_nsec = p->last_handshake_wall.tv_nsec;
-		up->rx_bytes = p->rx_bytes;
-		up->tx_bytes = p->tx_bytes;
-		if (allowedips_walk_owner(&p->allowedips, add_allowed_ip, up) < 0)
-			return -ENOMEM;
+		int ret = peer_config(p, cfg);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int device_get_peers_config(struct device *dev, const uint8_t (*keys)[UAPI_KEY_LEN], size_t n_keys,
+			    struct uapi_config *cfg)
+{
+	interface_config(dev, cfg);
+	for (size_t i = 0; i < n_keys; i++) {
+		struct peer *p = pubkey_table_lookup(dev, keys[i]);
+		int ret;
+
+		/* A key listed twice is reported once. */
+		for (size_t j = 0; p && j < i; j++)
+			if (!memcmp(keys[j], keys[i], UAPI_KEY_LEN))
+				p = NULL;
+		if (p && (ret = peer_config(p, cfg)) < 0)
+			return ret;
 	}
 	return 0;
 }

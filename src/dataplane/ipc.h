@@ -24,6 +24,10 @@ void ipc_server_close(struct ipc_server *srv);
 int device_apply_config(struct device *dev, const struct uapi_config *cfg);
 /* Fills cfg (initialised by the caller) with the device's state for get. */
 int device_get_config(struct device *dev, struct uapi_config *cfg);
+/* The same, with only the peers among keys that the device has (each once).
+ * O(n_keys): for applying one peer's change among many. */
+int device_get_peers_config(struct device *dev, const uint8_t (*keys)[UAPI_KEY_LEN], size_t n_keys,
+			    struct uapi_config *cfg);
 
 /* Handles one complete request (text up to and including the blank line)
  * and returns the malloc'd reply text.  Exposed for tests and fuzzing. */

@@ -354,63 +354,86 @@ static bool prefix_in_list(const struct netlink_prefix *p, const struct netlink_
 	return false;
 }
 
-/* Needs r->lock.  The routes desired needs: allowed IPs outside our own
- * subnets (and never a default route: it would take the server's own
- * traffic into the tunnel). */
-static int wanted_routes(struct apply_routes *r, const struct uapi_config *desired,
-			 struct netlink_prefix **out, size_t *n)
+/* The routes being gathered: a candidate prefix becomes one if it lies
+ * outside our own subnets (whose addresses need no route) and is not a
+ * default route (it would take the server's own traffic into the tunnel). */
+struct wanted {
+	struct apply_routes *r;		/* locked */
+	struct netlink_prefix *v;
+	size_t n, cap;
+};
+
+static int wanted_add(struct wanted *w, int family, const uint8_t addr[16], unsigned len)
 {
-	struct netlink_prefix *v = NULL;
-	size_t cap = 0;
+	struct netlink_prefix np = { .family = family, .len = (uint8_t)len };
 
-	*n = 0;
-	for (size_t i = 0; i < desired->n_peers; i++) {
-		const struct uapi_peer *p = &desired->peers[i];
-		for (size_t k = 0; k < p->n_allowed_ips; k++) {
-			struct netlink_prefix np = { .family = p->allowed_ips[k].family,
-						     .len = p->allowed_ips[k].cidr };
-			bool own = false;
-
-			memcpy(np.addr, p->allowed_ips[k].addr, 16);
-			netlink_prefix_mask(&np);
-			if (np.len == 0)
-				continue;
-			for (size_t o = 0; o < r->n_own; o++)
-				own = own || prefix_inside(&r->own[o], &np);
-			if (own || prefix_in_list(&np, v, *n))
-				continue;
-			if (*n == cap) {
-				size_t ncap = cap ? cap * 2 : 8;
-				struct netlink_prefix *nv = realloc(v, ncap * sizeof(*nv));
-				if (!nv) {
-					free(v);
-					return -ENOMEM;
-				}
-				v = nv;
-				cap = ncap;
-			}
-			v[(*n)++] = np;
-		}
+	memcpy(np.addr, addr, 16);
+	netlink_prefix_mask(&np);
+	if (np.len == 0)
+		return 0;
+	for (size_t o = 0; o < w->r->n_own; o++)
+		if (prefix_inside(&w->r->own[o], &np))
+			return 0;
+	if (prefix_in_list(&np, w->v, w->n))
+		return 0;
+	if (w->n == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 8;
+		struct netlink_prefix *nv = realloc(w->v, ncap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		w->v = nv;
+		w->cap = ncap;
 	}
-	*out = v;
+	w->v[w->n++] = np;
 	return 0;
 }
 
-static int sync_routes(struct apply_routes *r, const struct uapi_config *desired, char *err,
+static int wanted_from_config(struct wanted *w, const struct uapi_config *desired)
+{
+	for (size_t i = 0; i < desired->n_peers; i++) {
+		const struct uapi_peer *p = &desired->peers[i];
+		for (size_t k = 0; k < p->n_allowed_ips; k++) {
+			int ret = wanted_add(w, p->allowed_ips[k].family, p->allowed_ips[k].addr,
+					     p->allowed_ips[k].cidr);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int wanted_prefix(void *arg, int family, const uint8_t addr[16], unsigned len)
+{
+	return wanted_add(arg, family, addr, len);
+}
+
+struct routes_source {
+	const struct uapi_config *desired;	/* either this */
+	apply_prefixes_fn prefixes;		/* or this */
+	void *ctx;
+};
+
+/* Makes the installed routes those that src's peers need. */
+static int sync_routes(struct apply_routes *r, const struct routes_source *src, char *err,
 		       size_t errlen)
 {
-	struct netlink_prefix *want = NULL;
-	size_t n_want = 0;
+	struct wanted w = { .r = r };
 	int ret = 0;
 
 	pthread_mutex_lock(&r->lock);
 	if (r->ifindex <= 0)
 		goto out;
-	if ((ret = wanted_routes(r, desired, &want, &n_want)) < 0)
+	ret = src->desired ? wanted_from_config(&w, src->desired) :
+	      src->prefixes(src->ctx, wanted_prefix, &w);
+	if (ret < 0) {
+		if (err)
+			snprintf(err, errlen, "listing the routes the peers need: %s",
+				 strerror(-ret));
 		goto out;
+	}
 	for (size_t i = 0; i < r->n_installed; i++) {
 		char e[256];
-		if (!prefix_in_list(&r->installed[i], want, n_want) &&
+		if (!prefix_in_list(&r->installed[i], w.v, w.n) &&
 		    netlink_route_del(r->ifindex, &r->installed[i], e, sizeof(e)) < 0)
 			log_error("%s", e);
 	}
@@ -419,31 +442,49 @@ static int sync_routes(struct apply_routes *r, const struct uapi_config *desired
 	r->n_installed = 0;
 	/* Record only what is in place, so a failed add is retried by the
 	 * next apply and never deleted as ours. */
-	for (size_t i = 0; i < n_want; i++) {
-		int rc = netlink_route_add(r->ifindex, &want[i], err, errlen);
+	for (size_t i = 0; i < w.n; i++) {
+		int rc = netlink_route_add(r->ifindex, &w.v[i], err, errlen);
 		if (rc < 0) {
 			ret = rc;
 			continue;
 		}
-		want[r->n_installed++] = want[i];
+		w.v[r->n_installed++] = w.v[i];
 	}
-	r->installed = want;
-	want = NULL;
+	r->installed = w.v;
+	w.v = NULL;
 out:
 	pthread_mutex_unlock(&r->lock);
-	free(want);
+	free(w.v);
+	return ret;
+}
+
+/* cur -> desired on dev.  0 or -errno with err set. */
+static int apply_configs(struct device *dev, const struct uapi_config *cur,
+			 const struct uapi_config *desired, struct apply_counts *counts, char *err,
+			 size_t errlen)
+{
+	struct uapi_config set;
+	int ret;
+
+	uapi_config_init(&set);
+	ret = apply_diff(cur, desired, &set, counts);
+	if (ret == 0)
+		ret = device_apply_config(dev, &set);
+	if (ret < 0 && err)
+		snprintf(err, errlen, "applying the configuration to interface %s: %s",
+			 dev->ifname, strerror(-ret));
+	uapi_config_free(&set);
 	return ret;
 }
 
 int apply_run(struct device *dev, struct apply_routes *routes, apply_desired_fn desired_fn,
 	      void *desired_ctx, struct apply_counts *counts, char *err, size_t errlen)
 {
-	struct uapi_config desired, cur, set;
+	struct uapi_config desired, cur;
 	int ret;
 
 	uapi_config_init(&desired);
 	uapi_config_init(&cur);
-	uapi_config_init(&set);
 	ret = desired_fn(desired_ctx, &desired);
 	if (ret < 0) {
 		if (err)
@@ -451,21 +492,53 @@ int apply_run(struct device *dev, struct apply_routes *routes, apply_desired_fn 
 		goto out;
 	}
 	ret = device_get_config(dev, &cur);
-	if (ret == 0)
-		ret = apply_diff(&cur, &desired, &set, counts);
-	if (ret == 0)
-		ret = device_apply_config(dev, &set);
 	if (ret < 0) {
 		if (err)
-			snprintf(err, errlen, "applying the configuration to interface %s: %s",
-				 dev->ifname, strerror(-ret));
+			snprintf(err, errlen, "reading interface %s: %s", dev->ifname,
+				 strerror(-ret));
 		goto out;
 	}
-	if (routes)
-		ret = sync_routes(routes, &desired, err, errlen);
+	ret = apply_configs(dev, &cur, &desired, counts, err, errlen);
+	if (ret == 0 && routes) {
+		struct routes_source src = { .desired = &desired };
+		ret = sync_routes(routes, &src, err, errlen);
+	}
 out:
 	uapi_config_free(&desired);
 	uapi_config_free(&cur);
-	uapi_config_free(&set);
+	return ret;
+}
+
+int apply_run_peers(struct device *dev, struct apply_routes *routes,
+		    const uint8_t (*keys)[UAPI_KEY_LEN], size_t n_keys,
+		    const struct apply_peers_source *src, struct apply_counts *counts, char *err,
+		    size_t errlen)
+{
+	struct uapi_config desired, cur;
+	int ret;
+
+	uapi_config_init(&desired);
+	uapi_config_init(&cur);
+	ret = src->desired_peers(src->ctx, keys, n_keys, &desired);
+	if (ret < 0) {
+		if (err)
+			snprintf(err, errlen, "reading the desired configuration: %s", strerror(-ret));
+		goto out;
+	}
+	ret = device_get_peers_config(dev, keys, n_keys, &cur);
+	if (ret < 0) {
+		if (err)
+			snprintf(err, errlen, "reading interface %s: %s", dev->ifname,
+				 strerror(-ret));
+		goto out;
+	}
+	ret = apply_configs(dev, &cur, &desired, counts, err, errlen);
+	if (ret == 0 && routes) {
+		struct routes_source rs = { .prefixes = src->prefixes, .ctx = src->ctx };
+		ret = sync_routes(routes, &rs, err, errlen);
+	}
+out:
+	uapi_config_free(&desired);
+	uapi_config_free(&cur);
 	return ret;
 }

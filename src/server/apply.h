@@ -88,4 +88,32 @@ typedef int (*apply_desired_fn)(void *ctx, struct uapi_config *cfg);
 int apply_run(struct device *dev, struct apply_routes *routes, apply_desired_fn desired_fn,
 	      void *desired_ctx, struct apply_counts *counts, char *err, size_t errlen);
 
+/*
+ * The same for only the peers whose public key is among keys (the control
+ * layer's notes of what changed): the device's entries for those keys are
+ * brought to what src says of them, and no other peer is read or touched,
+ * so one change among 10,000 peers costs what it costs among ten.  The
+ * routes are still computed from every desired peer (src->prefixes: a walk
+ * without copies).  The identity and listen port are compared as in
+ * apply_run.  A peer changed behind the server's back (`wg set`) is put
+ * right only when its own key changes next, or by a whole apply_run.
+ */
+typedef int (*apply_desired_peers_fn)(void *ctx, const uint8_t (*keys)[UAPI_KEY_LEN],
+				      size_t n_keys, struct uapi_config *cfg);
+/* Calls fn for each allowed IP of each desired peer; stops at fn's first
+ * non-zero result and returns it. */
+typedef int (*apply_prefix_fn)(void *arg, int family, const uint8_t addr[16], unsigned len);
+typedef int (*apply_prefixes_fn)(void *ctx, apply_prefix_fn fn, void *arg);
+
+struct apply_peers_source {
+	apply_desired_peers_fn desired_peers;	/* identity, port, and keys' peers */
+	apply_prefixes_fn prefixes;
+	void *ctx;
+};
+
+int apply_run_peers(struct device *dev, struct apply_routes *routes,
+		    const uint8_t (*keys)[UAPI_KEY_LEN], size_t n_keys,
+		    const struct apply_peers_source *src, struct apply_counts *counts, char *err,
+		    size_t errlen);
+
 #endif

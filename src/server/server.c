@@ -151,23 +151,75 @@ static int desired_config(void *ctx, struct uapi_config *cfg)
 	return control_desired_config(srv->ctl, cfg);
 }
 
+static int desired_peers(void *ctx, const uint8_t (*keys)[UAPI_KEY_LEN], size_t n_keys,
+			 struct uapi_config *cfg)
+{
+	struct server *srv = ctx;
+
+	return control_desired_peers_at(srv->ctl, keys, n_keys, (int64_t)time(NULL), cfg);
+}
+
+struct prefix_pass {
+	apply_prefix_fn fn;
+	void *arg;
+};
+
+static int pass_prefix(void *arg, const struct ip_prefix *p)
+{
+	struct prefix_pass *pp = arg;
+
+	return pp->fn(pp->arg, p->family, p->addr.bytes, p->len);
+}
+
+static int desired_prefixes(void *ctx, apply_prefix_fn fn, void *arg)
+{
+	struct server *srv = ctx;
+	struct prefix_pass pp = { .fn = fn, .arg = arg };
+
+	return control_desired_prefixes_at(srv->ctl, (int64_t)time(NULL), pass_prefix, &pp);
+}
+
 struct apply_ctx {
 	struct server *srv;
 	char *err;
 	size_t errlen;
 };
 
-/* On the loop thread. */
+/*
+ * On the loop thread.  Applies what the control layer noted as changed
+ * since the last apply: the peers of those keys only, or everything (at
+ * start, after a reload, after a failed apply).  The notes are taken
+ * before the desired state is read, so a change stored meanwhile is
+ * applied by this apply or by the next one, never lost.
+ */
 static int apply_on_loop(struct device *dev, void *ctx)
 {
 	struct apply_ctx *a = ctx;
+	struct server *srv = a->srv;
+	struct apply_peers_source src = { .desired_peers = desired_peers,
+					  .prefixes = desired_prefixes, .ctx = srv };
 	struct apply_counts counts;
+	uint8_t (*keys)[MODEL_KEY_LEN] = NULL;
+	size_t n = 0;
+	bool all = false;
 	int ret;
 
-	ret = apply_run(dev, &a->srv->routes, desired_config, a->srv, &counts, a->err, a->errlen);
-	if (ret == 0)
-		log_info("applied: %zu added, %zu removed, %zu updated, %zu unchanged", counts.added,
-			 counts.removed, counts.updated, counts.unchanged);
+	control_take_changes(srv->ctl, &keys, &n, &all);
+	if (all)
+		ret = apply_run(dev, &srv->routes, desired_config, srv, &counts, a->err,
+				a->errlen);
+	else if (n)
+		ret = apply_run_peers(dev, &srv->routes, (const uint8_t (*)[UAPI_KEY_LEN])keys, n,
+				      &src, &counts, a->err, a->errlen);
+	else
+		ret = 0;	/* another apply took this change already */
+	free(keys);
+	if (ret < 0)
+		control_mark_all_changed(srv->ctl);	/* the next apply retries it all */
+	else if (all || n)
+		log_info("applied: %zu added, %zu removed, %zu updated, %zu unchanged%s",
+			 counts.added, counts.removed, counts.updated, counts.unchanged,
+			 all ? "" : " (the changed peers only)");
 	return ret;
 }
 
@@ -386,10 +438,13 @@ static void on_expiry_timer(struct device *dev, struct loop_source *src, uint32_
 	audit_set_thread_via("expiry");
 	now = wall_now();
 	ret = control_expire_due(srv->ctl, now, NULL, NULL);
-	if (ret < 0)
+	if (ret < 0) {
 		log_error("expiring peers: %s", strerror(-ret));
-	/* The desired config leaves expired peers out even if storing the
-	 * change failed: apply in any case. */
+		/* The desired config leaves expired peers out even if storing
+		 * the change failed, but then nothing noted which peers: apply
+		 * everything. */
+		control_mark_all_changed(srv->ctl);
+	}
 	if (server_apply(srv, err, sizeof(err)) < 0)
 		log_error("%s", err);
 	/* If storing failed, the peer is still due: retry in a second. */

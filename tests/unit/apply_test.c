@@ -452,6 +452,148 @@ static void test_stats_ring_and_online(void)
 	close(pair[1]);
 }
 
+/* The per-peer apply's source: the peers of src whose key is listed. */
+static int desired_peers_fn(void *ctx, const uint8_t (*keys)[UAPI_KEY_LEN], size_t n_keys,
+			    struct uapi_config *cfg)
+{
+	struct uapi_config all;
+	int ret;
+
+	uapi_config_init(&all);
+	ret = desired_fn(ctx, &all);
+	cfg->has_private_key = all.has_private_key;
+	memcpy(cfg->private_key, all.private_key, 32);
+	for (size_t i = 0; i < all.n_peers && !ret; i++) {
+		const struct uapi_peer *s = &all.peers[i];
+		for (size_t k = 0; k < n_keys; k++) {
+			struct uapi_peer *d;
+			if (memcmp(s->public_key, keys[k], 32))
+				continue;
+			if (!(d = uapi_config_add_peer(cfg))) {
+				ret = -ENOMEM;
+				break;
+			}
+			memcpy(d->public_key, s->public_key, 32);
+			d->has_preshared_key = s->has_preshared_key;
+			memcpy(d->preshared_key, s->preshared_key, 32);
+			d->has_persistent_keepalive = true;
+			d->persistent_keepalive_interval = s->persistent_keepalive_interval;
+			d->replace_allowed_ips = true;
+			for (size_t j = 0; j < s->n_allowed_ips && !ret; j++)
+				ret = uapi_peer_add_allowed_ip(d, s->allowed_ips[j].family,
+							       s->allowed_ips[j].addr,
+							       s->allowed_ips[j].cidr);
+			break;
+		}
+	}
+	uapi_config_free(&all);
+	return ret;
+}
+
+static int no_prefixes(void *ctx, apply_prefix_fn fn, void *arg)
+{
+	return 0;
+}
+
+/* apply_run_peers touches the listed keys only: removes, adds and updates
+ * them as desired says, and leaves every other peer as it is even where
+ * desired differs (that is a later, whole apply's business). */
+static void test_apply_run_peers_touches_listed_keys_only(void)
+{
+	struct device d;
+	int sp[2];
+	struct uapi_config a, b;
+	struct apply_peers_source src = { .desired_peers = desired_peers_fn,
+					  .prefixes = no_prefixes, .ctx = &b };
+	uint8_t keys[4][32], k[32];
+	struct peer *p1, *p3, *p4;
+	struct apply_counts n;
+	char err[256] = "";
+
+	CHECK_INT(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sp), 0);
+	CHECK_INT(device_init(&d, "apply1", sp[0]), 0);
+	uapi_config_init(&a);
+	uapi_config_init(&b);
+	a.has_private_key = b.has_private_key = true;
+	memset(a.private_key, 0x42, 32);
+	memset(b.private_key, 0x42, 32);
+	for (uint8_t i = 1; i <= 4; i++) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "10.7.0.%u/32", i + 1);
+		add_ip(add_peer(&a, i), ip);
+		if (i == 2)
+			continue;	/* b: 2 is gone */
+		struct uapi_peer *p = add_peer(&b, i);
+		add_ip(p, ip);
+		if (i == 3) {		/* b: 3 has a new PSK */
+			p->has_preshared_key = true;
+			memset(p->preshared_key, 0x66, 32);
+		}
+		if (i == 4)		/* b: 4 has a keepalive, but is not listed */
+			p->persistent_keepalive_interval = 25;
+	}
+	add_ip(add_peer(&b, 9), "10.7.0.99/32");	/* b: 9 is new */
+	CHECK_INT(apply_run(&d, NULL, desired_fn, &a, &n, err, sizeof(err)), 0);
+	CHECK_INT(d.peer_count, 4);
+	memset(k, 1, 32);
+	p1 = pubkey_table_lookup(&d, k);
+	if (p1)
+		p1->rx_bytes = 777;
+	memset(k, 3, 32);
+	p3 = pubkey_table_lookup(&d, k);
+	memset(k, 4, 32);
+	p4 = pubkey_table_lookup(&d, k);
+	CHECK(p1 && p3 && p4);
+
+	memset(keys[0], 2, 32);
+	memset(keys[1], 3, 32);
+	memset(keys[2], 9, 32);
+	memset(keys[3], 3, 32);		/* listed twice: still one update */
+	CHECK_INT(apply_run_peers(&d, NULL, (const uint8_t (*)[32])keys, 4, &src, &n, err,
+				  sizeof(err)), 0);
+	CHECK_INT(n.added, 1);
+	CHECK_INT(n.removed, 1);
+	CHECK_INT(n.updated, 1);
+	CHECK_INT(n.unchanged, 0);
+	CHECK_INT(d.peer_count, 4);
+	memset(k, 2, 32);
+	CHECK(pubkey_table_lookup(&d, k) == NULL);
+	memset(k, 9, 32);
+	CHECK(pubkey_table_lookup(&d, k) != NULL);
+	memset(k, 3, 32);
+	CHECK(pubkey_table_lookup(&d, k) == p3);	/* updated in place */
+	if (p3) {
+		memset(k, 0x66, 32);
+		CHECK_MEM(p3->handshake.preshared_key, k, 32);
+	}
+	memset(k, 1, 32);
+	CHECK(pubkey_table_lookup(&d, k) == p1);
+	if (p1)
+		CHECK_INT(p1->rx_bytes, 777);
+	memset(k, 4, 32);
+	CHECK(pubkey_table_lookup(&d, k) == p4);
+	if (p4)
+		CHECK_INT(p4->persistent_keepalive_interval, 0);	/* not listed: untouched */
+
+	/* Listing 4 now brings it along; nothing else changes. */
+	memset(keys[0], 4, 32);
+	CHECK_INT(apply_run_peers(&d, NULL, (const uint8_t (*)[32])keys, 1, &src, &n, err,
+				  sizeof(err)), 0);
+	CHECK_INT(n.updated, 1);
+	CHECK_INT(n.added + n.removed, 0);
+	if (p4)
+		CHECK_INT(p4->persistent_keepalive_interval, 25);
+	/* Then a whole apply finds nothing left to do. */
+	CHECK_INT(apply_run(&d, NULL, desired_fn, &b, &n, err, sizeof(err)), 0);
+	CHECK_INT(n.added + n.removed + n.updated, 0);
+	CHECK_INT(n.unchanged, 4);
+	uapi_config_free(&a);
+	uapi_config_free(&b);
+	device_teardown(&d);
+	close(sp[0]);
+	close(sp[1]);
+}
+
 /* ---- pure helpers ---- */
 
 static void test_prefix_parse(void)
@@ -511,6 +653,7 @@ int main(void)
 	RUN(test_diff_random_against_reference);
 	RUN(test_apply_run_keeps_unchanged_peers);
 	RUN(test_stats_ring_and_online);
+	RUN(test_apply_run_peers_touches_listed_keys_only);
 	RUN(test_prefix_parse);
 	RUN(test_nat_ruleset);
 	TEST_EXIT();

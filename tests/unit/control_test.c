@@ -604,6 +604,126 @@ static void test_desired_config(void)
 	teardown(ctl, st);
 }
 
+/* Takes the notes; returns how many keys (-1 for "everything"). */
+static int take(struct control *ctl, uint8_t (*out)[32], size_t max)
+{
+	uint8_t (*keys)[32] = NULL;
+	size_t n = 0;
+	bool all = false;
+
+	CHECK_INT(control_take_changes(ctl, &keys, &n, &all), 0);
+	for (size_t i = 0; i < n && i < max; i++)
+		memcpy(out[i], keys[i], 32);
+	free(keys);
+	return all ? -1 : (int)n;
+}
+
+static bool noted(uint8_t (*v)[32], int n, const uint8_t key[32])
+{
+	for (int i = 0; i < n; i++)
+		if (!memcmp(v[i], key, 32))
+			return true;
+	return false;
+}
+
+static int collect_prefix(void *arg, const struct ip_prefix *p)
+{
+	int *counts = arg;
+
+	counts[p->family == AF_INET ? 0 : 1]++;
+	counts[2] += p->len == 24 || p->len == 64;	/* the routes */
+	return counts[3] && counts[0] + counts[1] >= counts[3] ? 7 : 0;
+}
+
+/* The notes of what changed, the desired state of a few keys, and the
+ * prefixes walk: what the server's per-peer apply relies on. */
+static void test_changes(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, "10.20.0.0/20");
+	struct peer_add_result a, b, r;
+	struct control_error e;
+	struct uapi_config cfg;
+	uint8_t v[8][32], keys[3][32];
+	const char *routes[] = { "192.168.1.0/24", "fd99::/64" };
+	struct peer_add_request req = { .name = "office", .routes = routes, .n_routes = 2,
+					.persistent_keepalive = -1 };
+	int n, counts[4] = { 0 };
+	char name[16];
+
+	CHECK_INT(take(ctl, v, 8), -1);		/* just loaded: everything */
+	CHECK_INT(take(ctl, v, 8), 0);		/* taken: nothing */
+	CHECK_INT(add(ctl, "a", false, &a, &e), 0);
+	CHECK_INT(control_peer_add(ctl, &req, &b, &e), 0);
+	n = take(ctl, v, 8);
+	CHECK_INT(n, 2);
+	CHECK(noted(v, n, a.peer.public_key) && noted(v, n, b.peer.public_key));
+	CHECK_INT(control_peer_set_enabled(ctl, "a", false, NULL, &e), 0);
+	n = take(ctl, v, 8);
+	CHECK(n == 1 && noted(v, n, a.peer.public_key));
+	/* a failed change notes nothing */
+	CHECK_INT(control_peer_set_enabled(ctl, "nobody", false, NULL, &e), -ENOENT);
+	CHECK_INT(take(ctl, v, 8), 0);
+	/* rotate: the old key (to remove) and the new one (to add) */
+	CHECK_INT(control_peer_rotate(ctl, "office", false, &r, &e), 0);
+	n = take(ctl, v, 8);
+	CHECK(n == 2 && noted(v, n, b.peer.public_key) && noted(v, n, r.peer.public_key));
+
+	/* the desired state of a few keys: a is disabled, office's old key is
+	 * gone, its new one is there, with its routes; an unknown key is
+	 * simply absent */
+	memcpy(keys[0], a.peer.public_key, 32);
+	memcpy(keys[1], b.peer.public_key, 32);
+	memcpy(keys[2], r.peer.public_key, 32);
+	uapi_config_init(&cfg);
+	CHECK_INT(control_desired_peers_at(ctl, (const uint8_t (*)[32])keys, 3, time(NULL), &cfg),
+		  0);
+	CHECK(cfg.has_private_key && cfg.has_listen_port && !cfg.replace_peers);
+	CHECK_INT(cfg.n_peers, 1);
+	CHECK(find_uapi(&cfg, r.peer.public_key) != NULL);
+	if (cfg.n_peers == 1)
+		CHECK_INT(cfg.peers[0].n_allowed_ips, 4);
+	uapi_config_free(&cfg);
+	CHECK_INT(control_peer_set_enabled(ctl, "a", true, NULL, &e), 0);
+	uapi_config_init(&cfg);
+	CHECK_INT(control_desired_peers_at(ctl, (const uint8_t (*)[32])keys, 1, time(NULL), &cfg),
+		  0);
+	CHECK_INT(cfg.n_peers, 1);	/* enabled again */
+	uapi_config_free(&cfg);
+
+	/* every desired peer's prefixes: a (2) and office (2 + 2 routes) */
+	CHECK_INT(control_desired_prefixes_at(ctl, time(NULL), collect_prefix, counts), 0);
+	CHECK_INT(counts[0], 3);
+	CHECK_INT(counts[1], 3);
+	CHECK_INT(counts[2], 2);
+	/* fn's non-zero result stops the walk and comes back */
+	memset(counts, 0, sizeof(counts));
+	counts[3] = 2;
+	CHECK_INT(control_desired_prefixes_at(ctl, time(NULL), collect_prefix, counts), 7);
+	CHECK_INT(counts[0] + counts[1], 2);
+
+	/* revoke notes the key; a reload notes everything */
+	take(ctl, v, 8);
+	CHECK_INT(control_peer_revoke(ctl, "a", &e), 0);
+	n = take(ctl, v, 8);
+	CHECK(n == 1 && noted(v, n, a.peer.public_key));
+	CHECK_INT(control_reload(ctl, &e), 0);
+	CHECK_INT(take(ctl, v, 8), -1);
+	/* more changes than the list holds: everything */
+	for (int i = 0; i < 1100; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		if (add_simple(ctl, name))
+			break;
+	}
+	CHECK_INT(take(ctl, v, 8), -1);
+	control_mark_all_changed(ctl);
+	CHECK_INT(take(ctl, v, 8), -1);
+	control_peer_add_result_free(&a);
+	control_peer_add_result_free(&b);
+	control_peer_add_result_free(&r);
+	teardown(ctl, st);
+}
+
 static void test_reopen_same_identity(void)
 {
 	struct store *st;
@@ -1042,6 +1162,7 @@ int main(void)
 	RUN(test_expiry);
 	RUN(test_expiry_callback);
 	RUN(test_desired_config);
+	RUN(test_changes);
 	RUN(test_reopen_same_identity);
 	RUN(test_two_writers);
 	RUN(test_threads_one_control);
