@@ -18,10 +18,12 @@
 #include "control.h"
 #include "render.h"
 #include "stats.h"
+#include "textbuf.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,35 +318,104 @@ static int get_server(struct api *api, struct api_reply *r)
 	return reply_json(r, 200, j);
 }
 
-static int list_peers(struct api *api, struct api_reply *r)
+/* What a peer's view holds, in its order: the names ?fields= may pick. */
+static const char *const peer_view_fields[] = {
+	"name", "public_key", "ipv4", "ipv6", "routes", "dns", "allowed_ips",
+	"persistent_keepalive", "enabled", "created", "expires", "disabled_reason", "key_kept",
+	"endpoint", "latest_handshake", "rx_bytes", "tx_bytes", "online", NULL
+};
+
+#define MAX_FIELDS 18
+
+/* "name,ipv4" -> field names (pointing into peer_view_fields); n = 0 for
+ * all of them.  False (the reply set, naming "fields") if one is unknown. */
+static bool parse_fields(struct api_reply *r, const char *text, const char **fields, size_t *n)
+{
+	*n = 0;
+	while (text && *text) {
+		size_t len = strcspn(text, ",");
+		size_t k;
+
+		for (k = 0; peer_view_fields[k]; k++)
+			if (strlen(peer_view_fields[k]) == len &&
+			    !strncmp(peer_view_fields[k], text, len))
+				break;
+		if (len && !peer_view_fields[k]) {
+			char known[400] = "";
+			for (size_t i = 0; peer_view_fields[i]; i++) {
+				strcat(known, i ? ", " : "");
+				strcat(known, peer_view_fields[i]);
+			}
+			api_reply_error(r, 400, "fields", "unknown field \"%.*s\" in fields (known "
+					"fields: %s)", (int)(len < 64 ? len : 64), text, known);
+			return false;
+		}
+		if (len && *n < MAX_FIELDS)
+			fields[(*n)++] = peer_view_fields[k];
+		text += len + (text[len] == ',');
+	}
+	return true;
+}
+
+/* Only fields (in that order) of v; v itself when n is 0.  Takes v. */
+static json_t *project(json_t *v, const char **fields, size_t n)
+{
+	json_t *o;
+
+	if (!v || !n)
+		return v;
+	o = json_object();
+	for (size_t i = 0; o && i < n; i++) {
+		json_t *f = json_object_get(v, fields[i]);
+		if (f && json_object_set(o, fields[i], f) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	json_decref(v);
+	return o;
+}
+
+/*
+ * The list is written out one peer at a time, each view dumped and freed
+ * before the next is made: with 10,000 peers one tree of them all cost
+ * more in allocating, dumping and freeing it than everything else.
+ */
+static int list_peers(struct api *api, const char *fields_text, struct api_reply *r)
 {
 	struct peer_record *peers = NULL;
-	size_t n = 0;
+	const char *fields[MAX_FIELDS];
+	size_t n = 0, n_fields = 0;
 	int64_t now = (int64_t)time(NULL);
-	json_t *arr, *j;
+	struct textbuf tb = { 0 };
 	int ret;
 
+	if (!parse_fields(r, fields_text, fields, &n_fields))
+		return 0;
 	refresh(api);
 	ret = control_peer_list(api->ctl, &peers, &n);
 	if (ret < 0)
 		return api_reply_error(r, status_of(ret), NULL, "listing peers: %s", strerror(-ret));
-	arr = json_array();
-	for (size_t i = 0; arr && i < n; i++) {
-		json_t *v = peer_view(api, &peers[i], now);
-		if (!v || json_array_append_new(arr, v) < 0) {
-			json_decref(arr);
-			arr = NULL;
+	textbuf_printf(&tb, "{\"peers\":[");
+	for (size_t i = 0; i < n && !tb.failed; i++) {
+		json_t *v = project(peer_view(api, &peers[i], now), fields, n_fields);
+		char *text = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+		json_decref(v);
+		if (!text) {
+			tb.failed = true;
+			break;
 		}
+		textbuf_printf(&tb, "%s%s", i ? "," : "", text);
+		free(text);
 	}
+	textbuf_printf(&tb, "]}");
 	model_peer_array_free(peers, n);
-	j = json_object();
-	if (!arr || !j) {
-		json_decref(arr);
-		json_decref(j);
+	r->body = textbuf_finish(&tb, &r->len);
+	if (!r->body)
 		return api_reply_error(r, 500, NULL, "out of memory");
-	}
-	json_object_set_new(j, "peers", arr);
-	return reply_json(r, 200, j);
+	r->status = 200;
+	return 0;
 }
 
 static int show_peer(struct api *api, const char *name, struct api_reply *r, unsigned status)
@@ -695,19 +766,57 @@ static int route_peer(struct api *api, const char *method, const char *path, con
 			   "and /rotate)", path);
 }
 
-int api_handle(struct api *api, const char *method, const char *path, const char *body,
+/* The query of a request: only GET /v1/peers takes one (fields=...). */
+static bool parse_query(struct api_reply *r, const char *query, const char **fields)
+{
+	*fields = NULL;
+	while (query && *query) {
+		size_t len = strcspn(query, "&");
+		if (len >= 7 && !strncmp(query, "fields=", 7)) {
+			*fields = query + 7;	/* ends at '&' or NUL: see parse_fields */
+		} else if (len) {
+			api_reply_error(r, 400, NULL, "unknown query parameter \"%.*s\" (GET "
+					"/v1/peers takes fields=NAME,NAME...)",
+					(int)(len < 64 ? len : 64), query);
+			return false;
+		}
+		query += len + (query[len] == '&');
+	}
+	return true;
+}
+
+int api_handle(struct api *api, const char *method, const char *path_query, const char *body,
 	       size_t len, struct api_reply *reply)
 {
 	static const char peers_prefix[] = "/v1/peers/";
 	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
+	const char *q = strchr(path_query, '?'), *fields = NULL;
+	char path[1024], fields_buf[512] = "";
 
 	memset(reply, 0, sizeof(*reply));
+	if ((size_t)(q ? q - path_query : (ptrdiff_t)strlen(path_query)) >= sizeof(path)) {
+		api_reply_error(reply, 414, NULL, "the path is longer than %zu bytes",
+				sizeof(path) - 1);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)(q ? (size_t)(q - path_query) : strlen(path_query)),
+		 path_query);
+	if (q && !parse_query(reply, q + 1, &fields))
+		return 0;
+	if (q && strcmp(path, "/v1/peers")) {
+		api_reply_error(reply, 400, NULL, "%s takes no query parameters", path);
+		return 0;
+	}
+	if (fields) {
+		snprintf(fields_buf, sizeof(fields_buf), "%.*s", (int)strcspn(fields, "&"), fields);
+		fields = fields_buf;
+	}
 	if (len > API_MAX_BODY)
 		api_reply_error(reply, 413, NULL, "the body is larger than %d KiB", API_MAX_BODY / 1024);
 	else if (!strcmp(path, "/v1/server"))
 		get ? get_server(api, reply) : method_not_allowed(reply, method, path, "GET");
 	else if (!strcmp(path, "/v1/peers"))
-		get ? list_peers(api, reply) :
+		get ? list_peers(api, fields, reply) :
 		post ? add_peer(api, body, len, reply) :
 		method_not_allowed(reply, method, path, "GET or POST");
 	else if (!strncmp(path, peers_prefix, sizeof(peers_prefix) - 1))

@@ -68,6 +68,27 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct api_reply
 	return ret;
 }
 
+struct query {
+	char text[1024];
+	bool too_long;
+};
+
+/* MHD parses the query string apart: put it back as "k=v&k2=v2" for
+ * api_handle, which reads it. */
+static enum MHD_Result add_argument(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	struct query *q = cls;
+	size_t used = strlen(q->text);
+	int n = snprintf(q->text + used, sizeof(q->text) - used, "%s%s%s%s", used ? "&" : "",
+			 key, value ? "=" : "", value ? value : "");
+
+	if (n < 0 || (size_t)n >= sizeof(q->text) - used)
+		q->too_long = true;
+	(void)kind;
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -113,7 +134,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		memset(&reply, 0, sizeof(reply));
 		api_reply_error(&reply, 413, NULL, "the body is larger than %d KiB", API_MAX_BODY / 1024);
 	} else {
-		api_handle(srv->api, method, url, req->buf, req->len, &reply);
+		struct query q = { .text = "" };
+		char *full = NULL;
+
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_argument, &q);
+		if (q.too_long) {
+			memset(&reply, 0, sizeof(reply));
+			api_reply_error(&reply, 414, NULL, "the query is longer than %zu bytes",
+					sizeof(q.text) - 1);
+		} else if (q.text[0] && asprintf(&full, "%s?%s", url, q.text) < 0) {
+			memset(&reply, 0, sizeof(reply));
+			api_reply_error(&reply, 500, NULL, "out of memory");
+		} else {
+			api_handle(srv->api, method, full ? full : url, req->buf, req->len, &reply);
+		}
+		free(full);
 	}
 	return queue_reply(conn, &reply);
 }

@@ -442,6 +442,51 @@ static void test_list_and_show(void)
 	CHECK_INT(status, 404);
 	CHECK(strstr(last_text, "nobody") != NULL);
 	json_decref(j);
+
+	/* Each entry of the list (written out peer by peer) is the peer's
+	 * own view, and ?fields= keeps just those fields, in that order. */
+	json_t *all = call("GET", "/v1/peers", NULL, &status), *some, *p, *one;
+	size_t i;
+	some = call("GET", "/v1/peers?fields=rx_bytes,name,ipv6,online", NULL, &status);
+	CHECK_INT(status, 200);
+	CHECK(!text_has_secret(last_text));
+	CHECK_INT(json_array_size(json_object_get(some, "peers")), 3);
+	json_array_foreach(json_object_get(all, "peers"), i, p) {
+		char path[128];
+		json_t *s = json_array_get(json_object_get(some, "peers"), i);
+		void *it;
+
+		snprintf(path, sizeof(path), "/v1/peers/%s", str(p, "name"));
+		one = call("GET", path, NULL, &status);
+		CHECK(json_equal(one, p));
+		json_decref(one);
+		CHECK_INT(json_object_size(s), json_object_get(p, "ipv6") ? 4 : 3);
+		it = json_object_iter(s);
+		CHECK(it && !strcmp(json_object_iter_key(it), "rx_bytes"));
+		CHECK(json_equal(json_object_get(s, "rx_bytes"), json_object_get(p, "rx_bytes")));
+		CHECK(json_equal(json_object_get(s, "name"), json_object_get(p, "name")));
+		CHECK(json_equal(json_object_get(s, "online"), json_object_get(p, "online")));
+		CHECK(json_object_get(s, "public_key") == NULL);
+	}
+	json_decref(some);
+	/* an empty list of fields is all of them */
+	some = call("GET", "/v1/peers?fields=", NULL, &status);
+	CHECK_INT(status, 200);
+	CHECK(json_equal(some, all));
+	json_decref(some);
+	json_decref(all);
+	j = call("GET", "/v1/peers?fields=name,private_key", NULL, &status);
+	CHECK_INT(status, 400);
+	CHECK(str(j, "field") && !strcmp(str(j, "field"), "fields"));
+	CHECK(strstr(last_text, "private_key") != NULL && strstr(last_text, "known fields") != NULL);
+	json_decref(j);
+	j = call("GET", "/v1/peers?sort=name", NULL, &status);
+	CHECK_INT(status, 400);
+	CHECK(strstr(last_text, "sort=name") != NULL);
+	json_decref(j);
+	j = call("GET", "/v1/peers/phone?fields=name", NULL, &status);
+	CHECK_INT(status, 400);
+	json_decref(j);
 }
 
 static void test_config_only_if_kept(void)
@@ -720,6 +765,19 @@ static void test_http_server(void)
 	CHECK(strstr(buf, "application/json") != NULL);
 	CHECK(strstr(buf, "\"client_config\"") != NULL);
 	explicit_bzero(buf, sizeof(buf));
+	/* The query string reaches the handler through the HTTP server. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK_INT(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	req = "GET /v1/peers?fields=name,ipv4 HTTP/1.1\r\nHost: zerowg\r\nConnection: close\r\n\r\n";
+	CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+	got = 0;
+	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+	CHECK(!strncmp(buf, "HTTP/1.1 200", 12));
+	CHECK(strstr(buf, "{\"name\":\"http\",\"ipv4\":") != NULL);
+	CHECK(strstr(buf, "public_key") == NULL);
 	api_server_stop(srv);
 	CHECK(access(path, F_OK) != 0);		/* socket removed */
 	snprintf(buf, sizeof(buf), "%s/run", dir);
