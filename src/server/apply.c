@@ -477,21 +477,33 @@ static int apply_configs(struct device *dev, const struct uapi_config *cur,
 	return ret;
 }
 
-int apply_run(struct device *dev, struct apply_routes *routes, apply_desired_fn desired_fn,
-	      void *desired_ctx, struct apply_counts *counts, char *err, size_t errlen)
+/* Where the desired state comes from: every peer, or the peers of keys. */
+struct source {
+	bool whole;
+	apply_desired_fn desired_fn;		/* whole */
+	void *desired_ctx;
+	const struct apply_peers_source *peers;	/* !whole */
+	const uint8_t (*keys)[UAPI_KEY_LEN];
+	size_t n_keys;
+};
+
+static int run(struct device *dev, struct apply_routes *routes, const struct source *s,
+	       struct apply_counts *counts, char *err, size_t errlen)
 {
 	struct uapi_config desired, cur;
 	int ret;
 
 	uapi_config_init(&desired);
 	uapi_config_init(&cur);
-	ret = desired_fn(desired_ctx, &desired);
+	ret = s->whole ? s->desired_fn(s->desired_ctx, &desired) :
+	      s->peers->desired_peers(s->peers->ctx, s->keys, s->n_keys, &desired);
 	if (ret < 0) {
 		if (err)
 			snprintf(err, errlen, "reading the desired configuration: %s", strerror(-ret));
 		goto out;
 	}
-	ret = device_get_config(dev, &cur);
+	ret = s->whole ? device_get_config(dev, &cur) :
+	      device_get_peers_config(dev, s->keys, s->n_keys, &cur);
 	if (ret < 0) {
 		if (err)
 			snprintf(err, errlen, "reading interface %s: %s", dev->ifname,
@@ -500,8 +512,10 @@ int apply_run(struct device *dev, struct apply_routes *routes, apply_desired_fn 
 	}
 	ret = apply_configs(dev, &cur, &desired, counts, err, errlen);
 	if (ret == 0 && routes) {
-		struct routes_source src = { .desired = &desired };
-		ret = sync_routes(routes, &src, err, errlen);
+		struct routes_source rs = { .desired = s->whole ? &desired : NULL,
+					    .prefixes = s->whole ? NULL : s->peers->prefixes,
+					    .ctx = s->whole ? NULL : s->peers->ctx };
+		ret = sync_routes(routes, &rs, err, errlen);
 	}
 out:
 	uapi_config_free(&desired);
@@ -509,36 +523,20 @@ out:
 	return ret;
 }
 
+int apply_run(struct device *dev, struct apply_routes *routes, apply_desired_fn desired_fn,
+	      void *desired_ctx, struct apply_counts *counts, char *err, size_t errlen)
+{
+	struct source s = { .whole = true, .desired_fn = desired_fn, .desired_ctx = desired_ctx };
+
+	return run(dev, routes, &s, counts, err, errlen);
+}
+
 int apply_run_peers(struct device *dev, struct apply_routes *routes,
 		    const uint8_t (*keys)[UAPI_KEY_LEN], size_t n_keys,
 		    const struct apply_peers_source *src, struct apply_counts *counts, char *err,
 		    size_t errlen)
 {
-	struct uapi_config desired, cur;
-	int ret;
+	struct source s = { .peers = src, .keys = keys, .n_keys = n_keys };
 
-	uapi_config_init(&desired);
-	uapi_config_init(&cur);
-	ret = src->desired_peers(src->ctx, keys, n_keys, &desired);
-	if (ret < 0) {
-		if (err)
-			snprintf(err, errlen, "reading the desired configuration: %s", strerror(-ret));
-		goto out;
-	}
-	ret = device_get_peers_config(dev, keys, n_keys, &cur);
-	if (ret < 0) {
-		if (err)
-			snprintf(err, errlen, "reading interface %s: %s", dev->ifname,
-				 strerror(-ret));
-		goto out;
-	}
-	ret = apply_configs(dev, &cur, &desired, counts, err, errlen);
-	if (ret == 0 && routes) {
-		struct routes_source rs = { .prefixes = src->prefixes, .ctx = src->ctx };
-		ret = sync_routes(routes, &rs, err, errlen);
-	}
-out:
-	uapi_config_free(&desired);
-	uapi_config_free(&cur);
-	return ret;
+	return run(dev, routes, &s, counts, err, errlen);
 }
