@@ -1,35 +1,38 @@
 /*
  * crypto.c - the WireGuard primitives of crypto.h on OpenSSL 3 libcrypto.
  *
- * ChaCha20-Poly1305, BLAKE2s-256 and keyed BLAKE2s come from EVP; X25519
- * from EVP_PKEY; HChaCha20 (for XChaCha20-Poly1305), HMAC-BLAKE2s (RFC 2104)
- * and the whitepaper's KDF are written here.
+ * ChaCha20-Poly1305 comes from EVP; X25519 from EVP_PKEY derivation (public
+ * keys too, see X25519_CACHE_SLOTS); HChaCha20 (for XChaCha20-Poly1305),
+ * BLAKE2s (RFC 7693), HMAC-BLAKE2s (RFC 2104) and the whitepaper's KDF are
+ * written here.  BLAKE2s is our own because OpenSSL 3.0's is plain C behind
+ * EVP, whose per-call cost (an allocation in every EVP_DigestInit_ex, the
+ * EVP_MAC parameter handling) was as large as the hashing itself: a
+ * handshake makes about a hundred BLAKE2s compressions, and MAC1 is checked
+ * on every handshake packet, including under a flood.
  *
  * Algorithms are fetched once per process (pthread_once).  The contexts that
  * can be reused are kept per thread behind a __thread pointer and freed by a
  * pthread_key destructor at thread exit, so the AEAD path performs no
- * allocation after a thread's first packet and never takes a lock.  OpenSSL
- * 3.0 re-creates a digest's internal state on every EVP_DigestInit_ex, so
- * blake2s256 and the HMAC built on it allocate once per hash; they are only
- * on the handshake path.  The keyed BLAKE2s context (MAC1/MAC2, checked on
- * every handshake packet, including under load) does not allocate.
+ * allocation after a thread's first packet and never takes a lock.  BLAKE2s
+ * works on the stack and never allocates.
  *
  * Relies on: OpenSSL >= 3.0 with the default provider ("ChaCha20-Poly1305",
- * "BLAKE2S-256", the "BLAKE2SMAC" MAC with a settable output size, X25519).
+ * X25519).
  */
 #include "crypto.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#include <openssl/rand.h>
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -39,8 +42,6 @@
 static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
 static bool crypto_algorithms_ok;
 static EVP_CIPHER *crypto_chacha20poly1305;
-static EVP_MD *crypto_blake2s256_md;
-static EVP_MAC *crypto_blake2smac;
 static pthread_key_t crypto_tls_key;
 
 /*
@@ -59,13 +60,24 @@ struct aead_slot {
 };
 
 /*
- * X25519 private keys, as OpenSSL objects with a derive context ready.
- * Importing a raw private key makes OpenSSL compute its public key, a whole
- * scalar multiplication; the static key does every handshake, and an
- * ephemeral key does two DHs after its public key is made.  Slots are
- * matched by a constant-time comparison of the secret over all slots (the
- * scan does not depend on which matched); x25519_forget() evicts an
- * ephemeral when the handshake wipes it.
+ * X25519 private keys, as OpenSSL objects with a derive context ready
+ * (EVP_PKEY_derive_init done once, when the slot is made).  The static key
+ * does every handshake, and an ephemeral key makes its public key and then
+ * does two DHs.  Slots are matched by a constant-time comparison of the
+ * secret over all slots (the scan does not depend on which matched);
+ * x25519_forget() evicts an ephemeral when the handshake wipes it.
+ *
+ * What OpenSSL 3.0 charges around the scalar multiplication is large: a
+ * private key imported alone gets its public key from code about 1.5 times
+ * slower than the ladder, and a peer key object made per DH, derive_init
+ * and the peer check of derive_set_peer add a fifth to a DH.  So a private
+ * key is imported together with a placeholder public half (the base point:
+ * X25519 derivation reads only the private half, and nothing here reads the
+ * object's public half), public keys are computed as DH(secret, base point)
+ * with the ladder, and the peer's public key is written into one per-thread
+ * key object (EVP_PKEY_set1_encoded_public_key) that is set as the peer
+ * again for every DH.  Measured with OpenSSL 3.0.22 on the project's Xeon,
+ * the ladder alone taking 61 us: public key 101 -> 70 us, DH 73 -> 62 us.
  */
 #define X25519_CACHE_SLOTS 4
 struct x25519_slot {
@@ -79,9 +91,10 @@ struct x25519_slot {
 struct crypto_tls {
 	struct x25519_slot x25519_slots[X25519_CACHE_SLOTS];
 	unsigned long x25519_clock;
+	EVP_PKEY_CTX *x25519_import;	/* EVP_PKEY_fromdata_init done */
+	EVP_PKEY *x25519_peer;		/* public half rewritten per DH */
+	EVP_PKEY *x25519_base;		/* the base point, u = 9 */
 	struct aead_slot aead_slots[AEAD_CACHE_SLOTS];
-	EVP_MD_CTX *md;		/* BLAKE2s-256 */
-	EVP_MAC_CTX *mac128;	/* BLAKE2SMAC with size 16; key set per call */
 };
 static __thread struct crypto_tls *crypto_tls;
 
@@ -96,10 +109,11 @@ static void crypto_tls_free(void *arg)
 		EVP_PKEY_CTX_free(t->x25519_slots[i].derive);
 		EVP_PKEY_free(t->x25519_slots[i].priv);
 	}
+	EVP_PKEY_CTX_free(t->x25519_import);
+	EVP_PKEY_free(t->x25519_peer);
+	EVP_PKEY_free(t->x25519_base);
 	for (int i = 0; i < AEAD_CACHE_SLOTS; i++)
 		EVP_CIPHER_CTX_free(t->aead_slots[i].ctx);
-	EVP_MD_CTX_free(t->md);
-	EVP_MAC_CTX_free(t->mac128);
 	explicit_bzero(t, sizeof(*t));
 	free(t);
 	if (crypto_tls == t)
@@ -110,40 +124,15 @@ static void crypto_fetch_algorithms(void)
 {
 	EVP_KEYMGMT *keymgmt;
 	EVP_KEYEXCH *keyexch;
-	EVP_MAC_CTX *probe;
-	size_t size = BLAKE2S_MAC128_LEN;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
-		OSSL_PARAM_END,
-	};
 
 	if (pthread_key_create(&crypto_tls_key, crypto_tls_free) != 0)
 		return;
 	crypto_chacha20poly1305 = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
-	crypto_blake2s256_md = EVP_MD_fetch(NULL, "BLAKE2S-256", NULL);
-	crypto_blake2smac = EVP_MAC_fetch(NULL, "BLAKE2SMAC", NULL);
-	if (!crypto_chacha20poly1305 || !crypto_blake2s256_md || !crypto_blake2smac)
-		goto out;
-
-	/* The 16-byte output must be a parameter of the MAC (it changes the
-	 * BLAKE2 parameter block), not a truncation: refuse a provider that
-	 * cannot set it. */
-	probe = EVP_MAC_CTX_new(crypto_blake2smac);
-	if (!probe)
-		goto out;
-	if (!EVP_MAC_CTX_set_params(probe, params) ||
-	    EVP_MAC_CTX_get_mac_size(probe) != BLAKE2S_MAC128_LEN) {
-		EVP_MAC_CTX_free(probe);
-		goto out;
-	}
-	EVP_MAC_CTX_free(probe);
-
 	keymgmt = EVP_KEYMGMT_fetch(NULL, "X25519", NULL);
 	keyexch = EVP_KEYEXCH_fetch(NULL, "X25519", NULL);
-	crypto_algorithms_ok = keymgmt && keyexch;
+	crypto_algorithms_ok = crypto_chacha20poly1305 && keymgmt && keyexch;
 	EVP_KEYMGMT_free(keymgmt);
 	EVP_KEYEXCH_free(keyexch);
-out:
 	ERR_clear_error();
 }
 
@@ -173,46 +162,6 @@ static struct crypto_tls *crypto_tls_get(void)
 	return t;
 }
 
-static EVP_MD_CTX *crypto_md_ctx(void)
-{
-	struct crypto_tls *t = crypto_tls;
-
-	if (likely(t != NULL && t->md != NULL))
-		return t->md;
-	t = crypto_tls_get();
-	if (!t)
-		return NULL;
-	t->md = EVP_MD_CTX_new();
-	return t->md;
-}
-
-static EVP_MAC_CTX *crypto_mac128_ctx(void)
-{
-	struct crypto_tls *t = crypto_tls;
-	EVP_MAC_CTX *ctx;
-	size_t size = BLAKE2S_MAC128_LEN;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
-		OSSL_PARAM_END,
-	};
-
-	if (likely(t != NULL && t->mac128 != NULL))
-		return t->mac128;
-	t = crypto_tls_get();
-	if (!t)
-		return NULL;
-	ctx = EVP_MAC_CTX_new(crypto_blake2smac);
-	if (!ctx)
-		return NULL;
-	/* The size persists across EVP_MAC_init calls that pass no params. */
-	if (!EVP_MAC_CTX_set_params(ctx, params)) {
-		EVP_MAC_CTX_free(ctx);
-		return NULL;
-	}
-	t->mac128 = ctx;
-	return ctx;
-}
-
 static inline void put_le64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
@@ -228,12 +177,24 @@ static inline uint64_t get_le64(const uint8_t *p)
 	return v;
 }
 
-/*
- * One AEAD operation on the thread's context.  The nonce is WireGuard's:
- * 4 zero bytes then the counter, little endian.  in_len is the plaintext
- * (or ciphertext without tag) length; tag is written (encrypt) or checked
- * (decrypt).  EVP takes int lengths, hence the limits.
- */
+/* Constant-time comparison of two 32-byte keys, in four 64-bit words:
+ * CRYPTO_memcmp's byte loop cost ~230 instructions, on every packet.  The
+ * empty asm keeps the compiler from turning the OR chain into an early
+ * exit. */
+static inline bool key32_equal(const uint8_t a[32], const uint8_t b[32])
+{
+	uint64_t x, y, acc = 0;
+
+	for (int i = 0; i < 32; i += 8) {
+		memcpy(&x, a + i, sizeof(x));
+		memcpy(&y, b + i, sizeof(y));
+		acc |= x ^ y;
+		__asm__("" : "+r"(acc));
+	}
+	return acc == 0;
+}
+_Static_assert(CHACHA20POLY1305_KEY_LEN == 32 && X25519_KEY_LEN == 32, "key32_equal");
+
 /* A context with key already set (see AEAD_CACHE_SLOTS), or NULL. */
 static EVP_CIPHER_CTX *aead_ctx_for(const uint8_t *key, int enc, bool *key_set)
 {
@@ -260,7 +221,7 @@ static EVP_CIPHER_CTX *aead_ctx_for(const uint8_t *key, int enc, bool *key_set)
 		slot->key_addr = NULL;
 	}
 	*key_set = slot->key_addr == key && slot->enc == enc &&
-		   CRYPTO_memcmp(slot->key, key, CHACHA20POLY1305_KEY_LEN) == 0;
+		   key32_equal(slot->key, key);
 	if (!*key_set) {
 		slot->key_addr = key;
 		slot->enc = enc;
@@ -269,6 +230,19 @@ static EVP_CIPHER_CTX *aead_ctx_for(const uint8_t *key, int enc, bool *key_set)
 	return slot->ctx;
 }
 
+/*
+ * One AEAD operation on the thread's context.  The nonce is WireGuard's:
+ * 4 zero bytes then the counter, little endian.  in_len is the plaintext
+ * (or ciphertext without tag) length; tag is written (encrypt) or checked
+ * (decrypt).  EVP takes int lengths, hence the limits.
+ *
+ * The nonce (and for decryption the expected tag) go in through
+ * EVP_CipherInit_ex2's parameters and the tag comes out through
+ * EVP_CIPHER_CTX_get_params.  Measured on OpenSSL 3.0.22: a decryption
+ * costs about 0.25 us less than with EVP_CipherInit_ex followed by
+ * EVP_CIPHER_CTX_ctrl(SET_TAG), which translates into the same parameter;
+ * for encryption the two forms cost the same.
+ */
 static bool aead_crypt(uint8_t *dst, const uint8_t *src, size_t in_len,
 		       const uint8_t *ad, size_t ad_len, uint64_t counter,
 		       const uint8_t key[CHACHA20POLY1305_KEY_LEN], uint8_t *tag, int enc)
@@ -276,33 +250,38 @@ static bool aead_crypt(uint8_t *dst, const uint8_t *src, size_t in_len,
 	bool key_set = false;
 	EVP_CIPHER_CTX *ctx = aead_ctx_for(key, enc, &key_set);
 	uint8_t nonce[12] = { 0 };
+	OSSL_PARAM params[2] = { OSSL_PARAM_END, OSSL_PARAM_END };
 	int len;
 
 	if (!ctx || in_len > INT_MAX - CHACHA20POLY1305_TAG_LEN || ad_len > INT_MAX)
 		return false;
 	put_le64(nonce + 4, counter);
-	if (!EVP_CipherInit_ex(ctx, NULL, NULL, key_set ? NULL : key, nonce, enc)) {
+	/* The expected tag is copied into the context before any plaintext
+	 * is written, so in-place decryption cannot disturb it. */
+	if (!enc)
+		params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
+							      CHACHA20POLY1305_TAG_LEN);
+	if (!EVP_CipherInit_ex2(ctx, NULL, key_set ? NULL : key, nonce, enc, params)) {
 		/* Forget the slot's key: its state is unknown now. */
 		for (int i = 0; i < AEAD_CACHE_SLOTS; i++)
 			if (crypto_tls->aead_slots[i].ctx == ctx)
 				crypto_tls->aead_slots[i].key_addr = NULL;
 		return false;
 	}
-	/* The expected tag is copied into the context before any plaintext
-	 * is written, so in-place decryption cannot disturb it. */
-	if (!enc && !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG,
-					 CHACHA20POLY1305_TAG_LEN, tag))
-		return false;
 	if (ad_len && !EVP_CipherUpdate(ctx, NULL, &len, ad, (int)ad_len))
 		return false;
 	if (in_len && !EVP_CipherUpdate(ctx, dst, &len, src, (int)in_len))
 		return false;
-	/* ChaCha20-Poly1305 is a stream cipher: Final emits no bytes. */
+	/* ChaCha20-Poly1305 is a stream cipher: Final emits no bytes; on
+	 * decryption it is where the tag is checked. */
 	if (!EVP_CipherFinal_ex(ctx, dst + in_len, &len))
 		return false;
-	if (enc && !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
-					CHACHA20POLY1305_TAG_LEN, tag))
-		return false;
+	if (enc) {
+		params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
+							      CHACHA20POLY1305_TAG_LEN);
+		if (!EVP_CIPHER_CTX_get_params(ctx, params))
+			return false;
+	}
 	return true;
 }
 
@@ -447,6 +426,33 @@ static void x25519_slot_clear(struct x25519_slot *slot)
 	explicit_bzero(slot, sizeof(*slot));
 }
 
+static const uint8_t x25519_base_point[X25519_KEY_LEN] = { 9 };
+
+/* The thread's import context, peer key object and base point (see
+ * X25519_CACHE_SLOTS), made on first use.  False on failure. */
+static bool x25519_objects(struct crypto_tls *t)
+{
+	if (likely(t->x25519_base != NULL))
+		return true;
+	if (!t->x25519_import) {
+		t->x25519_import = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+		if (!t->x25519_import || EVP_PKEY_fromdata_init(t->x25519_import) != 1) {
+			EVP_PKEY_CTX_free(t->x25519_import);
+			t->x25519_import = NULL;
+			return false;
+		}
+	}
+	if (!t->x25519_peer)
+		t->x25519_peer = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL,
+								x25519_base_point,
+								X25519_KEY_LEN);
+	if (t->x25519_peer)
+		t->x25519_base = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL,
+								x25519_base_point,
+								X25519_KEY_LEN);
+	return t->x25519_base != NULL;
+}
+
 /* The cached key object for secret, made (evicting the least recently
  * used) if it is not there.  NULL on failure. */
 static struct x25519_slot *x25519_slot_for(const uint8_t secret[X25519_KEY_LEN])
@@ -454,26 +460,36 @@ static struct x25519_slot *x25519_slot_for(const uint8_t secret[X25519_KEY_LEN])
 	struct crypto_tls *t = crypto_tls ? crypto_tls : crypto_tls_get();
 	struct x25519_slot *hit = NULL, *victim;
 
-	if (!t)
+	if (!t || !x25519_objects(t))
 		return NULL;
 	victim = &t->x25519_slots[0];
 	for (int i = 0; i < X25519_CACHE_SLOTS; i++) {
 		struct x25519_slot *slot = &t->x25519_slots[i];
-		bool same = slot->priv && CRYPTO_memcmp(slot->secret, secret, X25519_KEY_LEN) == 0;
+		bool same = slot->priv && key32_equal(slot->secret, secret);
 		if (same)
 			hit = slot;
 		if (!slot->priv || (victim->priv && slot->used < victim->used))
 			victim = slot;
 	}
 	if (!hit) {
+		/* The public half is a placeholder (see X25519_CACHE_SLOTS):
+		 * given one, OpenSSL does not compute it.  OpenSSL clamps the
+		 * scalar when it derives and cleanses its copy when freed. */
+		OSSL_PARAM params[] = {
+			OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY,
+							  (void *)secret, X25519_KEY_LEN),
+			OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+							  (void *)x25519_base_point,
+							  X25519_KEY_LEN),
+			OSSL_PARAM_END,
+		};
+
 		hit = victim;
 		x25519_slot_clear(hit);
-		/* OpenSSL clamps internally and derives the public key on
-		 * import; it cleanses its copy of the secret when freed. */
-		hit->priv = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, secret,
-							    X25519_KEY_LEN);
+		if (EVP_PKEY_fromdata(t->x25519_import, &hit->priv, EVP_PKEY_KEYPAIR, params) != 1)
+			hit->priv = NULL;
 		hit->derive = hit->priv ? EVP_PKEY_CTX_new_from_pkey(NULL, hit->priv, NULL) : NULL;
-		if (!hit->derive) {
+		if (!hit->derive || EVP_PKEY_derive_init(hit->derive) != 1) {
 			x25519_slot_clear(hit);
 			ERR_clear_error();
 			return NULL;
@@ -492,134 +508,317 @@ void x25519_forget(const uint8_t secret[X25519_KEY_LEN])
 		return;
 	for (int i = 0; i < X25519_CACHE_SLOTS; i++) {
 		struct x25519_slot *slot = &t->x25519_slots[i];
-		if (slot->priv && CRYPTO_memcmp(slot->secret, secret, X25519_KEY_LEN) == 0)
+		if (slot->priv && key32_equal(slot->secret, secret))
 			x25519_slot_clear(slot);
 	}
+}
+
+/* out := X25519(slot's secret, peer's public half); false if it is all
+ * zeros or on error.  The peer check of derive_set_peer is skipped: for
+ * X25519 it only asks whether the object has a public key, and the
+ * all-zero test below is the check that matters. */
+static bool x25519_derive(uint8_t out[X25519_KEY_LEN], struct x25519_slot *slot,
+			  EVP_PKEY *peer)
+{
+	uint8_t tmp[X25519_KEY_LEN];
+	size_t len = sizeof(tmp);
+	bool ok = false;
+
+	if (EVP_PKEY_derive_set_peer_ex(slot->derive, peer, 0) != 1)
+		goto out;
+	/* OpenSSL itself fails the derivation on an all-zero result; the
+	 * explicit check below does not rely on that. */
+	if (EVP_PKEY_derive(slot->derive, tmp, &len) != 1 || len != X25519_KEY_LEN)
+		goto out;
+	if (crypto_is_zero(tmp, sizeof(tmp)))
+		goto out;
+	memcpy(out, tmp, sizeof(tmp));
+	ok = true;
+out:
+	explicit_bzero(tmp, sizeof(tmp));
+	if (!ok)
+		ERR_clear_error();
+	return ok;
 }
 
 bool x25519_public_from_secret(uint8_t pub[X25519_KEY_LEN],
 			       const uint8_t secret[X25519_KEY_LEN])
 {
 	struct x25519_slot *slot = x25519_slot_for(secret);
-	size_t len = X25519_KEY_LEN;
 
-	if (!slot)
-		return false;
-	if (EVP_PKEY_get_raw_public_key(slot->priv, pub, &len) != 1 || len != X25519_KEY_LEN) {
-		ERR_clear_error();
-		return false;
-	}
-	return true;
+	return slot && x25519_derive(pub, slot, crypto_tls->x25519_base);
 }
 
 bool x25519(uint8_t shared[X25519_KEY_LEN], const uint8_t secret[X25519_KEY_LEN],
 	    const uint8_t pub[X25519_KEY_LEN])
 {
 	struct x25519_slot *slot = x25519_slot_for(secret);
-	EVP_PKEY *peer = NULL;
-	uint8_t out[X25519_KEY_LEN];
-	size_t len = sizeof(out);
-	bool ok = false;
+	EVP_PKEY *peer;
 
 	if (!slot)
 		return false;
-	peer = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, pub, X25519_KEY_LEN);
-	if (!peer || EVP_PKEY_derive_init(slot->derive) != 1 ||
-	    EVP_PKEY_derive_set_peer(slot->derive, peer) != 1)
-		goto out;
-	/* OpenSSL itself fails the derivation on an all-zero result; the
-	 * explicit check below does not rely on that. */
-	if (EVP_PKEY_derive(slot->derive, out, &len) != 1 || len != X25519_KEY_LEN)
-		goto out;
-	if (crypto_is_zero(out, sizeof(out)))
-		goto out;
-	memcpy(shared, out, sizeof(out));
-	ok = true;
-out:
-	explicit_bzero(out, sizeof(out));
-	EVP_PKEY_free(peer);
-	if (!ok)
+	peer = crypto_tls->x25519_peer;
+	if (EVP_PKEY_set1_encoded_public_key(peer, pub, X25519_KEY_LEN) != 1) {
 		ERR_clear_error();
-	return ok;
+		return false;
+	}
+	return x25519_derive(shared, slot, peer);
+}
+
+/*
+ * BLAKE2s (RFC 7693): 10 rounds over 64-byte blocks, 32-bit words.  The
+ * last block (zero-padded, possibly empty) is compressed with the final
+ * flag, so update keeps up to a whole block buffered until it knows more
+ * input follows.  Every state and block copy is wiped after use: keyed
+ * states and HMAC states hold key material.
+ */
+static const uint32_t blake2s_iv[8] = {
+	0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A,
+	0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19,
+};
+
+static const uint8_t blake2s_sigma[10][16] = {
+	{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 },
+	{ 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3 },
+	{ 11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4 },
+	{ 7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8 },
+	{ 9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13 },
+	{ 2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9 },
+	{ 12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11 },
+	{ 13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10 },
+	{ 6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5 },
+	{ 10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0 },
+};
+
+struct blake2s_state {
+	uint32_t h[8];
+	uint32_t t[2];		/* bytes compressed so far, 64-bit */
+	uint8_t buf[BLAKE2S_BLOCK_LEN];
+	size_t buflen;		/* 0..64 */
+	size_t outlen;
+};
+
+#define ROTR32(v, n) (((v) >> (n)) | ((v) << (32 - (n))))
+#define BLAKE2S_G(a, b, c, d, x, y) do { \
+	a += b + (x); d = ROTR32(d ^ a, 16); \
+	c += d; b = ROTR32(b ^ c, 12); \
+	a += b + (y); d = ROTR32(d ^ a, 8); \
+	c += d; b = ROTR32(b ^ c, 7); \
+} while (0)
+/* columns, then diagonals */
+#define BLAKE2S_ROUND(r) do { \
+	BLAKE2S_G(v[0], v[4], v[8], v[12], m[blake2s_sigma[r][0]], m[blake2s_sigma[r][1]]); \
+	BLAKE2S_G(v[1], v[5], v[9], v[13], m[blake2s_sigma[r][2]], m[blake2s_sigma[r][3]]); \
+	BLAKE2S_G(v[2], v[6], v[10], v[14], m[blake2s_sigma[r][4]], m[blake2s_sigma[r][5]]); \
+	BLAKE2S_G(v[3], v[7], v[11], v[15], m[blake2s_sigma[r][6]], m[blake2s_sigma[r][7]]); \
+	BLAKE2S_G(v[0], v[5], v[10], v[15], m[blake2s_sigma[r][8]], m[blake2s_sigma[r][9]]); \
+	BLAKE2S_G(v[1], v[6], v[11], v[12], m[blake2s_sigma[r][10]], m[blake2s_sigma[r][11]]); \
+	BLAKE2S_G(v[2], v[7], v[8], v[13], m[blake2s_sigma[r][12]], m[blake2s_sigma[r][13]]); \
+	BLAKE2S_G(v[3], v[4], v[9], v[14], m[blake2s_sigma[r][14]], m[blake2s_sigma[r][15]]); \
+} while (0)
+
+/* Compresses one block that brings the byte count up by inc. */
+static void blake2s_compress(struct blake2s_state *s, const uint8_t block[BLAKE2S_BLOCK_LEN],
+			     uint32_t inc, bool last)
+{
+	uint32_t m[16], v[16];
+	int i;
+
+	s->t[0] += inc;
+	s->t[1] += s->t[0] < inc;
+	for (i = 0; i < 16; i++)
+		m[i] = get_le32(block + 4 * i);
+	for (i = 0; i < 8; i++) {
+		v[i] = s->h[i];
+		v[i + 8] = blake2s_iv[i];
+	}
+	v[12] ^= s->t[0];
+	v[13] ^= s->t[1];
+	if (last)
+		v[14] = ~v[14];
+	/* Unrolled, so that every message index is a constant. */
+	BLAKE2S_ROUND(0);
+	BLAKE2S_ROUND(1);
+	BLAKE2S_ROUND(2);
+	BLAKE2S_ROUND(3);
+	BLAKE2S_ROUND(4);
+	BLAKE2S_ROUND(5);
+	BLAKE2S_ROUND(6);
+	BLAKE2S_ROUND(7);
+	BLAKE2S_ROUND(8);
+	BLAKE2S_ROUND(9);
+	for (i = 0; i < 8; i++)
+		s->h[i] ^= v[i] ^ v[i + 8];
+	/* v is not wiped: taking its address would keep it out of registers
+	 * (compression 1.7 times slower, measured).  Its spills are stack
+	 * bytes the next compression or call overwrites, like those of the
+	 * AEAD and X25519 code in libcrypto. */
+	explicit_bzero(m, sizeof(m));
+}
+
+/* outlen 1..32, keylen 0..32 (checked by the callers). */
+static void blake2s_init(struct blake2s_state *s, size_t outlen,
+			 const uint8_t *key, size_t keylen)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->h, blake2s_iv, sizeof(s->h));
+	/* parameter block: digest length, key length, fanout 1, depth 1 */
+	s->h[0] ^= 0x01010000 ^ ((uint32_t)keylen << 8) ^ (uint32_t)outlen;
+	s->outlen = outlen;
+	if (keylen) {
+		/* the key, zero-padded, is the first block */
+		memcpy(s->buf, key, keylen);
+		s->buflen = BLAKE2S_BLOCK_LEN;
+	}
+}
+
+static void blake2s_update(struct blake2s_state *s, const uint8_t *in, size_t len)
+{
+	size_t fill = BLAKE2S_BLOCK_LEN - s->buflen;
+
+	if (!len)
+		return;
+	if (len > fill) {
+		/* more input follows the buffered block: it is not the last */
+		memcpy(s->buf + s->buflen, in, fill);
+		blake2s_compress(s, s->buf, BLAKE2S_BLOCK_LEN, false);
+		s->buflen = 0;
+		in += fill;
+		len -= fill;
+		while (len > BLAKE2S_BLOCK_LEN) {
+			blake2s_compress(s, in, BLAKE2S_BLOCK_LEN, false);
+			in += BLAKE2S_BLOCK_LEN;
+			len -= BLAKE2S_BLOCK_LEN;
+		}
+	}
+	memcpy(s->buf + s->buflen, in, len);
+	s->buflen += len;
+}
+
+/* Compresses a full buffered block now, for a caller that guarantees more
+ * input will follow (so it is not the last block): the HMAC pads below. */
+static void blake2s_absorb_full_block(struct blake2s_state *s)
+{
+	if (s->buflen == BLAKE2S_BLOCK_LEN) {
+		blake2s_compress(s, s->buf, BLAKE2S_BLOCK_LEN, false);
+		s->buflen = 0;
+	}
+}
+
+/* Writes s->outlen bytes and wipes the state. */
+static void blake2s_final(struct blake2s_state *s, uint8_t *out)
+{
+	uint8_t full[BLAKE2S_HASH_LEN];
+	int i;
+
+	memset(s->buf + s->buflen, 0, BLAKE2S_BLOCK_LEN - s->buflen);
+	blake2s_compress(s, s->buf, (uint32_t)s->buflen, true);
+	for (i = 0; i < 8; i++)
+		put_le32(full + 4 * i, s->h[i]);
+	memcpy(out, full, s->outlen);
+	explicit_bzero(full, sizeof(full));
+	explicit_bzero(s, sizeof(*s));
 }
 
 bool blake2s256(uint8_t out[BLAKE2S_HASH_LEN], const uint8_t *in1, size_t in1_len,
 		const uint8_t *in2, size_t in2_len)
 {
-	EVP_MD_CTX *ctx = crypto_md_ctx();
-	unsigned int len;
+	struct blake2s_state s;
 
-	if (!ctx)
-		return false;
-	if (!EVP_DigestInit_ex(ctx, crypto_blake2s256_md, NULL))
-		return false;
-	if (in1_len && !EVP_DigestUpdate(ctx, in1, in1_len))
-		return false;
-	if (in2_len && !EVP_DigestUpdate(ctx, in2, in2_len))
-		return false;
-	return EVP_DigestFinal_ex(ctx, out, &len) && len == BLAKE2S_HASH_LEN;
+	blake2s_init(&s, BLAKE2S_HASH_LEN, NULL, 0);
+	blake2s_update(&s, in1, in1_len);
+	blake2s_update(&s, in2, in2_len);
+	blake2s_final(&s, out);
+	return true;
 }
 
 bool blake2s_mac128(uint8_t out[BLAKE2S_MAC128_LEN], const uint8_t *in, size_t in_len,
 		    const uint8_t *key, size_t key_len)
 {
-	EVP_MAC_CTX *ctx;
-	size_t len;
+	struct blake2s_state s;
 
-	/* A NULL or empty key would make EVP_MAC_init keep the previous one. */
 	if (!key || key_len < 1 || key_len > 32)
 		return false;
-	ctx = crypto_mac128_ctx();
-	if (!ctx)
-		return false;
-	if (!EVP_MAC_init(ctx, key, key_len, NULL))
-		return false;
-	if (in_len && !EVP_MAC_update(ctx, in, in_len))
-		return false;
-	return EVP_MAC_final(ctx, out, &len, BLAKE2S_MAC128_LEN) &&
-	       len == BLAKE2S_MAC128_LEN;
+	blake2s_init(&s, BLAKE2S_MAC128_LEN, key, key_len);
+	blake2s_update(&s, in, in_len);
+	blake2s_final(&s, out);
+	return true;
 }
 
 /*
- * RFC 2104 by hand over blake2s256 (block 64 bytes): two digests, no MAC
- * context.  OpenSSL 3.0's EVP_MAC "HMAC" costs five allocations per call
- * against two here.  out may alias in or key.
+ * RFC 2104 over BLAKE2s-256 (block 64 bytes): the inner and outer states
+ * after their pad block, ready for the message.
  */
-bool hmac_blake2s(uint8_t out[BLAKE2S_HASH_LEN], const uint8_t *in, size_t in_len,
-		  const uint8_t *key, size_t key_len)
+struct hmac_blake2s_key {
+	struct blake2s_state inner, outer;
+};
+
+static void hmac_blake2s_key_init(struct hmac_blake2s_key *hk, const uint8_t *key,
+				  size_t key_len)
 {
 	uint8_t k[BLAKE2S_BLOCK_LEN] = { 0 };
 	uint8_t pad[BLAKE2S_BLOCK_LEN];
-	uint8_t inner[BLAKE2S_HASH_LEN];
-	bool ok = false;
 	int i;
 
 	if (key_len > BLAKE2S_BLOCK_LEN) {
-		if (!blake2s256(k, key, key_len, NULL, 0))
-			goto out;
+		struct blake2s_state s;
+
+		blake2s_init(&s, BLAKE2S_HASH_LEN, NULL, 0);
+		blake2s_update(&s, key, key_len);
+		blake2s_final(&s, k);
 	} else if (key_len) {
 		memcpy(k, key, key_len);
 	}
-
 	for (i = 0; i < BLAKE2S_BLOCK_LEN; i++)
 		pad[i] = k[i] ^ 0x36;
-	if (!blake2s256(inner, pad, sizeof(pad), in, in_len))
-		goto out;
+	blake2s_init(&hk->inner, BLAKE2S_HASH_LEN, NULL, 0);
+	blake2s_update(&hk->inner, pad, sizeof(pad));
 	for (i = 0; i < BLAKE2S_BLOCK_LEN; i++)
 		pad[i] = k[i] ^ 0x5c;
-	ok = blake2s256(out, pad, sizeof(pad), inner, sizeof(inner));
-out:
+	blake2s_init(&hk->outer, BLAKE2S_HASH_LEN, NULL, 0);
+	blake2s_update(&hk->outer, pad, sizeof(pad));
+	/* The inner hash always follows the outer pad. */
+	blake2s_absorb_full_block(&hk->outer);
 	explicit_bzero(k, sizeof(k));
 	explicit_bzero(pad, sizeof(pad));
+}
+
+/* out := HMAC(key of hk, in); hk is left as it was, for reuse.  out may
+ * alias in. */
+static void hmac_blake2s_with(const struct hmac_blake2s_key *hk, uint8_t out[BLAKE2S_HASH_LEN],
+			      const uint8_t *in, size_t in_len)
+{
+	struct blake2s_state s;
+	uint8_t inner[BLAKE2S_HASH_LEN];
+
+	s = hk->inner;
+	blake2s_update(&s, in, in_len);
+	blake2s_final(&s, inner);
+	s = hk->outer;
+	blake2s_update(&s, inner, sizeof(inner));
+	blake2s_final(&s, out);
 	explicit_bzero(inner, sizeof(inner));
-	return ok;
+}
+
+/* out may alias in or key. */
+bool hmac_blake2s(uint8_t out[BLAKE2S_HASH_LEN], const uint8_t *in, size_t in_len,
+		  const uint8_t *key, size_t key_len)
+{
+	struct hmac_blake2s_key hk;
+
+	hmac_blake2s_key_init(&hk, key, key_len);
+	hmac_blake2s_with(&hk, out, in, in_len);
+	explicit_bzero(&hk, sizeof(hk));
+	return true;
 }
 
 /*
  * Whitepaper section 5.4: tau0 = HMAC(C, input), tau1 = HMAC(tau0, 0x1),
- * tau_i = HMAC(tau0, tau_{i-1} || i).  All outputs are computed into locals
- * before any is written, because callers pass the chaining key itself as
- * t1 (ck = KDF1(ck, ...)) and any output may alias the input.
+ * tau_i = HMAC(tau0, tau_{i-1} || i).  tau0's pads are absorbed once for
+ * the n expansions (whose messages are never empty, so its inner pad block
+ * is not the last either).  All outputs are computed into locals before
+ * any is written, because callers pass the chaining key itself as t1
+ * (ck = KDF1(ck, ...)) and any output may alias the input.
  */
 bool kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, int n,
 	 const uint8_t chaining_key[BLAKE2S_HASH_LEN],
@@ -629,13 +828,15 @@ bool kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, int n,
 	uint8_t tau[3][BLAKE2S_HASH_LEN];
 	uint8_t buf[BLAKE2S_HASH_LEN + 1];
 	uint8_t *outs[3] = { t1, t2, t3 };
-	bool ok = false;
+	struct hmac_blake2s_key hk;
 	int i;
 
 	if (n < 1 || n > 3)
 		return false;
-	if (!hmac_blake2s(tau0, input, input_len, chaining_key, BLAKE2S_HASH_LEN))
-		goto out;
+	hmac_blake2s_key_init(&hk, chaining_key, BLAKE2S_HASH_LEN);
+	hmac_blake2s_with(&hk, tau0, input, input_len);
+	hmac_blake2s_key_init(&hk, tau0, sizeof(tau0));
+	blake2s_absorb_full_block(&hk.inner);
 	for (i = 0; i < n; i++) {
 		size_t len = 0;
 
@@ -644,31 +845,34 @@ bool kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, int n,
 			len = BLAKE2S_HASH_LEN;
 		}
 		buf[len++] = (uint8_t)(i + 1);
-		if (!hmac_blake2s(tau[i], buf, len, tau0, sizeof(tau0)))
-			goto out;
+		hmac_blake2s_with(&hk, tau[i], buf, len);
 	}
 	for (i = 0; i < n; i++)
 		memcpy(outs[i], tau[i], BLAKE2S_HASH_LEN);
-	ok = true;
-out:
+	explicit_bzero(&hk, sizeof(hk));
 	explicit_bzero(tau0, sizeof(tau0));
 	explicit_bzero(tau, sizeof(tau));
 	explicit_bzero(buf, sizeof(buf));
-	return ok;
+	return true;
 }
 
+/* getrandom(2) rather than RAND_bytes: the same kernel CSPRNG without
+ * OpenSSL's DRBG layer in front, 0.4 us against 1.0 us for 32 bytes here;
+ * each handshake response takes two draws (ephemeral key, index). */
 bool crypto_random(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
-	/* RAND_bytes takes an int length. */
 	while (len) {
-		int chunk = len > INT_MAX ? INT_MAX : (int)len;
+		ssize_t n = getrandom(p, len, 0);
 
-		if (RAND_bytes(p, chunk) != 1)
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
 			return false;
-		p += chunk;
-		len -= (size_t)chunk;
+		}
+		p += n;
+		len -= (size_t)n;
 	}
 	return true;
 }

@@ -4,7 +4,8 @@
  * ChaCha20-Poly1305 (RFC 8439), XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha,
  * with an HChaCha20 of our own), X25519 (RFC 7748), BLAKE2s-256 (RFC 7693),
  * keyed BLAKE2s-128 for MAC1/MAC2, HMAC-BLAKE2s and the HKDF of the
- * whitepaper (section 5.4, KDF1..KDF3).
+ * whitepaper (section 5.4, KDF1..KDF3).  The AEAD and X25519 come from
+ * libcrypto; BLAKE2s and what is built on it are our own (see crypto.c).
  *
  * OpenSSL contexts are cached per thread (created on first use and freed by a
  * thread-exit destructor), so callers never pass contexts around and the
@@ -96,7 +97,7 @@ bool kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, int n,
 	 const uint8_t chaining_key[BLAKE2S_HASH_LEN],
 	 const uint8_t *input, size_t input_len) WUR;
 
-/* Random bytes from the kernel CSPRNG (via RAND_bytes). */
+/* Random bytes from the kernel CSPRNG (getrandom). */
 bool crypto_random(void *buf, size_t len) WUR;
 
 /* Constant-time comparison: true if equal. */

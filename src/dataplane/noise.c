@@ -161,7 +161,9 @@ bool noise_static_identity_set(struct noise_static_identity *id,
 	clamped[31] &= 127;
 	clamped[31] |= 64;
 	memcpy(id->static_private, clamped, NOISE_PUBLIC_KEY_LEN);
-	ok = x25519_public_from_secret(id->static_public, id->static_private);
+	ok = x25519_public_from_secret(id->static_public, id->static_private) &&
+	     handshake_start(id->responder_chaining_key, id->responder_hash,
+			     id->static_public);
 	if (ok)
 		id->has_identity = true;
 	else
@@ -323,8 +325,8 @@ struct noise_handshake *noise_handshake_consume_initiation(
 	if (!id->has_identity ||
 	    le32toh(src->header.type) != MESSAGE_HANDSHAKE_INITIATION)
 		goto out;
-	if (!handshake_start(ck, hash, id->static_public))
-		goto out;
+	memcpy(ck, id->responder_chaining_key, NOISE_HASH_LEN);
+	memcpy(hash, id->responder_hash, NOISE_HASH_LEN);
 
 	/* e */
 	memcpy(e, src->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);

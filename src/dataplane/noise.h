@@ -21,10 +21,13 @@
 
 #define WUR __attribute__((warn_unused_result))
 
-/* The device's own key pair. */
+/* The device's own key pair, and the chaining key and hash every
+ * initiation to us starts from (they depend on our public key only). */
 struct noise_static_identity {
 	uint8_t static_public[NOISE_PUBLIC_KEY_LEN];
 	uint8_t static_private[NOISE_PUBLIC_KEY_LEN];
+	uint8_t responder_chaining_key[NOISE_HASH_LEN];
+	uint8_t responder_hash[NOISE_HASH_LEN];
 	bool has_identity;
 };
 

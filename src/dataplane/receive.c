@@ -104,7 +104,9 @@ static void handshake_initiation_received(struct device *dev, struct rx_dgram *d
 		return;
 	}
 	peer = peer_of_handshake(hs);
-	log_debug("%s: received handshake initiation", peer_tag(peer, tag));
+	/* peer_tag base64-encodes the key: only for a line that is shown. */
+	if (log_verbose_enabled())
+		log_debug("%s: received handshake initiation", peer_tag(peer, tag));
 	update_endpoint(peer, d);
 	peer->rx_bytes += d->len;
 	timers_any_authenticated_packet_received(peer);
@@ -118,7 +120,8 @@ static void handshake_initiation_received(struct device *dev, struct rx_dgram *d
 	cookie_add_mac_to_packet((uint8_t *)&resp, sizeof(resp), &peer->latest_cookie, now);
 	if (!begin_session(peer, now))
 		return;
-	log_debug("%s: sending handshake response", peer_tag(peer, tag));
+	if (log_verbose_enabled())
+		log_debug("%s: sending handshake response", peer_tag(peer, tag));
 	timers_any_authenticated_packet_sent(peer);
 	if (socket_send(dev, &peer->endpoint, &resp, sizeof(resp)) == 0)
 		peer->tx_bytes += sizeof(resp);
@@ -137,7 +140,8 @@ static void handshake_response_received(struct device *dev, struct rx_dgram *d, 
 		return;
 	}
 	peer = peer_of_handshake(hs);
-	log_debug("%s: received handshake response", peer_tag(peer, tag));
+	if (log_verbose_enabled())
+		log_debug("%s: received handshake response", peer_tag(peer, tag));
 	update_endpoint(peer, d);
 	peer->rx_bytes += d->len;
 	timers_any_authenticated_packet_received(peer);

@@ -1,7 +1,7 @@
 /*
  * crypto_test.c - tests for crypto.c: published vectors (RFC 8439 A.5,
- * draft-irtf-cfrg-xchacha-03, RFC 7748, RFC 7693, the BLAKE2 reference
- * keyed KAT), WireGuard's construction constants, a naive BLAKE2s / HMAC /
+ * draft-irtf-cfrg-xchacha-03, RFC 7748, RFC 7693 including its appendix E
+ * self-test, the BLAKE2 reference keyed KAT), WireGuard's construction constants, a naive BLAKE2s / HMAC /
  * KDF written here from RFC 7693 and RFC 2104 compared on random input,
  * tampering of every ciphertext bit, the allocation-free AEAD path, and the
  * per-thread contexts under several threads.
@@ -384,6 +384,27 @@ static void test_aead_in_place(void)
 	}
 }
 
+/* A rejected message leaves the cached context usable: the next
+ * encryption and decryption under the same key are right. */
+static void test_aead_after_failure(void)
+{
+	uint8_t key[32], pt[50], want[66];
+	int i;
+
+	random_bytes(key, sizeof(key));
+	random_bytes(pt, sizeof(pt));
+	CHECK(chacha20poly1305_encrypt(want, pt, sizeof(pt), NULL, 0, 3, key));
+	for (i = 0; i < 3; i++) {
+		memcpy(buf_a, want, sizeof(want));
+		buf_a[sizeof(want) - 1] ^= 0x20;
+		CHECK(!chacha20poly1305_decrypt(buf_b, buf_a, sizeof(want), NULL, 0, 3, key));
+		CHECK(chacha20poly1305_encrypt(buf_c, pt, sizeof(pt), NULL, 0, 3, key));
+		CHECK_MEM(buf_c, want, sizeof(want));
+		CHECK(chacha20poly1305_decrypt(buf_b, want, sizeof(want), NULL, 0, 3, key));
+		CHECK_MEM(buf_b, pt, sizeof(pt));
+	}
+}
+
 static void test_aead_does_not_allocate(void)
 {
 	uint8_t key[32] = { 9 }, mac[16];
@@ -560,6 +581,42 @@ static void test_x25519_generate_and_agree(void)
 	}
 }
 
+/* More secrets than crypto.c caches key objects for, used in a scrambled
+ * order against changing public keys: each DH must agree with the one
+ * made from the other side, whatever was computed before it on the
+ * thread (the peer key object is shared and rewritten per DH). */
+static void test_x25519_interleaved_keys(void)
+{
+	enum { N = 7 };
+	uint8_t sec[N][32], pub[N][32], s1[32], s2[32];
+	int i, r, ok = 1;
+
+	for (i = 0; i < N; i++) {
+		CHECK(x25519_generate_secret(sec[i]));
+		CHECK(x25519_public_from_secret(pub[i], sec[i]));
+	}
+	for (r = 0; r < 60; r++) {
+		size_t a = random_below(N), b = random_below(N);
+
+		ok &= x25519(s1, sec[a], pub[b]);
+		/* a public key made in between must not disturb the next DH */
+		if (r % 5 == 0) {
+			uint8_t e[32], epub[32];
+
+			ok &= x25519_generate_secret(e) && x25519_public_from_secret(epub, e);
+			x25519_forget(e);
+		}
+		ok &= x25519(s2, sec[b], pub[a]);
+		ok &= memcmp(s1, s2, 32) == 0;
+	}
+	CHECK(ok);
+	/* and a public key is the same computed again after all that */
+	CHECK(x25519_public_from_secret(s1, sec[0]));
+	CHECK_MEM(s1, pub[0], 32);
+	for (i = 0; i < N; i++)
+		x25519_forget(sec[i]);
+}
+
 /* ---- BLAKE2s, keyed BLAKE2s, HMAC, KDF ---- */
 
 static void test_blake2s_vectors(void)
@@ -581,6 +638,59 @@ static void test_blake2s_vectors(void)
 	CHECK_HEX(ck, "60e26daef327efc02ec335e2a025d2d016eb4206f87277f52d38d1988b78cd36");
 	CHECK(blake2s256(out, ck, 32, (const uint8_t *)identifier, strlen(identifier)));
 	CHECK_HEX(out, "2211b361081ac566691243db458ad5322d9c6c662293e8b70ee19c65ba079ef3");
+}
+
+/* RFC 7693 appendix E: the grand hash over unkeyed and keyed BLAKE2s of
+ * every output length in {16, 20, 28, 32} and input length in {0, 3, 64,
+ * 65, 255, 1024}.  It holds the reference above to the RFC for lengths the
+ * KATs do not cover, and crypto.c to the same inputs where crypto.h can
+ * express them (32-byte unkeyed, 16-byte keyed). */
+static void selftest_seq(uint8_t *out, size_t len, uint32_t seed)
+{
+	uint32_t a = 0xDEAD4BAD * seed, b = 1, t;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		t = a + b;
+		a = b;
+		b = t;
+		out[i] = (uint8_t)(t >> 24);
+	}
+}
+
+static void test_blake2s_rfc7693_selftest(void)
+{
+	static const size_t md_len[] = { 16, 20, 28, 32 };
+	static const size_t in_len[] = { 0, 3, 64, 65, 255, 1024 };
+	uint8_t grand_in[4 * 6 * 2 * 32], md[32], key[32], in[1024], got[32];
+	size_t n = 0, i, j;
+
+	for (i = 0; i < 4; i++) {
+		for (j = 0; j < 6; j++) {
+			size_t outlen = md_len[i], inlen = in_len[j];
+
+			selftest_seq(in, inlen, (uint32_t)inlen);
+			ref_blake2s(md, outlen, in, inlen, NULL, 0);
+			memcpy(grand_in + n, md, outlen);
+			n += outlen;
+			if (outlen == 32) {
+				CHECK(blake2s256(got, in, inlen, NULL, 0));
+				CHECK_MEM(got, md, 32);
+			}
+			selftest_seq(key, outlen, (uint32_t)outlen);
+			ref_blake2s(md, outlen, in, inlen, key, outlen);
+			memcpy(grand_in + n, md, outlen);
+			n += outlen;
+			if (outlen == 16) {
+				CHECK(blake2s_mac128(got, in, inlen, key, outlen));
+				CHECK_MEM(got, md, 16);
+			}
+		}
+	}
+	ref_blake2s(md, 32, grand_in, n, NULL, 0);
+	CHECK_HEX(md, "6a411f08ce25adcdfb02aba641451cec53c598b24f4fc787fbdc88797f4c1dfe");
+	CHECK(blake2s256(got, grand_in, n, NULL, 0));
+	CHECK_MEM(got, md, 32);
 }
 
 static void test_blake2s_matches_reference(void)
@@ -854,13 +964,16 @@ int main(void)
 	RUN(test_aead_wrong_ad_counter_key);
 	RUN(test_aead_short_input);
 	RUN(test_aead_in_place);
+	RUN(test_aead_after_failure);
 	RUN(test_aead_does_not_allocate);
 	RUN(test_hchacha20_vector);
 	RUN(test_xchacha20poly1305_vector);
 	RUN(test_x25519_rfc7748);
 	RUN(test_x25519_low_order_points);
 	RUN(test_x25519_generate_and_agree);
+	RUN(test_x25519_interleaved_keys);
 	RUN(test_blake2s_vectors);
+	RUN(test_blake2s_rfc7693_selftest);
 	RUN(test_blake2s_matches_reference);
 	RUN(test_blake2s_mac128);
 	RUN(test_hmac_blake2s);

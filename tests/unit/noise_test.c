@@ -596,8 +596,22 @@ static void test_identity_clamping(void)
 	CHECK_INT(id.static_private[31], 0x7f);
 	CHECK(x25519_public_from_secret(pub, id.static_private));
 	CHECK_MEM(id.static_public, pub, 32);
+	/* the responder's starting point, made once with the key */
+	{
+		uint8_t ck[32], h[32];
+
+		ref_start(ck, h, id.static_public);
+		CHECK_MEM(id.responder_chaining_key, ck, 32);
+		CHECK_MEM(id.responder_hash, h, 32);
+		/* and remade when the key changes */
+		k[5] ^= 1;
+		CHECK(noise_static_identity_set(&id, k));
+		ref_start(ck, h, id.static_public);
+		CHECK_MEM(id.responder_hash, h, 32);
+	}
 	noise_static_identity_clear(&id);
 	CHECK(!id.has_identity);
+	CHECK(crypto_is_zero(id.responder_hash, 32));
 	CHECK(crypto_is_zero(id.static_private, 32));
 }
 
