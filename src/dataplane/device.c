@@ -3,9 +3,11 @@
  * accounting, and the epoll event loop of the owner thread.
  *
  * The loop watches the TUN fd, both UDP sockets, one timerfd (armed for the
- * earliest peer timer) and whatever device_watch() adds.  epoll data is a
- * pointer: to the device's own udp_socket structs, to the tun marker, to the
- * timer marker, or to a struct loop_source.
+ * earliest peer timer, lazily: see timer_armed_ns) and whatever
+ * device_watch() adds.  epoll data is a pointer: to the device's own
+ * udp_socket structs, to the tun marker, to the timer marker, or to a struct
+ * loop_source.  After packet work it polls for a while before it sleeps
+ * (busypoll.h), so the answer to what it just sent costs no wake-up.
  */
 #include "device.h"
 #include "clock.h"
@@ -17,11 +19,13 @@
 #include "tun.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -67,6 +71,61 @@ void device_drop(struct device *dev, enum drop_reason why, const char *detail)
 			  detail ? detail : "");
 }
 
+/* Packet buffers are cut from one anonymous mapping, so that a page
+ * becomes resident only when a packet first lands in it: an idle device
+ * (or one that only ever sees small packets) keeps most of the 9 MiB
+ * untouched.  malloc'd 64 KiB buffers would each dirty a page for the
+ * allocator's header.  Each buffer starts on a cache line. */
+#define PKT_STRIDE (((size_t)PKT_BUF_SIZE + 63) & ~(size_t)63)
+
+static int pkt_pool_map(struct device *dev)
+{
+	size_t len = (2 * BATCH_SIZE + 1) * PKT_STRIDE + (size_t)TX_SLOTS * TX_SLOT_SIZE;
+	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	/* Not in a core dump: what passes through is other people's traffic. */
+	(void)madvise(p, len, MADV_DONTDUMP);
+	dev->pkt_pool = p;
+	dev->pkt_pool_len = len;
+	for (int i = 0; i < BATCH_SIZE; i++) {
+		dev->rx[i].data = p + (size_t)i * PKT_STRIDE;
+		dev->tx[i].data = p + (size_t)(BATCH_SIZE + i) * PKT_STRIDE;
+	}
+	dev->tx_super = p + (size_t)2 * BATCH_SIZE * PKT_STRIDE;
+	dev->tx_slots = dev->tx_super + PKT_STRIDE;
+	dev->tx_super_next = -1;
+	return 0;
+}
+
+/* Wipes the pages that packets touched (mincore says which: wiping the
+ * rest would only fault them in) and unmaps the pool. */
+static void pkt_pool_unmap(struct device *dev)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = dev->pkt_pool_len, pages = (len + page - 1) / page;
+	unsigned char *resident;
+
+	if (!dev->pkt_pool)
+		return;
+	resident = malloc(pages);
+	if (resident && mincore(dev->pkt_pool, len, resident) == 0) {
+		for (size_t i = 0; i < pages; i++)
+			if (resident[i] & 1)
+				explicit_bzero(dev->pkt_pool + i * page,
+					       i * page + page <= len ? page : len - i * page);
+	} else {
+		explicit_bzero(dev->pkt_pool, len);
+	}
+	free(resident);
+	munmap(dev->pkt_pool, len);
+	dev->pkt_pool = NULL;
+	for (int i = 0; i < BATCH_SIZE; i++)
+		dev->rx[i].data = dev->tx[i].data = NULL;
+	dev->tx_super = dev->tx_slots = NULL;
+}
+
 int device_init(struct device *dev, const char *ifname, int tun_fd)
 {
 	int ret;
@@ -78,7 +137,14 @@ int device_init(struct device *dev, const char *ifname, int tun_fd)
 	dev->sock4.family = AF_INET;
 	dev->sock6.family = AF_INET6;
 	dev->timer_fd = -1;
+	dev->timer_armed_ns = UINT64_MAX;
 	dev->call_fd = -1;
+	busy_poll_init(&dev->busy_poll);
+	if (dev->busy_poll.max_ns)
+		log_info("Busy-poll: up to %llu us after packets",
+			 (unsigned long long)(dev->busy_poll.max_ns / 1000));
+	else
+		log_info("Busy-poll: off");
 	pthread_mutex_init(&dev->call_lock, NULL);
 	dev->mtu = TUN_DEFAULT_MTU;
 	allowedips_init(&dev->allowedips);
@@ -97,21 +163,9 @@ int device_init(struct device *dev, const char *ifname, int tun_fd)
 	ret = index_table_init(dev);
 	if (ret < 0)
 		goto err;
-	dev->tx_slots = malloc((size_t)TX_SLOTS * TX_SLOT_SIZE);
-	dev->tx_super = malloc(PKT_BUF_SIZE);
-	dev->tx_super_next = -1;
-	if (!dev->tx_slots || !dev->tx_super) {
-		ret = -ENOMEM;
+	ret = pkt_pool_map(dev);
+	if (ret < 0)
 		goto err;
-	}
-	for (int i = 0; i < BATCH_SIZE; i++) {
-		dev->rx[i].data = malloc(PKT_BUF_SIZE);
-		dev->tx[i].data = malloc(PKT_BUF_SIZE);
-		if (!dev->rx[i].data || !dev->tx[i].data) {
-			ret = -ENOMEM;
-			goto err;
-		}
-	}
 	dev->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	dev->timer_fd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (dev->epoll_fd < 0 || dev->timer_fd < 0) {
@@ -167,23 +221,7 @@ void device_teardown(struct device *dev)
 	if (dev->call_fd >= 0)
 		close(dev->call_fd);
 	dev->epoll_fd = dev->timer_fd = dev->call_fd = -1;
-	for (int i = 0; i < BATCH_SIZE; i++) {
-		if (dev->rx[i].data)
-			explicit_bzero(dev->rx[i].data, PKT_BUF_SIZE);
-		if (dev->tx[i].data)
-			explicit_bzero(dev->tx[i].data, PKT_BUF_SIZE);
-		free(dev->rx[i].data);
-		free(dev->tx[i].data);
-		dev->rx[i].data = dev->tx[i].data = NULL;
-	}
-	if (dev->tx_slots)
-		explicit_bzero(dev->tx_slots, (size_t)TX_SLOTS * TX_SLOT_SIZE);
-	free(dev->tx_slots);
-	dev->tx_slots = NULL;
-	if (dev->tx_super)
-		explicit_bzero(dev->tx_super, PKT_BUF_SIZE);
-	free(dev->tx_super);
-	dev->tx_super = NULL;
+	pkt_pool_unmap(dev);
 	allowedips_free(&dev->allowedips);
 	timer_heap_free(&dev->timers);
 	index_table_free(dev);
@@ -353,21 +391,24 @@ void device_stop(struct device *dev, int status)
 	dev->exit_status = status;
 }
 
+/* Arms the timerfd for the earliest peer timer, unless it is already armed
+ * for that time or earlier (see timer_armed_ns in device.h). */
 static void arm_timerfd(struct device *dev)
 {
 	uint64_t next = timer_heap_next(&dev->timers);
 	struct itimerspec its = { 0 };
 
-	if (next != UINT64_MAX) {
-		uint64_t now = clock_now_ns();
-		/* Protocol time may run faster than the timerfd's clock. */
-		uint64_t delay = next > now ? (next - now) / clock_scale() : 0;
-		if (delay == 0)
-			delay = 1;
-		its.it_value.tv_sec = (time_t)(delay / NSEC_PER_SEC);
-		its.it_value.tv_nsec = (long)(delay % NSEC_PER_SEC);
-	}
-	timerfd_settime(dev->timer_fd, 0, &its, NULL);
+	if (next == UINT64_MAX || next >= dev->timer_armed_ns)
+		return;
+	uint64_t now = clock_now_ns();
+	/* Protocol time may run faster than the timerfd's clock. */
+	uint64_t delay = next > now ? (next - now) / clock_scale() : 0;
+	if (delay == 0)
+		delay = 1;
+	its.it_value.tv_sec = (time_t)(delay / NSEC_PER_SEC);
+	its.it_value.tv_nsec = (long)(delay % NSEC_PER_SEC);
+	if (timerfd_settime(dev->timer_fd, 0, &its, NULL) == 0)
+		dev->timer_armed_ns = next;
 }
 
 int device_call(struct device *dev, int (*fn)(struct device *dev, void *ctx), void *ctx)
@@ -416,14 +457,47 @@ static void run_calls(struct device *dev)
 	pthread_mutex_unlock(&dev->call_lock);
 }
 
+/* Waits for events.  After packet work (after_packets), polls first for as
+ * long as the busy-poll budget allows (busypoll.h), and tells it how long
+ * the wait was. */
+static int wait_events(struct device *dev, struct epoll_event *events, int max,
+		       bool after_packets)
+{
+	uint64_t start, budget, polled = 0;
+	int n = 0;
+
+	if (!after_packets || !dev->busy_poll.max_ns)
+		return epoll_wait(dev->epoll_fd, events, max, -1);
+	start = busy_poll_now_ns();
+	budget = busy_poll_begin(&dev->busy_poll, start);
+	/* Each empty poll yields: on a busy CPU whoever we just woke (the
+	 * application reading what we delivered, the peer's daemon) runs
+	 * first instead of waiting for our poll to end; on an idle one the
+	 * yield returns at once. */
+	while (budget) {
+		n = epoll_wait(dev->epoll_fd, events, max, 0);
+		polled = busy_poll_now_ns() - start;
+		if (n != 0 || polled >= budget)
+			break;
+		sched_yield();
+	}
+	if (n == 0)
+		n = epoll_wait(dev->epoll_fd, events, max, -1);
+	if (n > 0)
+		busy_poll_end(&dev->busy_poll, busy_poll_now_ns() - start, polled);
+	return n;
+}
+
 int device_run(struct device *dev)
 {
 	struct epoll_event events[16];
+	bool after_packets = false;
 
 	loop_owner = dev;
 	while (!dev->stopping) {
 		arm_timerfd(dev);
-		int n = epoll_wait(dev->epoll_fd, events, 16, -1);
+		int n = wait_events(dev, events, 16, after_packets);
+		after_packets = false;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -435,8 +509,10 @@ int device_run(struct device *dev)
 			void *p = events[i].data.ptr;
 			if (p == &tun_marker) {
 				device_tun_readable(dev);
+				after_packets = true;
 			} else if (p == &timer_marker) {
 				uint64_t expirations;
+				dev->timer_armed_ns = UINT64_MAX;
 				if (read(dev->timer_fd, &expirations, sizeof(expirations)) < 0 &&
 				    errno != EAGAIN)
 					log_warn_errno("timerfd");
@@ -444,6 +520,7 @@ int device_run(struct device *dev)
 				run_calls(dev);
 			} else if (p == &dev->sock4 || p == &dev->sock6) {
 				device_udp_readable(dev, p);
+				after_packets = true;
 			} else {
 				struct loop_source *src = p;
 				src->ready(dev, src, events[i].events);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "allowedips.h"
+#include "busypoll.h"
 #include "cookie.h"
 #include "noise.h"
 #include "peer.h"
@@ -96,6 +97,9 @@ struct device {
 	bool tun_tso;			/* TUN hands us TSO super-packets */
 	bool udp_gso, udp_gro;		/* in use */
 	bool udp_gro_wanted;
+	/* rx, tx, tx_super and tx_slots all live in one mapping (device.c). */
+	uint8_t *pkt_pool;
+	size_t pkt_pool_len;
 	uint8_t *tx_slots;		/* TX_SLOTS * TX_SLOT_SIZE */
 	/* A super-packet whose segments did not all fit the slots of one
 	 * batch (a small MSS): the rest goes out with the next batch. */
@@ -130,6 +134,12 @@ struct device {
 	/* Event loop. */
 	int epoll_fd;
 	int timer_fd;
+	/* Protocol time the timerfd is armed for (UINT64_MAX = not armed).
+	 * It is re-armed only when a timer is due earlier; one armed too
+	 * early just fires and is re-armed, which costs less than a
+	 * timerfd_settime on every round of packets. */
+	uint64_t timer_armed_ns;
+	struct busy_poll busy_poll;	/* polling after packet work (busypoll.h) */
 	bool stopping;
 	int exit_status;
 
