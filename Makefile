@@ -47,9 +47,14 @@ TLIB_OBJ := $(LIB_SRC:%.c=$(O)/tobj/%.o)
 TDAEMON_OBJ := $(DAEMON_SRC:%.c=$(O)/tobj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(O)/obj/%.o)
 TCLI_OBJ := $(CLI_SRC:%.c=$(O)/tobj/%.o)
-# zerowg (the server and CLI) exists once src/cli has its main.
-BINS     := $(O)/zerowgd $(if $(CLI_SRC),$(O)/zerowg)
-TBINS    := $(O)/zerowgd-test $(if $(CLI_SRC),$(O)/zerowg-test)
+# zerowg is the CLI without the server (its `up` runs zerowg-server, which
+# is every verb: src/cli/upexec.c), so that no other verb loads the
+# server's libraries.  The archive and --as-needed leave them out.
+SLIM_CLI_OBJ  := $(filter-out %/cli/up.o %/cli/main.o,$(CLI_OBJ)) $(O)/obj/src/cli/main-slim.o
+TSLIM_CLI_OBJ := $(filter-out %/cli/up.o %/cli/main.o,$(TCLI_OBJ)) $(O)/tobj/src/cli/main-slim.o
+# zerowg and zerowg-server exist once src/cli has its main.
+BINS     := $(O)/zerowgd $(if $(CLI_SRC),$(O)/zerowg $(O)/zerowg-server)
+TBINS    := $(O)/zerowgd-test $(if $(CLI_SRC),$(O)/zerowg-test $(O)/zerowg-server-test)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
 
@@ -77,9 +82,19 @@ $(O)/zerowgd: $(DAEMON_OBJ) $(O)/libzerowg-dp.a
 # The daemon the netns tests run: same code plus ZWG_TIME_SCALE.
 $(O)/zerowgd-test: $(TDAEMON_OBJ) $(O)/libzerowg-dp-test.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(DP_LDLIBS)
-$(O)/zerowg: $(CLI_OBJ) $(O)/libzerowg.a
+$(O)/obj/src/cli/main-slim.o: src/cli/main.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DZWG_CLI_EXEC_UP -MMD -MP -c -o $@ $<
+$(O)/tobj/src/cli/main-slim.o: src/cli/main.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DZWG_TESTING -DZWG_CLI_EXEC_UP -MMD -MP -c -o $@ $<
+$(O)/zerowg: $(SLIM_CLI_OBJ) $(O)/libzerowg.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(O)/zerowg-test: $(TCLI_OBJ) $(O)/libzerowg-test.a
+$(O)/zerowg-test: $(TSLIM_CLI_OBJ) $(O)/libzerowg-test.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/zerowg-server: $(CLI_OBJ) $(O)/libzerowg.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/zerowg-server-test: $(TCLI_OBJ) $(O)/libzerowg-test.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/tests/%: tests/unit/%.c tests/unit/test.h $(O)/libzerowg-test.a
@@ -119,13 +134,14 @@ bench: $(O)/zerowgd $(if $(CLI_SRC),$(O)/zerowg)
 install: $(BINS)
 	install -D -m 0755 $(O)/zerowgd $(DESTDIR)/usr/local/bin/zerowgd
 	$(if $(CLI_SRC),install -D -m 0755 $(O)/zerowg $(DESTDIR)/usr/local/bin/zerowg)
+	$(if $(CLI_SRC),install -D -m 0755 $(O)/zerowg-server $(DESTDIR)/usr/local/bin/zerowg-server)
 
 clean:
 	rm -rf $(O)
 
 help:
 	@echo "zerowg make targets:"
-	@echo "  all (default)  build $(O)/zerowgd (and $(O)/zerowg once src/cli exists)"
+	@echo "  all (default)  build $(O)/zerowgd, $(O)/zerowg (the CLI) and $(O)/zerowg-server (zerowg up runs it)"
 	@echo "  run            build, then start the zerowg server on its defaults (root; see README)"
 	@echo "  demo           build, then show zerowgd at work in two temporary network namespaces (root)"
 	@echo "  test           build and run every test: unit, fuzz corpora, netns (root for netns)"

@@ -29,6 +29,8 @@
 /* The verbs. */
 int init_main(int argc, char *argv[]);
 int up_main(int argc, char *argv[]);
+/* `up` of the slim zerowg (built with ZWG_CLI_EXEC_UP): exec zerowg-server. */
+int up_exec_main(int argc, char *argv[]);
 int peer_main(int argc, char *argv[]);
 int showpeer_main(int argc, char *argv[]);
 int status_main(int argc, char *argv[]);

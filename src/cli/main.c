@@ -14,13 +14,20 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The slim zerowg (see upexec.c) runs `up` in zerowg-server. */
+#ifdef ZWG_CLI_EXEC_UP
+#define UP_MAIN up_exec_main
+#else
+#define UP_MAIN up_main
+#endif
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char *argv[]);
 	const char *description;
 } verbs[] = {
 	{ "init", init_main, "Creates a sealed store and shows its unseal key once" },
-	{ "up", up_main, "Runs the server: interface, peers, admin API" },
+	{ "up", UP_MAIN, "Runs the server: interface, peers, admin API" },
 	{ "peer", peer_main, "Adds, lists, shows, enables, disables, revokes, rotates peers" },
 	{ "show-peer", showpeer_main, "Shows again the config and QR code of peers whose key is kept" },
 	{ "status", status_main, "Shows a summary of the running server" },

@@ -135,6 +135,17 @@ check_help() {
 	"$ZWG" --help | grep -q "^Usage: zerowg" && "$ZWG" --version | grep -q "^zerowg v"
 }
 check "--help of every verb, and --version" check_help
+# zerowg is the CLI without the server: `up` runs zerowg-server (upexec.c).
+check_not "zerowg itself loads none of the server's libraries" \
+	sh -c 'ldd "$0" | grep -E "libmicrohttpd|libnftables|libmnl|libsystemd"' "$ZWG"
+check_slim_up_alone() {
+	local d
+	d=$(mktemp -d "$W/slim.XXXXXX") && cp "$ZWG" "$d/zerowg" || return 1
+	# no zerowg-server next to it nor in $PATH: a clear message, exit 1
+	{ PATH=/nonexistent "$d/zerowg" up --help >/dev/null 2>"$d/err"; [ $? -eq 1 ]; } &&
+		grep -q "cannot run the server.*zerowg-server" "$d/err"
+}
+check "zerowg up without zerowg-server: exit 1 naming it" check_slim_up_alone
 expect_fail "an unknown verb: exit 1 quoting it" '"frobnicate"' "$ZWG" frobnicate
 
 # ---------------------------------------------------------------- init --
