@@ -341,19 +341,6 @@ static bool prefix_inside(const struct netlink_prefix *outer, const struct netli
 	return !memcmp(t.addr, outer->addr, 16);
 }
 
-static bool prefix_eq(const struct netlink_prefix *a, const struct netlink_prefix *b)
-{
-	return a->family == b->family && a->len == b->len && !memcmp(a->addr, b->addr, 16);
-}
-
-static bool prefix_in_list(const struct netlink_prefix *p, const struct netlink_prefix *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (prefix_eq(p, &v[i]))
-			return true;
-	return false;
-}
-
 /* The routes being gathered: a candidate prefix becomes one if it lies
  * outside our own subnets (whose addresses need no route) and is not a
  * default route (it would take the server's own traffic into the tunnel). */
@@ -363,6 +350,8 @@ struct wanted {
 	size_t n, cap;
 };
 
+/* Candidates are gathered first, then sorted and made unique (wanted_sort):
+ * checking each against the list would be quadratic in the routes. */
 static int wanted_add(struct wanted *w, int family, const uint8_t addr[16], unsigned len)
 {
 	struct netlink_prefix np = { .family = family, .len = (uint8_t)len };
@@ -374,8 +363,6 @@ static int wanted_add(struct wanted *w, int family, const uint8_t addr[16], unsi
 	for (size_t o = 0; o < w->r->n_own; o++)
 		if (prefix_inside(&w->r->own[o], &np))
 			return 0;
-	if (prefix_in_list(&np, w->v, w->n))
-		return 0;
 	if (w->n == w->cap) {
 		size_t ncap = w->cap ? w->cap * 2 : 8;
 		struct netlink_prefix *nv = realloc(w->v, ncap * sizeof(*nv));
@@ -386,6 +373,36 @@ static int wanted_add(struct wanted *w, int family, const uint8_t addr[16], unsi
 	}
 	w->v[w->n++] = np;
 	return 0;
+}
+
+static int cmp_prefix(const void *a, const void *b)
+{
+	const struct netlink_prefix *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->addr, y->addr, 16);
+}
+
+static void wanted_sort(struct wanted *w)
+{
+	size_t k = 0;
+
+	if (w->n)
+		qsort(w->v, w->n, sizeof(*w->v), cmp_prefix);
+	for (size_t i = 0; i < w->n; i++)
+		if (k == 0 || cmp_prefix(&w->v[k - 1], &w->v[i]))
+			w->v[k++] = w->v[i];
+	w->n = k;
+}
+
+/* In a sorted, unique list (installed and wanted both are). */
+static bool prefix_in_sorted(const struct netlink_prefix *p, const struct netlink_prefix *v,
+			     size_t n)
+{
+	return n && bsearch(p, v, n, sizeof(*v), cmp_prefix) != NULL;
 }
 
 static int wanted_from_config(struct wanted *w, const struct uapi_config *desired)
@@ -413,11 +430,18 @@ struct routes_source {
 	void *ctx;
 };
 
-/* Makes the installed routes those that src's peers need. */
-static int sync_routes(struct apply_routes *r, const struct routes_source *src, char *err,
-		       size_t errlen)
+/*
+ * Makes the installed routes those that src's peers need.  readd_all:
+ * also add again the ones we think are in place (the whole apply does, so
+ * a route someone deleted behind our back comes back; the add of one that
+ * is there is a no-op); otherwise only the missing ones are added.
+ */
+static int sync_routes(struct apply_routes *r, const struct routes_source *src, bool readd_all,
+		       char *err, size_t errlen)
 {
 	struct wanted w = { .r = r };
+	struct netlink_prefix *old;
+	size_t n_old;
 	int ret = 0;
 
 	pthread_mutex_lock(&r->lock);
@@ -431,25 +455,30 @@ static int sync_routes(struct apply_routes *r, const struct routes_source *src, 
 				 strerror(-ret));
 		goto out;
 	}
+	wanted_sort(&w);
 	for (size_t i = 0; i < r->n_installed; i++) {
 		char e[256];
-		if (!prefix_in_list(&r->installed[i], w.v, w.n) &&
+		if (!prefix_in_sorted(&r->installed[i], w.v, w.n) &&
 		    netlink_route_del(r->ifindex, &r->installed[i], e, sizeof(e)) < 0)
 			log_error("%s", e);
 	}
-	free(r->installed);
+	old = r->installed;
+	n_old = r->n_installed;
 	r->installed = NULL;
 	r->n_installed = 0;
 	/* Record only what is in place, so a failed add is retried by the
-	 * next apply and never deleted as ours. */
+	 * next apply and never deleted as ours.  w.v stays sorted. */
 	for (size_t i = 0; i < w.n; i++) {
-		int rc = netlink_route_add(r->ifindex, &w.v[i], err, errlen);
-		if (rc < 0) {
-			ret = rc;
-			continue;
+		if (readd_all || !prefix_in_sorted(&w.v[i], old, n_old)) {
+			int rc = netlink_route_add(r->ifindex, &w.v[i], err, errlen);
+			if (rc < 0) {
+				ret = rc;
+				continue;
+			}
 		}
 		w.v[r->n_installed++] = w.v[i];
 	}
+	free(old);
 	r->installed = w.v;
 	w.v = NULL;
 out:
@@ -515,7 +544,7 @@ static int run(struct device *dev, struct apply_routes *routes, const struct sou
 		struct routes_source rs = { .desired = s->whole ? &desired : NULL,
 					    .prefixes = s->whole ? NULL : s->peers->prefixes,
 					    .ctx = s->whole ? NULL : s->peers->ctx };
-		ret = sync_routes(routes, &rs, err, errlen);
+		ret = sync_routes(routes, &rs, s->whole, err, errlen);
 	}
 out:
 	uapi_config_free(&desired);

@@ -67,9 +67,27 @@ check "route: a peer's --route subnet gets a kernel route through the interface"
 	sh -c "ip netns exec '$(H s)' ip route show 192.168.33.0/24 | grep -q 'dev $(sif)'"
 check "route: and is in that peer's allowed IPs on the server" \
 	sh -c "ip netns exec '$(H s)' wg show '$(sif)' allowed-ips | grep -q '192.168.33.0/24'"
+peer_add site2 --route 192.168.34.0/24 --route 192.168.35.0/24 --allowed-ips "$TUN_IPS" \
+	>/dev/null
+route_on() { ip netns exec "$(H s)" ip route show "$1" | grep -q "dev $(sif)"; }
+route_off() { [ -z "$(ip netns exec "$(H s)" ip route show "$1")" ]; }
+routes_on() { local p; for p; do route_on "$p" || return 1; done; }
+routes_off() { local p; for p; do route_off "$p" || return 1; done; }
+check "route: a second site's routes are added, the first site's stays" \
+	routes_on 192.168.34.0/24 192.168.35.0/24 192.168.33.0/24
+# A route deleted behind the server's back comes back with the next whole
+# apply (SIGHUP reloads the store and compares everything).
+ip netns exec "$(H s)" ip route del 192.168.34.0/24 dev "$(sif)" 2>/dev/null
+kill -HUP "$(srv_pid)"
+check "route: a route deleted behind the server's back is back after SIGHUP" \
+	wait_for 5 route_on 192.168.34.0/24
 zcli peer revoke site >/dev/null
-check "route: revoking the peer removes its route" \
-	sh -c "[ -z \"\$(ip netns exec '$(H s)' ip route show 192.168.33.0/24)\" ]"
+check "route: revoking the peer removes its route" route_off 192.168.33.0/24
+check "route: and only its route: the other site's stay" \
+	routes_on 192.168.34.0/24 192.168.35.0/24
+zcli peer revoke site2 >/dev/null
+check "route: revoking the second site removes its routes" \
+	routes_off 192.168.34.0/24 192.168.35.0/24
 
 # --- disable: bob is cut off, alice's session is untouched ---
 HS_A=$(srv_hs "$PUB_A")
