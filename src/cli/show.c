@@ -64,6 +64,13 @@ int cli_show_client_config(const char *name, const char *config, bool with_qr,
 			}
 		}
 	}
+	/* A config without an Endpoint cannot start a tunnel: the most common
+	 * "connected but no traffic".  Say so where it is handed out. */
+	if (strncmp(config, "Endpoint = ", 11) && !strstr(config, "\nEndpoint = "))
+		fprintf(stderr, "zerowg: warning: this config has no Endpoint: the server does not "
+			"know the address clients reach it at.  Set it (zerowg up --endpoint "
+			"HOST[:PORT], or SERVERURL=HOST), then add the line to this config: "
+			"Endpoint = HOST:PORT\n");
 	if (fresh && key_kept)
 		printf("\nThe server keeps this private key (sealed in its store): "
 		       "`zerowg show-peer %s` shows the config again.\n", name);

@@ -341,8 +341,8 @@ static void test_format(void)
 static void test_show_client_config(void)
 {
 	const char *config = "[Interface]\nPrivateKey = secret-of-the-test\nAddress = 10.13.13.2/32\n";
-	struct capture c;
-	char *out;
+	struct capture c, c2;
+	char *out, *err;
 
 	capture_begin(&c, STDOUT_FILENO);
 	CHECK_INT(cli_show_client_config("phone", config, true, true, false), 0);
@@ -371,6 +371,28 @@ static void test_show_client_config(void)
 	CHECK(strstr(out, "keeps this private key"));
 	CHECK(strstr(out, "zerowg show-peer srv"));
 	free(out);
+
+	/* No Endpoint line: a warning on stderr that says how to set one;
+	 * none when the config has one. */
+	capture_begin(&c, STDOUT_FILENO);
+	capture_begin(&c2, STDERR_FILENO);
+	CHECK_INT(cli_show_client_config("a", "[Interface]\nPrivateKey = x\n\n[Peer]\n"
+					 "PublicKey = y\nAllowedIPs = 0.0.0.0/0\n", false, true,
+					 false), 0);
+	err = capture_end(&c2);
+	free(capture_end(&c));
+	CHECK(strstr(err, "has no Endpoint") && strstr(err, "--endpoint") &&
+	      strstr(err, "SERVERURL"));
+	free(err);
+	capture_begin(&c, STDOUT_FILENO);
+	capture_begin(&c2, STDERR_FILENO);
+	CHECK_INT(cli_show_client_config("b", "[Interface]\nPrivateKey = x\n\n[Peer]\n"
+					 "PublicKey = y\nEndpoint = 192.0.2.1:51820\n", false, true,
+					 false), 0);
+	err = capture_end(&c2);
+	free(capture_end(&c));
+	CHECK(!strstr(err, "Endpoint"));
+	free(err);
 }
 
 /* ----------------------------------------------------------- client.c -- */
@@ -633,7 +655,8 @@ static void test_peer_add_request_and_output(void)
 {
 	static const char answer[] =
 		"{\"peer\":{\"name\":\"office\",\"ipv4\":\"10.13.13.9\",\"ipv6\":\"fd00::9\","
-		"\"key_kept\":true},\"client_config\":\"[Interface]\\nPrivateKey = test\\n\","
+		"\"key_kept\":true},\"client_config\":\"[Interface]\\nPrivateKey = test\\n\\n"
+		"[Peer]\\nEndpoint = 192.0.2.1:51820\\n\","
 		"\"private_key\":\"test\",\"qr\":null}";
 	struct fake_server fs;
 	json_t *body, *routes;
@@ -666,8 +689,8 @@ static void test_peer_add_request_and_output(void)
 	CHECK(exp >= now + 30 * 86400 && exp <= (int64_t)time(NULL) + 30 * 86400);
 	json_decref(body);
 	CHECK(strstr(out, "peer \"office\" added: 10.13.13.9, fd00::9"));
-	CHECK(strstr(out, "----- BEGIN CLIENT CONFIG -----\n[Interface]\nPrivateKey = test\n"
-			  "----- END CLIENT CONFIG -----\n"));
+	CHECK(strstr(out, "----- BEGIN CLIENT CONFIG -----\n[Interface]\nPrivateKey = test\n\n"
+			  "[Peer]\nEndpoint = 192.0.2.1:51820\n----- END CLIENT CONFIG -----\n"));
 	CHECK(strstr(out, "\xe2\x96\x88"));
 	CHECK(strstr(out, "keeps this private key"));
 	free(out);
