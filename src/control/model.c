@@ -41,9 +41,7 @@ void control_error_set(struct control_error *e, const char *field, const char *f
 	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
 }
 
-/* true if s has a run of 40 or more base64 characters: it may be a key
- * (IPv6 addresses and host names never have such a run). */
-static bool may_hold_key(const char *s)
+bool model_may_hold_key(const char *s)
 {
 	size_t run = 0;
 
@@ -64,7 +62,7 @@ const char *model_quote(const char *s, char *buf, size_t len)
 {
 	size_t i, j = 0;
 
-	if (may_hold_key(s)) {
+	if (model_may_hold_key(s)) {
 		snprintf(buf, len, "(not shown: it may be a key)");
 		return buf;
 	}

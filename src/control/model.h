@@ -137,6 +137,10 @@ int model_peer_allowed_ips_check(const char *name, const char *allowed_ips,
 				 struct control_error *e);
 /* Formats a list as "a, b, c" into a malloc'd string (NULL on ENOMEM). */
 char *model_format_prefix_list(const struct ip_prefix *p, size_t n);
+/* true if s has a run of 40 or more base64 characters: it may be a key
+ * (IPv6 addresses and host names never have such a run), so messages must
+ * not quote it. */
+bool model_may_hold_key(const char *s);
 
 /*
  * When a peer expires: "never" or "0" (0), a duration from now ("90m",

@@ -62,22 +62,6 @@ static char *trim(char *s)
 	return s;
 }
 
-/* true if s has a run of 40 or more base64 characters: it may be a key. */
-static bool may_hold_key(const char *s)
-{
-	size_t run = 0;
-
-	for (; *s; s++) {
-		if (isalnum((unsigned char)*s) || *s == '+' || *s == '/' || *s == '=') {
-			if (++run >= 40)
-				return true;
-		} else {
-			run = 0;
-		}
-	}
-	return false;
-}
-
 /* An error quoting the line, unless the line may hold a key. */
 static int line_error(struct parser *p, const char *why)
 {
@@ -85,7 +69,7 @@ static int line_error(struct parser *p, const char *why)
 	size_t n = strlen(p->text);
 
 	snprintf(w, sizeof(w), "%s", why);	/* why may be p->e->msg */
-	if (may_hold_key(p->text)) {
+	if (model_may_hold_key(p->text)) {
 		control_error_set(p->e, NULL, "line %d: %s (the line is not shown: it may hold a key)",
 				  p->line, w);
 		return -EINVAL;
