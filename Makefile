@@ -57,6 +57,8 @@ BINS     := $(O)/zerowgd $(if $(CLI_SRC),$(O)/zerowg $(O)/zerowg-server)
 TBINS    := $(O)/zerowgd-test $(if $(CLI_SRC),$(O)/zerowg-test $(O)/zerowg-server-test)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
+# Helper programs the netns tests run (tests/tools/).
+TOOL_BIN := $(O)/tools/udpgso_send
 
 .PHONY: all test unit netns run demo bench clean help fuzz install
 all: $(BINS)
@@ -107,14 +109,18 @@ $(O)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_main.c $(O)/libzerowg-test.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DZWG_TESTING $(LDFLAGS) -o $@ $< tests/fuzz/fuzz_main.c $(O)/libzerowg-test.a $(LDLIBS)
 
+$(O)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 unit: $(UNIT_BIN) $(FUZZ_BIN)
 	@O=$(O) tests/run.sh unit
 
-netns: $(BINS) $(TBINS)
+netns: $(BINS) $(TBINS) $(TOOL_BIN)
 	@O=$(O) tests/run.sh netns
 
 ## test: build and run every test (unit, fuzz corpus replay, netns); ends "N passed, N failed"
-test: $(BINS) $(TBINS) $(UNIT_BIN) $(FUZZ_BIN)
+test: $(BINS) $(TBINS) $(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN)
 	@O=$(O) tests/run.sh all
 
 fuzz: $(FUZZ_BIN)

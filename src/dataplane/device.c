@@ -259,12 +259,13 @@ bool device_offload_allowed(const char *name)
 	return true;
 }
 
-int device_set_offloads(struct device *dev, bool tun_vnet, bool tun_tso)
+int device_set_offloads(struct device *dev, bool tun_vnet, bool tun_tso, bool tun_uso)
 {
 	int zero = 0, fd, ret;
 
 	dev->tun_vnet = tun_vnet;
 	dev->tun_tso = tun_tso;
+	dev->tun_uso = dev->tun_uso_tx = tun_uso;
 	dev->udp_gro_wanted = device_offload_allowed("gro");
 	dev->udp_gro = dev->udp_gro_wanted;
 	/* Rebinds (still on a random port: nothing is configured yet) so the
@@ -277,8 +278,8 @@ int device_set_offloads(struct device *dev, bool tun_vnet, bool tun_tso)
 		       setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
 	if (!dev->udp_gso && device_offload_allowed("gso"))
 		log_error("UDP GSO unavailable: sending datagrams one by one (slower)");
-	log_info("Offloads: TUN vnet %s, TSO %s, UDP GSO %s, UDP GRO %s",
-		 tun_vnet ? "on" : "off", tun_tso ? "on" : "off",
+	log_info("Offloads: TUN vnet %s, TSO %s, USO %s, UDP GSO %s, UDP GRO %s",
+		 tun_vnet ? "on" : "off", tun_tso ? "on" : "off", tun_uso ? "on" : "off",
 		 dev->udp_gso ? "on" : "off", dev->udp_gro ? "on" : "off");
 	return 0;
 }

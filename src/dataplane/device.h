@@ -95,6 +95,8 @@ struct device {
 	/* Offloads, each detected at start with a fallback (offload.h). */
 	bool tun_vnet;			/* TUN reads/writes carry a virtio_net_hdr */
 	bool tun_tso;			/* TUN hands us TSO super-packets */
+	bool tun_uso;			/* TUN took USO: merged UDP writes */
+	bool tun_uso_tx;		/* ... and still hands us UDP super-packets */
 	bool udp_gso, udp_gro;		/* in use */
 	bool udp_gro_wanted;
 	/* rx, tx, tx_super and tx_slots all live in one mapping (device.c). */
@@ -161,9 +163,9 @@ struct device {
 /* Creates the device for an open TUN fd.  0 or -errno. */
 int device_init(struct device *dev, const char *ifname, int tun_fd);
 /* Tells the device how its TUN was opened (tun_open_offload) and which UDP
- * offloads to try; ZWG_DISABLE_OFFLOAD=tun,gso,gro,all in the environment
+ * offloads to try; ZWG_DISABLE_OFFLOAD=tun,tso,uso,gso,gro,all in the environment
  * is honoured by the caller of tun_open_offload and here.  0 or -errno. */
-int device_set_offloads(struct device *dev, bool tun_vnet, bool tun_tso);
+int device_set_offloads(struct device *dev, bool tun_vnet, bool tun_tso, bool tun_uso);
 /* Which offloads the environment leaves on (checked once). */
 bool device_offload_allowed(const char *name);
 /* Starts the crypto worker threads (n < 0: one per extra CPU).  0 or -errno. */

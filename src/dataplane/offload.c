@@ -21,6 +21,7 @@ enum {
 	TCP_CSUM_OFF = 16, TCP_SEQ_OFF = 4, TCP_ACK_OFF = 8, TCP_FLAGS_OFF = 13,
 	TCP_WIN_OFF = 14,
 	IP4_ID_OFF = 4, IP4_CSUM_OFF = 10,
+	UDP_HDR_LEN = 8, UDP_CSUM_OFF = 6,
 };
 
 uint64_t csum_partial(const void *buf, size_t len, uint64_t sum)
@@ -140,14 +141,95 @@ static void set_ip_len(uint8_t *ip, size_t ip_hdr_len, size_t total)
 	}
 }
 
+/* IP header length of a UDP datagram we can split or merge (IPv4, with
+ * options only if options is true; IPv6 without extension headers; not a
+ * fragment), or 0. */
+static size_t udp_ip_hdr_len(const uint8_t *pkt, size_t len, bool options)
+{
+	if (len >= 20 + UDP_HDR_LEN && (pkt[0] >> 4) == 4) {
+		size_t ihl = (size_t)(pkt[0] & 0xf) * 4;
+		return ihl >= 20 && (options || ihl == 20) && len >= ihl + UDP_HDR_LEN &&
+		       pkt[9] == IPPROTO_UDP && ((pkt[6] & 0x3f) | pkt[7]) == 0 ? ihl : 0;
+	}
+	if (len >= 40 + UDP_HDR_LEN && (pkt[0] >> 4) == 6)
+		return pkt[6] == IPPROTO_UDP ? 40 : 0;
+	return 0;
+}
+
+/* The IPv4 ID of segment k of a super-packet whose first ID is id (the
+ * kernel's GSO numbers them the same way), with the header checksum. */
+static void set_ip4_id(uint8_t *s, size_t iph, uint16_t id, int k)
+{
+	uint16_t v = htons((uint16_t)(id + k));
+
+	memcpy(s + IP4_ID_OFF, &v, 2);
+	put16(s + IP4_CSUM_OFF, 0);
+	put16(s + IP4_CSUM_OFF, csum_fold(csum_partial(s, iph, 0)));
+}
+
+static uint16_t ip4_id(const uint8_t *pkt)
+{
+	uint16_t id = 0;
+
+	if ((pkt[0] >> 4) == 4) {
+		memcpy(&id, pkt + IP4_ID_OFF, 2);
+		id = ntohs(id);
+	}
+	return id;
+}
+
+/* USO: a UDP super-packet (one UDP header, gso_size bytes of payload per
+ * datagram) cut into datagrams with their own lengths and checksums. */
+static int uso_split_from(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t len,
+			  int *first, uint8_t *const *out, size_t cap, size_t *lens, int max)
+{
+	/* IPv4 options are copied into every datagram, as the kernel does. */
+	size_t iph = udp_ip_hdr_len(pkt, len, true), hdr = iph + UDP_HDR_LEN, seg = h->gso_size;
+	uint16_t id;
+	int n = 0, k = *first;
+
+	if (!iph || seg == 0 || k < 0 || hdr + seg > cap || len <= hdr)
+		return -EINVAL;
+	id = ip4_id(pkt);
+	for (size_t off = hdr + (size_t)k * seg; off < len; off += seg, k++) {
+		size_t payload = len - off < seg ? len - off : seg;
+		uint8_t *s;
+
+		if (n == max) {
+			*first = k;	/* resume here */
+			return n;
+		}
+		s = out[n];
+		memcpy(s, pkt, hdr);
+		memcpy(s + hdr, pkt + off, payload);
+		set_ip_len(s, iph, hdr + payload);
+		if ((s[0] >> 4) == 4)
+			set_ip4_id(s, iph, id, k);
+		uint8_t *udp = s + iph;
+		size_t l4 = UDP_HDR_LEN + payload;
+		uint16_t v = htons((uint16_t)l4);
+		memcpy(udp + 4, &v, 2);
+		put16(udp + UDP_CSUM_OFF, 0);
+		uint16_t c = csum_fold(csum_partial(udp, l4, csum_pseudo(s, IPPROTO_UDP, l4)));
+		/* RFC 768: a computed 0 is sent as all ones. */
+		put16(udp + UDP_CSUM_OFF, c ? c : 0xffff);
+		lens[n++] = hdr + payload;
+	}
+	*first = -1;	/* done */
+	return n;
+}
+
 int offload_tso_split_from(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t len,
 			   int *first, uint8_t *const *out, size_t cap, size_t *lens, int max)
 {
-	size_t iph = tcp_ip_hdr_len(pkt, len), hdr, mss = h->gso_size;
+	size_t iph, hdr, mss = h->gso_size;
 	uint32_t seq;
-	uint16_t id = 0;
+	uint16_t id;
 	int n = 0, k = *first;
 
+	if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_UDP_L4)
+		return uso_split_from(h, pkt, len, first, out, cap, lens, max);
+	iph = tcp_ip_hdr_len(pkt, len);
 	if (!iph || len < iph + 20 || mss == 0 || k < 0)
 		return -EINVAL;
 	hdr = iph + (size_t)(pkt[iph + 12] >> 4) * 4;
@@ -155,10 +237,7 @@ int offload_tso_split_from(const struct virtio_net_hdr *h, const uint8_t *pkt, s
 		return -EINVAL;
 	memcpy(&seq, pkt + iph + TCP_SEQ_OFF, 4);
 	seq = ntohl(seq);
-	if ((pkt[0] >> 4) == 4) {
-		memcpy(&id, pkt + IP4_ID_OFF, 2);
-		id = ntohs(id);
-	}
+	id = ip4_id(pkt);
 	for (size_t off = hdr + (size_t)k * mss; off < len || (off == hdr && len == hdr); off += mss, k++) {
 		size_t payload = len - off < mss ? len - off : mss;
 		bool last = off + payload >= len;
@@ -172,12 +251,8 @@ int offload_tso_split_from(const struct virtio_net_hdr *h, const uint8_t *pkt, s
 		memcpy(s, pkt, hdr);
 		memcpy(s + hdr, pkt + off, payload);
 		set_ip_len(s, iph, hdr + payload);
-		if ((s[0] >> 4) == 4) {
-			uint16_t v = htons((uint16_t)(id + k));
-			memcpy(s + IP4_ID_OFF, &v, 2);
-			put16(s + IP4_CSUM_OFF, 0);
-			put16(s + IP4_CSUM_OFF, csum_fold(csum_partial(s, iph, 0)));
-		}
+		if ((s[0] >> 4) == 4)
+			set_ip4_id(s, iph, id, k);
 		uint8_t *tcp = s + iph;
 		uint32_t sq = htonl(seq + (uint32_t)(off - hdr));
 		memcpy(tcp + TCP_SEQ_OFF, &sq, 4);
@@ -213,6 +288,64 @@ void gro_run_reset(struct gro_run *run)
 	run->nsegs = 0;
 	run->total = 0;
 	run->closed = false;
+	run->is_udp = false;
+}
+
+static void gro_run_start(struct gro_run *run, uint8_t *pkt, size_t len, size_t hdr,
+			  bool is_udp)
+{
+	run->first = pkt;
+	run->is_udp = is_udp;
+	run->hdr_len = hdr;
+	run->mss = len - hdr;
+	run->total = len;
+	run->nsegs = 1;
+	run->closed = false;
+	run->iov[1].iov_base = pkt;
+	run->iov[1].iov_len = len;
+}
+
+static void gro_run_append(struct gro_run *run, uint8_t *payload, size_t n)
+{
+	run->iov[run->nsegs + 1].iov_base = payload;
+	run->iov[run->nsegs + 1].iov_len = n;
+	run->nsegs++;
+	run->total += n;
+}
+
+/* The UDP half of gro_run_add: datagrams of one flow, all of the first
+ * one's payload size but a shorter last one (what the kernel's UDP GRO
+ * merges and its USO cuts apart again). */
+static bool gro_run_add_udp(struct gro_run *run, uint8_t *pkt, size_t len, size_t iph)
+{
+	size_t hdr = iph + UDP_HDR_LEN, payload = len - hdr;
+	const uint8_t *f = run->first;
+	uint16_t ulen;
+
+	memcpy(&ulen, pkt + iph + 4, 2);
+	if (ntohs(ulen) != len - iph || payload == 0)
+		return false;	/* written alone */
+	if (run->nsegs == 0) {
+		gro_run_start(run, pkt, len, hdr, true);
+		return true;
+	}
+	if (!run->is_udp || run->closed || run->nsegs == GRO_MAX_SEGS || hdr != run->hdr_len ||
+	    payload > run->mss || run->total + payload > 65535)
+		return false;
+	/* Same addresses, and the IP fields Linux GRO insists on. */
+	if ((pkt[0] >> 4) == 4) {
+		if (f[1] != pkt[1] || ((f[6] ^ pkt[6]) & 0x40) || f[8] != pkt[8] ||
+		    memcmp(f + 12, pkt + 12, 8))
+			return false;
+	} else if (memcmp(f, pkt, 4) || f[7] != pkt[7] || memcmp(f + 8, pkt + 8, 32)) {
+		return false;
+	}
+	if (memcmp(f + iph, pkt + iph, 4))	/* ports */
+		return false;
+	gro_run_append(run, pkt + hdr, payload);
+	if (payload < run->mss)
+		run->closed = true;
+	return true;
 }
 
 bool gro_run_add(struct gro_run *run, uint8_t *pkt, size_t len)
@@ -220,7 +353,9 @@ bool gro_run_add(struct gro_run *run, uint8_t *pkt, size_t len)
 	size_t iph = tcp_ip_hdr_len(pkt, len), hdr, payload;
 	uint32_t seq;
 
-	if (!iph || len < iph + 20)
+	if (!iph && run->uso && (iph = udp_ip_hdr_len(pkt, len, false)) != 0)
+		return gro_run_add_udp(run, pkt, len, iph);
+	if (!iph || len < iph + 20 || (run->nsegs && run->is_udp))
 		return false;
 	hdr = iph + (size_t)(pkt[iph + 12] >> 4) * 4;
 	if (hdr < iph + 20 || hdr >= len)
@@ -236,15 +371,9 @@ bool gro_run_add(struct gro_run *run, uint8_t *pkt, size_t len)
 	seq = ntohl(seq);
 
 	if (run->nsegs == 0) {
-		run->first = pkt;
-		run->hdr_len = hdr;
-		run->mss = payload;
-		run->total = len;
+		gro_run_start(run, pkt, len, hdr, false);
 		run->next_seq = seq + (uint32_t)payload;
-		run->nsegs = 1;
 		run->closed = (flags & TCP_PSH) != 0;
-		run->iov[1].iov_base = pkt;
-		run->iov[1].iov_len = len;
 		return true;
 	}
 	const uint8_t *f = run->first;
@@ -266,10 +395,7 @@ bool gro_run_add(struct gro_run *run, uint8_t *pkt, size_t len)
 	    memcmp(f + iph + TCP_WIN_OFF, pkt + iph + TCP_WIN_OFF, 2) ||
 	    memcmp(f + iph + 20, pkt + iph + 20, hdr - iph - 20))
 		return false;
-	run->iov[run->nsegs + 1].iov_base = pkt + hdr;
-	run->iov[run->nsegs + 1].iov_len = payload;
-	run->nsegs++;
-	run->total += payload;
+	gro_run_append(run, pkt + hdr, payload);
 	run->next_seq = seq + (uint32_t)payload;
 	if (payload < run->mss || (flags & TCP_PSH)) {
 		run->closed = true;
@@ -296,14 +422,26 @@ int gro_run_finish(struct gro_run *run)
 	}
 	size_t iph = (ip[0] >> 4) == 4 ? (size_t)(ip[0] & 0xf) * 4 : 40;
 	set_ip_len(ip, iph, run->total);
+	run->vnet.hdr_len = (uint16_t)run->hdr_len;
+	run->vnet.gso_size = (uint16_t)run->mss;
+	run->vnet.csum_start = (uint16_t)iph;
+	if (run->is_udp) {
+		uint8_t *udp = ip + iph;
+		uint16_t v = htons((uint16_t)(run->total - iph));
+		memcpy(udp + 4, &v, 2);
+		/* NEEDS_CSUM, as for TCP; the kernel's USO rewrites each
+		 * datagram's length and checksum from these. */
+		put16(udp + UDP_CSUM_OFF, fold(csum_pseudo(ip, IPPROTO_UDP, run->total - iph)));
+		run->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		run->vnet.gso_type = VIRTIO_NET_HDR_GSO_UDP_L4;
+		run->vnet.csum_offset = UDP_CSUM_OFF;
+		return run->nsegs + 1;
+	}
 	uint8_t *tcp = ip + iph;
 	/* NEEDS_CSUM: the field carries the pseudo-header sum, not inverted. */
 	put16(tcp + TCP_CSUM_OFF, fold(csum_pseudo(ip, IPPROTO_TCP, run->total - iph)));
 	run->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	run->vnet.gso_type = (ip[0] >> 4) == 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
-	run->vnet.hdr_len = (uint16_t)run->hdr_len;
-	run->vnet.gso_size = (uint16_t)run->mss;
-	run->vnet.csum_start = (uint16_t)iph;
 	run->vnet.csum_offset = TCP_CSUM_OFF;
 	/* The first packet's own length shrinks back to its headers + payload
 	 * (it was set whole when added). */

@@ -379,8 +379,9 @@ static void tun_write_run(struct device *dev, struct gro_run *run)
 }
 
 /* Delivers one decrypted packet.  With a vnet TUN, TCP segments that follow
- * each other are merged into one write (offload.h); anything else first
- * flushes the run, so the order of packets is kept. */
+ * each other (and with USO, UDP datagrams of one flow) are merged into one
+ * write (offload.h); anything else first flushes the run, so the order of
+ * packets is kept. */
 static void deliver(struct device *dev, struct gro_run *run, uint8_t *pkt, size_t len)
 {
 	if (!dev->tun_vnet) {
@@ -431,6 +432,7 @@ void device_receive_batch(struct device *dev, int n)
 	struct rx_crypt rc = { dg, jobs };
 	workers_run(&dev->workers, crypt_range, &rc, nd);
 	gro_run_reset(&run);
+	run.uso = dev->tun_uso;
 	/* In arrival order, so a handshake and the data after it keep their
 	 * order. */
 	for (int i = 0; i < nd; i++) {

@@ -291,7 +291,7 @@ static bool read_batch(struct device *dev, struct tx_job *jobs, int *count, bool
 	}
 	for (int i = 0; i < BATCH_SIZE; i++) {
 		/* Room for a typical super-packet (a smaller MSS parks). */
-		if (dev->tun_tso && TX_SLOTS - slot < 64) {
+		if ((dev->tun_tso || dev->tun_uso_tx) && TX_SLOTS - slot < 64) {
 			*more = true;
 			break;
 		}
@@ -320,12 +320,14 @@ static void check_mtu(struct device *dev, uint64_t now)
 	if (mtu > 0)
 		dev->mtu = mtu;
 	dev->mtu_checked_ns = now;
-	/* Segments must fit a slot; past that, let the kernel segment. */
-	if (dev->tun_tso && (size_t)dev->mtu + PKT_HEADROOM + MESSAGE_PADDING_MULTIPLE +
-			    NOISE_AUTHTAG_LEN > TX_SLOT_SIZE) {
-		if (tun_set_tso(dev->tun_fd, false) == 0) {
-			dev->tun_tso = false;
-			log_info("MTU %d is too large for TSO segments: TSO off", dev->mtu);
+	/* Segments must fit a slot; past that, let the kernel segment.  (The
+	 * receive side keeps merging UDP: that needs no slot.) */
+	if ((dev->tun_tso || dev->tun_uso_tx) &&
+	    (size_t)dev->mtu + PKT_HEADROOM + MESSAGE_PADDING_MULTIPLE + NOISE_AUTHTAG_LEN >
+		    TX_SLOT_SIZE) {
+		if (tun_set_offloads(dev->tun_fd, false, false) == 0) {
+			dev->tun_tso = dev->tun_uso_tx = false;
+			log_info("MTU %d is too large for TSO and USO segments: both off", dev->mtu);
 		}
 	}
 }

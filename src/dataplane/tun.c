@@ -68,25 +68,32 @@ int tun_open(const char *ifname)
 	return open_flags(ifname, 0);
 }
 
-int tun_set_tso(int fd, bool on)
+/* Linux 6.2's uapi values; Debian 12's headers (6.1) predate them. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+int tun_set_offloads(int fd, bool tso, bool uso)
 {
-	unsigned off = TUN_F_CSUM | (on ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
+	unsigned off = TUN_F_CSUM | (tso ? TUN_F_TSO4 | TUN_F_TSO6 : 0) |
+		       (uso ? TUN_F_USO4 | TUN_F_USO6 : 0);
 
 	return ioctl(fd, TUNSETOFFLOAD, off) < 0 ? -errno : 0;
 }
 
-int tun_open_offload(const char *ifname, bool *vnet, bool *tso)
+int tun_open_offload(const char *ifname, bool *vnet, bool *tso, bool *uso)
 {
 	int fd, sz = sizeof(struct virtio_net_hdr);
 
 	if (!*vnet) {
-		*tso = false;
+		*tso = *uso = false;
 		return open_flags(ifname, 0);
 	}
 	fd = open_flags(ifname, IFF_VNET_HDR);
 	if (fd == -EINVAL) {
 		log_error("TUN without IFF_VNET_HDR: no offloads (slower)");
-		*vnet = *tso = false;
+		*vnet = *tso = *uso = false;
 		return open_flags(ifname, 0);
 	}
 	if (fd < 0)
@@ -96,14 +103,27 @@ int tun_open_offload(const char *ifname, bool *vnet, bool *tso)
 		close(fd);
 		return ret;
 	}
-	if (*tso && tun_set_tso(fd, true) < 0) {
+	if (!*tso && !*uso) {
+		(void)ioctl(fd, TUNSETOFFLOAD, 0);
+		return fd;
+	}
+	if (tun_set_offloads(fd, *tso, *uso) == 0)
+		return fd;
+	/* Linux before 6.2 knows no USO: the kernel segments UDP sends, and
+	 * received datagrams are written one by one. */
+	if (*uso) {
+		*uso = false;
+		if (tun_set_offloads(fd, *tso, false) == 0) {
+			log_error("TUN refuses USO offloads: UDP datagrams one by one (slower)");
+			return fd;
+		}
+	}
+	if (*tso) {
 		log_error("TUN refuses TSO offloads: segmenting in the kernel (slower)");
 		*tso = false;
-		/* Checksum offload alone, or nothing: both are handled. */
-		(void)tun_set_tso(fd, false);
-	} else if (!*tso) {
-		(void)ioctl(fd, TUNSETOFFLOAD, 0);
 	}
+	/* Checksum offload alone, or nothing: both are handled. */
+	(void)tun_set_offloads(fd, false, false);
 	return fd;
 }
 

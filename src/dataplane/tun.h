@@ -13,13 +13,15 @@
  * non-blocking, with MTU TUN_DEFAULT_MTU.  Returns the fd or -errno. */
 int tun_open(const char *ifname);
 /* Like tun_open, with IFF_VNET_HDR (reads and writes carry a struct
- * virtio_net_hdr) when *vnet is true, and the TSO/checksum offloads when
- * *tso is true.  On return both say what the kernel granted; a refusal
- * falls back and is logged once. */
-int tun_open_offload(const char *ifname, bool *vnet, bool *tso);
-/* Turns TSO on or off on an open vnet TUN (e.g. when the MTU outgrows the
- * segment buffers).  0 or -errno. */
-int tun_set_tso(int fd, bool on);
+ * virtio_net_hdr) when *vnet is true, the TSO/checksum offloads when *tso
+ * is true, and USO (UDP super-packets both ways, Linux 6.2+) when *uso is
+ * true.  On return each says what the kernel granted; a refusal falls back
+ * and is logged once. */
+int tun_open_offload(const char *ifname, bool *vnet, bool *tso, bool *uso);
+/* Sets the offloads of an open vnet TUN: checksum always, TSO and USO as
+ * asked (e.g. both off when the MTU outgrows the segment buffers).
+ * 0 or -errno. */
+int tun_set_offloads(int fd, bool tso, bool uso);
 
 /* Current MTU of the device behind fd (works after a move to another
  * namespace, since it asks the fd), or -errno. */

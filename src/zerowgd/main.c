@@ -45,7 +45,7 @@ static void usage(FILE *f)
 		IPC_SOCKET_DIR "/INTERFACE-NAME.sock; configure it with wg(8) or wg-quick(8).\n"
 		"Without -f, zerowgd returns once both are ready and runs in the background.\n"
 		"Environment: LOG_LEVEL=verbose|error|silent (default error);\n"
-		"ZWG_DISABLE_OFFLOAD=tun,tso,gso,gro or all (turns offloads off, for debugging);\n"
+		"ZWG_DISABLE_OFFLOAD=tun,tso,uso,gso,gro or all (turns offloads off, for debugging);\n"
 		"ZWG_WORKERS=N crypto threads besides the main one (default: one per extra CPU).\n");
 }
 
@@ -149,14 +149,15 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	bool vnet = device_offload_allowed("tun"), tso = vnet && device_offload_allowed("tso");
-	tun_fd = tun_open_offload(ifname, &vnet, &tso);
+	bool uso = vnet && device_offload_allowed("uso");
+	tun_fd = tun_open_offload(ifname, &vnet, &tso, &uso);
 	if (tun_fd < 0)
 		fatal("Failed to create TUN device %s: %s", ifname, strerror(-tun_fd));
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		fatal("out of memory");
 	if ((ret = device_init(dev, ifname, tun_fd)) < 0 ||
-	    (ret = device_set_offloads(dev, vnet, tso)) < 0 ||
+	    (ret = device_set_offloads(dev, vnet, tso, uso)) < 0 ||
 	    (ret = device_start_workers(dev, -1)) < 0)
 		fatal("Failed to set up device %s: %s", ifname, strerror(-ret));
 	ipc = ipc_server_open(dev, IPC_SOCKET_DIR);

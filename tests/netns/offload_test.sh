@@ -1,9 +1,10 @@
 #!/bin/sh
-# offload_test.sh - the offload fast paths end to end: TUN TSO super-packets
-# cut by offload_tso_split, UDP GSO sends, UDP GRO reads cut into datagrams,
-# and decrypted TCP segments merged into one TUN write, each on and off.
+# offload_test.sh - the offload fast paths end to end: TUN TSO and USO
+# super-packets cut by offload_tso_split, UDP GSO sends, UDP GRO reads cut
+# into datagrams, and decrypted TCP segments and UDP datagrams merged into
+# one TUN write, each on and off.
 #
-# A matrix over ZWG_DISABLE_OFFLOAD (unset, tun, tso, gso, gro, all) with
+# A matrix over ZWG_DISABLE_OFFLOAD (unset, tun, tso, uso, gso, gro, all) with
 # zerowgd on both sides, and for unset and all also against Debian's
 # wireguard-go in both roles.  In every round:
 #   - the daemon's "Offloads:" log line shows what the setting asks for;
@@ -14,6 +15,15 @@
 #     that arrived compared with what was sent;
 #   - a UDP datagram over IPv6 whose checksum computes to zero (RFC 768:
 #     it must go out as 0xffff, or the receiver drops it);
+#   - UDP sent with UDP_SEGMENT (tests/tools/udpgso_send: 16 datagrams per
+#     send, the last one of the file shorter) both ways over IPv4 (1392 and
+#     333 bytes a datagram) and IPv6 (1372 and 333), the bytes compared.
+#     The TUN packet counters (one per super-packet) show the offloads at
+#     work: a sending zerowgd with USO on gets fewer packets from its TUN
+#     than datagrams (super-packets it must cut), one with USO off, or
+#     wireguard-go, one per datagram; a receiving zerowgd with USO on and
+#     everything else on (zerowgd both sides) writes fewer packets than
+#     datagrams (merged), one with USO off, or wireguard-go, one per datagram;
 #   - pings of every payload size around the MTU (1300..1392 with DF for
 #     IPv4, 1300..1372 for IPv6) and fragmented ones, all answered.
 # In the first round also: TCP through an odd MTU (1337), and with a small
@@ -26,6 +36,11 @@ T=offload
 . "${0%/*}/lib.sh"
 
 need nc bash dd sha256sum cmp timeout ping nstat
+UDPGSO=$O/tools/udpgso_send
+if [ ! -x "$UDPGSO" ]; then
+	fail "prerequisite: $UDPGSO is not built (make O=${O##*/} ${O##*/}/tools/udpgso_send)"
+	finish
+fi
 OURS=$ZWG_IMPL
 THEIRS=${INTEROP_PEER:-$WGGO_IMPL}
 MB=${MB:-8}
@@ -51,6 +66,14 @@ for s in $UDP_SIZES; do
 	udp_count=$((udp_count + 1))
 done
 head -c "$udp_total" /dev/urandom >"$W/udp"
+# The UDP_SEGMENT files (for 1372/1392 and for 333 bytes a datagram): no
+# datagram size is a divisor, so every transfer ends with a shorter one.
+# Few enough datagrams that the receiving socket's default buffer (212992
+# bytes; a datagram costs about 2300 bytes of it at 1392 bytes, 1300 at
+# 333) holds all of them even if nc reads none until the end: a loaded
+# machine may hold the sends back and deliver them at once.
+head -c 100003 /dev/urandom >"$W/uso.big"
+head -c 40003 /dev/urandom >"$W/uso.small"
 
 # ---------------------------------------------------------------- checks --
 
@@ -65,16 +88,17 @@ offload_line() {
 
 # expected_line SETTING: the "Offloads:" line zerowgd prints for it.
 expected_line() {
-	local vnet tso gso gro
-	vnet=on tso=on gso=on gro=on
+	local vnet tso uso gso gro
+	vnet=on tso=on uso=on gso=on gro=on
 	case $1 in
-	tun) vnet=off tso=off ;;
+	tun) vnet=off tso=off uso=off ;;
 	tso) tso=off ;;
+	uso) uso=off ;;
 	gso) gso=off ;;
 	gro) gro=off ;;
-	all) vnet=off tso=off gso=off gro=off ;;
+	all) vnet=off tso=off uso=off gso=off gro=off ;;
 	esac
-	echo "TUN vnet $vnet, TSO $tso, UDP GSO $gso, UDP GRO $gro"
+	echo "TUN vnet $vnet, TSO $tso, USO $uso, UDP GSO $gso, UDP GRO $gro"
 }
 
 # udp_xfer FROM TO ADDR: sends $W/udp from FROM to ADDR:5002 (an address
@@ -152,6 +176,44 @@ udp_zero_csum() {
 	cmp "$W/zero" "$W/zero.recv"
 }
 
+# udpgso_xfer FROM TO ADDR FILE GSO SEND RECV: sends $W/FILE from FROM to
+# ADDR:5004 (an address of TO) with udpgso_send, GSO bytes a datagram, and
+# compares what arrived.  The TUN counters count super-packets once: FROM's
+# tx_packets what its kernel handed the daemon, TO's rx_packets the writes
+# of the daemon there.  SEND "super" asks for fewer packets than datagrams
+# at FROM, "single" for one at least per datagram; RECV "merged" and
+# "unmerged" the same of TO's writes; "any" asks nothing.
+udpgso_xfer() {
+	local from to addr f gso n lp rx0 rx1 tx0 tx1 reads writes
+	from=$1 to=$2 addr=$3 f=$W/$4 gso=$5
+	n=$((($(wc -c <"$f") + gso - 1) / gso))
+	rm -f "$W/uso.recv"
+	ip netns exec "$(H "$to")" timeout 20 nc -u -l -n -W "$n" "$addr" 5004 \
+		>"$W/uso.recv" 2>"$W/uso.nc-l.err" &
+	lp=$!
+	wait_listen "$to" 5004 udp || { echo "receiver never listened"; kill $lp 2>/dev/null; return 1; }
+	tx0=$(iface_tx_packets "$from" "$(ifn "$from")")
+	rx0=$(iface_rx_packets "$to" "$(ifn "$to")")
+	X "$from" timeout 20 "$UDPGSO" "$addr" 5004 "$f" "$gso" || echo "sender failed"
+	wait $lp
+	tx1=$(iface_tx_packets "$from" "$(ifn "$from")")
+	rx1=$(iface_rx_packets "$to" "$(ifn "$to")")
+	reads=$((tx1 - tx0)) writes=$((rx1 - rx0))
+	echo "sent $n datagrams, $(wc -c <"$f") bytes, in $reads packets from the TUN of $from;" \
+		"received $(wc -c <"$W/uso.recv") bytes in $writes TUN writes at $to"
+	cmp "$f" "$W/uso.recv" || return 1
+	case $6 in
+	super) [ "$reads" -lt "$n" ] || { echo "no USO super-packets at $from"; return 1; } ;;
+	single) [ "$reads" -ge "$n" ] || { echo "USO super-packets at $from"; return 1; } ;;
+	esac
+	case $7 in
+	merged) [ "$writes" -lt "$n" ] || { echo "no datagrams were merged at $to"; return 1; } ;;
+	unmerged) [ "$writes" -ge "$n" ] || { echo "datagrams were merged at $to"; return 1; } ;;
+	esac
+}
+
+iface_tx_packets() { X "$1" cat "/sys/class/net/$2/statistics/tx_packets"; }
+
 csum_errors() { X "$1" awk '$1 == "Udp6InCsumErrors" { print $2 }' /proc/net/snmp6; }
 
 # pings FROM ADDR FAMILY FIRST LAST: every payload size FIRST..LAST, with
@@ -215,6 +277,7 @@ round() {
 		udp_zero_csum a b
 	check "$tag: UDP over IPv6 with a checksum that computes to 0, b -> a, arrives" \
 		udp_zero_csum b a
+	udpgso_checks "$tag" "$set" "$ta" "$tb"
 	check "$tag: IPv4 pings with DF, every payload 1300..1392, a -> b" pings a "$(t4 b)" 4 1300 1392
 	check "$tag: IPv6 pings, every payload 1300..1372, b -> a" pings b "$(t6 a)" 6 1300 1372
 	check "$tag: IPv4 and IPv6 pings of 1393..1500 and 4000 bytes (fragmented), a -> b" \
@@ -222,6 +285,78 @@ round() {
 	[ "$set" = unset ] && [ "$ta" = "$OURS" ] && [ "$tb" = "$OURS" ] && extra_tcp "$tag"
 	check "$tag: both daemons still running" alive "$A" "$B"
 	wg_stop "$A"; wg_stop "$B"
+}
+
+# udpgso_checks TAG SETTING ATEMPLATE BTEMPLATE: the UDP_SEGMENT transfers
+# both ways, IPv4 and IPv6, at the largest datagram the MTU takes and at
+# an odd size.
+udpgso_checks() {
+	local tag set ta tb ab ba
+	tag=$1 set=$2 ta=$3 tb=$4
+	ab="$(uso_send "$set" "$ta") $(uso_recv "$set" "$ta" "$tb")"
+	ba="$(uso_send "$set" "$tb") $(uso_recv "$set" "$tb" "$ta")"
+	# shellcheck disable=SC2086 # ab and ba are two words each
+	{
+	check "$tag: UDP_SEGMENT 1392 a -> b over IPv4, bytes match$(uso_text $ab)" \
+		udpgso_xfer a b "$(t4 b)" uso.big 1392 $ab
+	check "$tag: UDP_SEGMENT 1392 b -> a over IPv4, bytes match$(uso_text $ba)" \
+		udpgso_xfer b a "$(t4 a)" uso.big 1392 $ba
+	check "$tag: UDP_SEGMENT 333 a -> b over IPv4, bytes match$(uso_text $ab)" \
+		udpgso_xfer a b "$(t4 b)" uso.small 333 $ab
+	check "$tag: UDP_SEGMENT 333 b -> a over IPv4, bytes match$(uso_text $ba)" \
+		udpgso_xfer b a "$(t4 a)" uso.small 333 $ba
+	check "$tag: UDP_SEGMENT 1372 a -> b over IPv6, bytes match$(uso_text $ab)" \
+		udpgso_xfer a b "$(t6 b)" uso.big 1372 $ab
+	check "$tag: UDP_SEGMENT 1372 b -> a over IPv6, bytes match$(uso_text $ba)" \
+		udpgso_xfer b a "$(t6 a)" uso.big 1372 $ba
+	check "$tag: UDP_SEGMENT 333 a -> b over IPv6, bytes match$(uso_text $ab)" \
+		udpgso_xfer a b "$(t6 b)" uso.small 333 $ab
+	check "$tag: UDP_SEGMENT 333 b -> a over IPv6, bytes match$(uso_text $ba)" \
+		udpgso_xfer b a "$(t6 a)" uso.small 333 $ba
+	}
+}
+
+# uso_send SETTING FROM_TEMPLATE: what udpgso_xfer asks of the sender.  A
+# TUN that took USO hands over each send as one super-packet; without it
+# the kernel cuts the datagrams itself.
+uso_send() {
+	if ! is_zerowgd "$2"; then
+		echo single
+		return
+	fi
+	case $1 in
+	uso|tun|all) echo single ;;
+	*) echo super ;;
+	esac
+}
+
+# uso_recv SETTING FROM_TEMPLATE TO_TEMPLATE: what udpgso_xfer asks of the
+# receiver.  Merged: zerowgd on both sides with every offload on (the 16
+# datagrams of a send leave in one UDP GSO send and are read in one UDP
+# GRO read).  Unmerged: the receiver has no USO.  Anything else may or may
+# not merge, depending on how the datagrams happen to be batched.
+uso_recv() {
+	if ! is_zerowgd "$3"; then
+		echo unmerged
+		return
+	fi
+	case $1 in
+	uso|tun|all) echo unmerged ;;
+	unset) if is_zerowgd "$2"; then echo merged; else echo any; fi ;;
+	*) echo any ;;
+	esac
+}
+
+# uso_text SEND RECV: the words for the check's title.
+uso_text() {
+	case $1 in
+	super) printf ', sent as USO super-packets' ;;
+	single) printf ', handed over one by one' ;;
+	esac
+	case $2 in
+	merged) printf ', merged in the TUN writes' ;;
+	unmerged) printf ', written one by one' ;;
+	esac
 }
 
 fragmented_pings() {
@@ -289,6 +424,7 @@ retrans() { X "$1" nstat -az TcpRetransSegs | awk '$1 == "TcpRetransSegs" { prin
 round unset unset "$OURS" "$OURS" 4
 round tun tun "$OURS" "$OURS" 6
 round tso tso "$OURS" "$OURS" 4
+round uso uso "$OURS" "$OURS" 6
 round gso gso "$OURS" "$OURS" 6
 round gro gro "$OURS" "$OURS" 4
 round all all "$OURS" "$OURS" 6

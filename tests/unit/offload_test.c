@@ -1,5 +1,5 @@
 /*
- * offload_test.c - the TSO/GRO fast paths of offload.c checked against
+ * offload_test.c - the TSO/USO/GRO fast paths of offload.c checked against
  * slow, obvious references:
  *   - the checksum against RFC 1071 done by the book (16-bit big-endian
  *     words, an odd byte padded with zero) on every length 0..2000 at
@@ -17,7 +17,16 @@
  *   - struct gro_run: the segments of a split merge back into the original
  *     super-packet byte for byte, with the virtio header the kernel needs;
  *     anything Linux GRO would not merge is refused and leaves the run as
- *     it was.
+ *     it was;
+ *   - USO, the same for UDP: UDP super-packets as the kernel hands them to a
+ *     TUN that took TUN_F_USO4/6 (an application's UDP_SEGMENT send) cut
+ *     into datagrams with their own lengths and checksums (a checksum
+ *     computing to 0 sent as 0xffff), odd datagram sizes from 1 byte, the
+ *     last one shorter or not; malformed ones refused; with uso set on a
+ *     run, datagrams of one flow merged into the super-packet again, byte
+ *     for byte, and cut again into the same datagrams; other flows, TCP,
+ *     fragments, IP options, empty or longer datagrams, and anything once
+ *     uso is off, refused.
  * The random generator has a fixed seed, so a failure reproduces.
  */
 #include <arpa/inet.h>
@@ -904,7 +913,7 @@ static void test_gro_roundtrip(void)
 			struct flow f;
 			struct virtio_net_hdr vh;
 			struct slots s, s2;
-			struct gro_run run;
+			struct gro_run run = { 0 };	/* uso off */
 			size_t len, hdr;
 			int v = rep & 1 ? 6 : 4;
 			int before = test_failed_checks;
@@ -985,7 +994,7 @@ next:
 static void test_gro_single(void)
 {
 	uint8_t payload[1000], w[VNET_HDR_LEN + 1100];
-	struct gro_run run;
+	struct gro_run run = { 0 };	/* uso off */
 	struct flow f;
 	size_t len;
 
@@ -1137,7 +1146,7 @@ static bool refusal_case(int v, bool ip_opts, enum mutation m)
 	static uint8_t w[VNET_HDR_LEN + 8000];
 	const size_t mss = 1348;
 	struct flow f;
-	struct gro_run run, snap;
+	struct gro_run run = { 0 }, snap;	/* uso off */
 	size_t l0, l1, l2, lb;
 	uint32_t seq = (uint32_t)rng();
 	uint16_t id = (uint16_t)rng();
@@ -1230,7 +1239,7 @@ static void test_gro_closed(void)
 	for (int v = 4; v <= 6; v += 2) {
 		for (int k = 0; k < 3; k++) {
 			struct flow f;
-			struct gro_run run, snap;
+			struct gro_run run = { 0 }, snap;	/* uso off */
 			size_t l0, l1, l2;
 			random_flow(&f, v, 0, 12);
 			/* k 0: short second segment; 1: PSH on the second;
@@ -1281,7 +1290,7 @@ static void test_gro_limits(void)
 	fill_random(payload, sizeof(payload));
 	for (int v = 4; v <= 6; v += 2) {
 		struct flow f;
-		struct gro_run run, snap;
+		struct gro_run run = { 0 }, snap;	/* uso off */
 		size_t mss = 100;
 
 		/* GRO_MAX_SEGS + 1 small segments. */
@@ -1329,7 +1338,6 @@ static void test_gro_limits(void)
 					      payload + full * mss, rest + 1, &l1);
 		CHECK(!gro_run_add(&run, one_more, l1));			/* 65536 */
 		CHECK(memcmp(&snap, &run, sizeof(run)) == 0);
-		free(one_more);
 		CHECK(gro_run_add(&run, seg[full + 1], lens[full + 1]));	/* exactly 65535 */
 		n = gro_run_finish(&run);
 		CHECK_INT(n, full + 2);
@@ -1338,6 +1346,969 @@ static void test_gro_limits(void)
 			CHECK_INT(wlen, VNET_HDR_LEN + 65535);
 			check_merged(w, wlen, hdr, mss, payload, 65535 - hdr);
 		}
+		free(one_more);	/* only now: a wrong merge may refer to it */
+		for (int i = 0; i <= full + 1; i++)
+			free(seg[i]);
+	}
+}
+
+/* ---------------------------------------------------------------- 5. USO -- */
+
+/*
+ * UDP segmentation offload: the super-packet an application's UDP_SEGMENT
+ * send becomes (one IP and UDP header for all the payload, gso_size bytes
+ * a datagram), cut by offload_tso_split; and datagrams of one flow merged
+ * by a run with uso set into the super-packet the kernel's USO cuts again.
+ * The flows are struct flow without its TCP fields; IPv4 always with DF,
+ * as Linux sends UDP.
+ */
+
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+#define UDP_HDR 8
+
+static size_t udp_hdr(const struct flow *f)
+{
+	return flow_iph(f) + UDP_HDR;
+}
+
+/* The IP and UDP headers of a datagram of flow f, total length len, the
+ * UDP length field the rest of the packet and its checksum zero. */
+static void write_udp_headers(const struct flow *f, uint8_t *p, size_t len, uint16_t id)
+{
+	size_t iph = flow_iph(f);
+	uint8_t *u = p + iph;
+
+	memset(p, 0, iph + UDP_HDR);
+	if (f->v == 4) {
+		p[0] = (uint8_t)(0x40 | iph / 4);
+		p[1] = f->tos;
+		set16(p + 2, (uint16_t)len);
+		set16(p + 4, id);
+		p[6] = 0x40;	/* DF */
+		p[8] = f->ttl;
+		p[9] = IPPROTO_UDP;
+		memcpy(p + 12, f->saddr, 4);
+		memcpy(p + 16, f->daddr, 4);
+		memset(p + 20, 1, f->ip_opts);	/* NOPs */
+		ip4_fix_csum(p);
+	} else {
+		set32(p, 6u << 28 | (uint32_t)f->tos << 20 | f->flowlabel);
+		set16(p + 4, (uint16_t)(len - 40));
+		p[6] = IPPROTO_UDP;
+		p[7] = f->ttl;
+		memcpy(p + 8, f->saddr, 16);
+		memcpy(p + 24, f->daddr, 16);
+	}
+	set16(u, f->sport);
+	set16(u + 2, f->dport);
+	set16(u + 4, (uint16_t)(len - iph));
+}
+
+/* The UDP checksum over the whole datagram, a computed 0 sent as 0xffff. */
+static void udp_fix_csum(uint8_t *p, size_t len)
+{
+	size_t iph = (p[0] >> 4) == 4 ? (size_t)(p[0] & 0xf) * 4 : 40;
+	uint8_t ph[40];
+	size_t n = naive_pseudo(ph, p, IPPROTO_UDP, (uint32_t)(len - iph));
+	uint64_t s;
+
+	set16(p + iph + 6, 0);
+	s = (uint64_t)naive_sum(ph, n) + naive_sum(p + iph, len - iph);
+	s = (s & 0xffff) + (s >> 16);
+	s = (uint16_t)~s;
+	set16(p + iph + 6, (uint16_t)(s ? s : 0xffff));
+}
+
+/* One ordinary datagram (checksum done), allocated at its exact size. */
+static uint8_t *build_dgram(const struct flow *f, uint16_t id, const uint8_t *payload,
+			    size_t plen, size_t *len)
+{
+	*len = udp_hdr(f) + plen;
+	uint8_t *p = xmalloc(*len);
+
+	write_udp_headers(f, p, *len, id);
+	if (plen)
+		memcpy(p + udp_hdr(f), payload, plen);
+	udp_fix_csum(p, *len);
+	return p;
+}
+
+/* A UDP super-packet as the kernel writes it to a TUN that took USO: the
+ * IP and UDP lengths those of the whole, the IPv4 header checksum valid,
+ * the UDP checksum field holding the folded (not inverted) pseudo-header
+ * sum over the whole UDP length, NEEDS_CSUM (udp_send_skb, then
+ * virtio_net_hdr_from_skb). */
+static uint8_t *build_usuper(const struct flow *f, uint16_t id, const uint8_t *payload,
+			     size_t plen, size_t gso, struct virtio_net_hdr *vh, size_t *len)
+{
+	size_t iph = flow_iph(f);
+	uint8_t ph[40];
+
+	*len = udp_hdr(f) + plen;
+	uint8_t *p = xmalloc(*len);
+	write_udp_headers(f, p, *len, id);
+	if (plen)
+		memcpy(p + udp_hdr(f), payload, plen);
+	set16(p + iph + 6, naive_sum(ph, naive_pseudo(ph, p, IPPROTO_UDP, (uint32_t)(*len - iph))));
+	memset(vh, 0, sizeof(*vh));
+	vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	vh->gso_type = VIRTIO_NET_HDR_GSO_UDP_L4;
+	vh->hdr_len = (uint16_t)udp_hdr(f);
+	vh->gso_size = (uint16_t)gso;
+	vh->csum_start = (uint16_t)iph;
+	vh->csum_offset = 6;
+	return p;
+}
+
+/* Checks the n datagrams of the split of the UDP super-packet pkt (len
+ * bytes, flow f) at gso against everything they must be.  Returns the
+ * failures seen. */
+static int check_datagrams(const struct flow *f, const uint8_t *pkt, size_t len, size_t gso,
+			   uint8_t *const *out, const size_t *lens, int n, const char *what)
+{
+	size_t iph = flow_iph(f), hdr = udp_hdr(f), plen = len - hdr;
+	uint16_t id0 = f->v == 4 ? get16(pkt + 4) : 0;
+	int before = test_failed_checks;
+
+	CHECK_INT(n, expected_segs(plen, gso));
+	if (n != expected_segs(plen, gso))
+		goto out;
+	for (int i = 0; i < n; i++) {
+		const uint8_t *g = out[i];
+		size_t off = (size_t)i * gso;
+		size_t pl = plen - off < gso ? plen - off : gso;
+
+		CHECK_INT(lens[i], hdr + pl);
+		if (lens[i] != hdr + pl)
+			goto out;
+		if (f->v == 4) {
+			CHECK(g[0] == pkt[0] && g[1] == pkt[1]);
+			CHECK_INT(get16(g + 2), hdr + pl);
+			CHECK_INT(get16(g + 4), (uint16_t)(id0 + i));	/* as the kernel's GSO */
+			CHECK_MEM(g + 6, pkt + 6, 4);		/* DF, ttl, proto */
+			CHECK_MEM(g + 12, pkt + 12, 8);		/* addresses */
+			CHECK_INT(naive_sum(g, iph), 0xffff);	/* header checksum */
+		} else {
+			CHECK_MEM(g, pkt, 4);			/* class, flow label */
+			CHECK_INT(get16(g + 4), UDP_HDR + pl);
+			CHECK_MEM(g + 6, pkt + 6, 34);		/* next header, hops, addresses */
+		}
+		const uint8_t *u = g + iph;
+		CHECK_MEM(u, pkt + iph, 4);			/* ports */
+		CHECK_INT(get16(u + 4), UDP_HDR + pl);
+		CHECK(get16(u + 6) != 0);			/* 0 would be "no checksum" */
+		CHECK(naive_l4_ok(g, hdr + pl, iph, IPPROTO_UDP));
+		CHECK_MEM(g + hdr, pkt + hdr + off, pl);
+	}
+out:
+	if (test_failed_checks != before)
+		fprintf(stderr, "  ... in %s\n", what);
+	return test_failed_checks - before;
+}
+
+/* The datagram sizes: one byte, odd ones, and the largest IPv6 and IPv4
+ * payloads in a 1420-byte tunnel MTU. */
+static const size_t gso_list[] = { 1, 7, 100, 333, 536, 1000, 1279, 1372, 1392 };
+
+/* Super-packets of every size class, IPv4 and IPv6, the last datagram
+ * shorter or as long as the others, IDs wrapping; every datagram a correct
+ * UDP datagram on its own; a resumed split (offload_tso_split_from, a few
+ * datagrams at a time) gives the same datagrams. */
+static void test_uso_split_random(void)
+{
+	static uint8_t payload[65536 + 64];
+	int failures = 0, cases = 0;
+
+	fill_random(payload, sizeof(payload));
+	for (size_t gi = 0; gi < sizeof(gso_list) / sizeof(gso_list[0]); gi++) {
+		size_t gso = gso_list[gi];
+		for (int rep = 0; rep < 20 && failures < 3; rep++) {
+			struct flow f;
+			struct virtio_net_hdr vh;
+			struct slots s, r;
+			size_t len, plen, hdr;
+			int v = rep & 1 ? 6 : 4;
+			int before = test_failed_checks;
+			char what[160];
+
+			random_flow(&f, v, 0, 0);
+			hdr = udp_hdr(&f);
+			/* At most 600 datagrams (the kernel sends at most 128). */
+			size_t maxp = 65535 - hdr;
+			if (gso * 600 < maxp)
+				maxp = gso * 600;
+			size_t k = rnd(2, maxp / gso);
+			switch (rep % 5) {
+			case 0: plen = gso * k; break;				/* last as long */
+			case 1: plen = gso * (k - 1) + rnd(1, gso); break;	/* last shorter */
+			case 2: plen = rnd(1, gso); break;			/* one datagram */
+			case 3: plen = maxp; break;
+			default: plen = rnd(1, maxp); break;
+			}
+			uint16_t id = rep % 3 == 1 ? (uint16_t)(0xffff - rnd(0, 5)) : (uint16_t)rng();
+			uint8_t *pkt = build_usuper(&f, id, payload + rnd(0, 64), plen, gso, &vh, &len);
+			int need = expected_segs(plen, gso);
+			size_t cap = rep % 2 ? hdr + gso : SLOT_CAP;
+
+			slots_alloc(&s, need, cap);
+			int n = offload_tso_split(&vh, pkt, len, s.out, cap, s.lens, s.max);
+			snprintf(what, sizeof(what), "USO IPv%d gso %zu payload %zu cap %zu", v, gso,
+				 plen, cap);
+			if (!check_datagrams(&f, pkt, len, gso, s.out, s.lens, n, what) && rep % 5 != 2) {
+				/* Resumed in pieces of 1..7 datagrams. */
+				int first = 0, got = 0;
+				slots_alloc(&r, need, cap);
+				while (first != -1 && got < need) {
+					int max = (int)rnd(1, 7);
+					if (max > need - got)
+						max = need - got;
+					int m = offload_tso_split_from(&vh, pkt, len, &first, r.out + got,
+								       cap, r.lens + got, max);
+					CHECK(m > 0);
+					if (m <= 0)
+						break;
+					got += m;
+				}
+				CHECK_INT(got, need);
+				CHECK_INT(first, -1);
+				for (int i = 0; i < need && got == need; i++) {
+					CHECK_INT(r.lens[i], s.lens[i]);
+					CHECK_MEM(r.out[i], s.out[i], s.lens[i]);
+				}
+				slots_free(&r);
+				if (test_failed_checks != before)
+					fprintf(stderr, "  ... resuming %s\n", what);
+			}
+			failures += test_failed_checks != before;
+			cases++;
+			slots_free(&s);
+			free(pkt);
+		}
+	}
+	CHECK(cases > 150);
+	CHECK_INT(failures, 0);
+}
+
+/* RFC 768: a datagram of the split whose checksum computes to 0 goes out
+ * with 0xffff (0 means "no checksum"; over IPv6 the receiver drops it). */
+/* IPv4 with options (an application's IP_OPTIONS with UDP_SEGMENT): every
+ * datagram carries the options, as the kernel's own segmentation copies
+ * them, with the header checksum over them. */
+static void test_uso_split_ip_options(void)
+{
+	static uint8_t payload[8000];
+	const size_t gso = 1000, plen = 4500;
+	struct flow f;
+	struct virtio_net_hdr vh;
+	struct slots s;
+	size_t len;
+
+	fill_random(payload, sizeof(payload));
+	random_flow(&f, 4, 8, 0);
+	uint8_t *pkt = build_usuper(&f, 77, payload, plen, gso, &vh, &len);
+	slots_alloc(&s, expected_segs(plen, gso), SLOT_CAP);
+	int n = offload_tso_split(&vh, pkt, len, s.out, SLOT_CAP, s.lens, s.max);
+	CHECK_INT(check_datagrams(&f, pkt, len, gso, s.out, s.lens, n, "USO IPv4 options"), 0);
+	for (int i = 0; i < n; i++) {
+		CHECK_INT(s.out[i][0], 0x47);			/* IHL 7 */
+		CHECK_MEM(s.out[i] + 20, pkt + 20, 8);		/* the options */
+	}
+	slots_free(&s);
+	free(pkt);
+}
+
+static void test_uso_split_zero_csum(void)
+{
+	const size_t gso = 32;
+	uint8_t payload[3 * 32];
+
+	for (int v = 4; v <= 6; v += 2) {
+		struct flow f;
+		struct virtio_net_hdr vh;
+		struct slots s;
+		size_t len, dlen;
+		uint8_t ph[40];
+
+		random_flow(&f, v, 0, 0);
+		fill_random(payload, sizeof(payload));
+		/* The middle datagram alone, its last two payload bytes zero,
+		 * then those bytes chosen so that pseudo-header and datagram
+		 * sum to all ones: its checksum computes to 0. */
+		payload[2 * gso - 2] = payload[2 * gso - 1] = 0;
+		uint8_t *d = build_dgram(&f, 1, payload + gso, gso, &dlen);
+		size_t iph = flow_iph(&f);
+		set16(d + iph + 6, 0);
+		uint32_t sum = (uint32_t)naive_sum(ph, naive_pseudo(ph, d, IPPROTO_UDP,
+								    (uint32_t)(dlen - iph))) +
+			       naive_sum(d + iph, dlen - iph);
+		sum = (sum & 0xffff) + (sum >> 16);
+		set16(payload + 2 * gso - 2, (uint16_t)(0xffff - sum));
+		free(d);
+		d = build_dgram(&f, 1, payload + gso, gso, &dlen);
+		set16(d + iph + 6, 0);
+		CHECK(naive_l4_ok(d, dlen, iph, IPPROTO_UDP));	/* the premise: sums to 0 */
+		free(d);
+
+		uint8_t *pkt = build_usuper(&f, 7, payload, sizeof(payload), gso, &vh, &len);
+		slots_alloc(&s, 3, SLOT_CAP);
+		int n = offload_tso_split(&vh, pkt, len, s.out, SLOT_CAP, s.lens, 3);
+		check_datagrams(&f, pkt, len, gso, s.out, s.lens, n, "zero checksum");
+		if (n == 3) {
+			if (get16(s.out[1] + iph + 6) != 0xffff)
+				fprintf(stderr, "  IPv%d datagram with a checksum computing to 0: "
+					"stored as %04x, want ffff\n", v, get16(s.out[1] + iph + 6));
+			CHECK_INT(get16(s.out[1] + iph + 6), 0xffff);
+		}
+		slots_free(&s);
+		free(pkt);
+	}
+}
+
+/* A valid IPv4 and IPv6 UDP super-packet of 3000 bytes at gso 1000, and
+ * variations of it that must all be refused: no datagram size, headers cut
+ * short, a packet that is not UDP, a gso_type that does not fit the
+ * packet, a fragment, too few or too small slots. */
+static void test_uso_split_malformed(void)
+{
+	static uint8_t payload[3000];
+	struct flow f;
+	struct virtio_net_hdr vh, h;
+	struct slots s;
+	size_t len, hdr;
+	uint8_t *good, *p;
+
+	fill_random(payload, sizeof(payload));
+	for (int v = 4; v <= 6; v += 2) {
+		random_flow(&f, v, 0, 0);
+		hdr = udp_hdr(&f);
+		good = build_usuper(&f, 1, payload, sizeof(payload), 1000, &vh, &len);
+		slots_alloc(&s, 3, SLOT_CAP);
+
+		/* The control: it is fine as it is. */
+		CHECK_INT(offload_tso_split(&vh, good, len, s.out, SLOT_CAP, s.lens, 3), 3);
+
+		h = vh;
+		h.gso_size = 0;
+		CHECK_INT(offload_tso_split(&h, good, len, s.out, SLOT_CAP, s.lens, 3), -EINVAL);
+		int first = 0;	/* not a run of empty datagrams either */
+		CHECK_INT(offload_tso_split_from(&h, good, len, &first, s.out, SLOT_CAP, s.lens, 3),
+			  -EINVAL);
+
+		/* Truncated: every length that cuts into the headers. */
+		for (size_t cut = 0; cut < hdr; cut++) {
+			p = dup_bytes(good, cut);
+			int r = offload_tso_split(&vh, p, cut, s.out, SLOT_CAP, s.lens, 3);
+			if (r != -EINVAL)
+				fprintf(stderr, "  USO IPv%d truncated to %zu bytes: %d\n", v, cut, r);
+			CHECK_INT(r, -EINVAL);
+			free(p);
+		}
+
+		/* Not UDP, or not an IP header we can cut. */
+		struct { size_t off; uint8_t val; const char *what; } muts4[] = {
+			{ 9, IPPROTO_TCP, "protocol TCP" },
+			{ 9, IPPROTO_ICMP, "protocol ICMP" },
+			{ 9, IPPROTO_UDPLITE, "protocol UDP-Lite" },
+			{ 0, 0x44, "IHL 4" },
+			{ 0, 0x40, "IHL 0" },
+			{ 0, 0x55, "IP version 5" },
+			{ 6, 0x60, "DF and MF (a first fragment)" },
+			{ 7, 0x01, "fragment offset" },
+		}, muts6[] = {
+			{ 6, IPPROTO_TCP, "next header TCP" },
+			{ 6, IPPROTO_ICMPV6, "next header ICMPv6" },
+			{ 6, IPPROTO_HOPOPTS, "hop-by-hop options" },
+			{ 6, IPPROTO_FRAGMENT, "fragment header" },
+			{ 0, 0x40, "IP version 4 in an IPv6 header" },
+			{ 0, 0x00, "IP version 0" },
+		};
+		size_t nm = v == 4 ? sizeof(muts4) / sizeof(muts4[0]) : sizeof(muts6) / sizeof(muts6[0]);
+		for (size_t i = 0; i < nm; i++) {
+			const char *name = v == 4 ? muts4[i].what : muts6[i].what;
+			p = dup_bytes(good, len);
+			if (v == 4) {
+				p[muts4[i].off] = muts4[i].val;
+				ip4_fix_csum(p);
+			} else {
+				p[muts6[i].off] = (uint8_t)(muts6[i].val | (muts6[i].off == 0 ? p[0] & 0xf : 0));
+			}
+			int r = offload_tso_split(&vh, p, len, s.out, SLOT_CAP, s.lens, 3);
+			if (r != -EINVAL)
+				fprintf(stderr, "  USO IPv%d %s: %d\n", v, name, r);
+			CHECK_INT(r, -EINVAL);
+			free(p);
+		}
+
+		/* The gso_type must fit the packet: a UDP packet is no TCP
+		 * super-packet. */
+		h = vh;
+		h.gso_type = v == 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
+		CHECK_INT(offload_tso_split(&h, good, len, s.out, SLOT_CAP, s.lens, 3), -EINVAL);
+
+		/* Not enough output slots: the arrays hold exactly max entries. */
+		slots_free(&s);
+		for (int max = 0; max < 3; max++) {
+			slots_alloc(&s, max, SLOT_CAP);
+			CHECK_INT(offload_tso_split(&vh, good, len, s.out, SLOT_CAP, s.lens, max),
+				  -EINVAL);
+			slots_free(&s);
+		}
+		/* Datagrams larger than the slots; exactly the slot size is fine. */
+		slots_alloc(&s, 3, hdr + 1000);
+		CHECK_INT(offload_tso_split(&vh, good, len, s.out, hdr + 1000 - 1, s.lens, 3), -EINVAL);
+		CHECK_INT(offload_tso_split(&vh, good, len, s.out, hdr + 1000, s.lens, 3), 3);
+		slots_free(&s);
+		free(good);
+	}
+
+	/* A TCP super-packet labelled as UDP is refused too. */
+	random_flow(&f, 4, 0, 12);
+	good = build_super(&f, 1, 1, ACK, payload, sizeof(payload), 1000, &vh, &len);
+	slots_alloc(&s, 3, SLOT_CAP);
+	CHECK_INT(offload_tso_split(&vh, good, len, s.out, SLOT_CAP, s.lens, 3), 3);
+	h = vh;
+	h.gso_type = VIRTIO_NET_HDR_GSO_UDP_L4;
+	h.csum_offset = 6;
+	CHECK_INT(offload_tso_split(&h, good, len, s.out, SLOT_CAP, s.lens, 3), -EINVAL);
+	slots_free(&s);
+	free(good);
+}
+
+/* A fresh run that merges UDP: zeroed (uso off), reset, uso set. */
+static void uso_run(struct gro_run *run)
+{
+	memset(run, 0, sizeof(*run));
+	gro_run_reset(run);
+	run->uso = true;
+}
+
+/* Checks a merged UDP write: the virtio header for a USO super-packet of
+ * gso, the IP and UDP lengths, the IPv4 header checksum, the UDP checksum
+ * field holding the folded pseudo-header sum; and that, once the kernel
+ * completes the checksum, it is a valid datagram with payload want. */
+static void check_umerged(const uint8_t *w, size_t wlen, size_t gso, const uint8_t *want,
+			  size_t plen)
+{
+	struct virtio_net_hdr vh;
+	const uint8_t *ip = w + VNET_HDR_LEN;
+	size_t len = wlen - VNET_HDR_LEN;
+	int v = ip[0] >> 4;
+	size_t iph = v == 4 ? 20 : 40, hdr = iph + UDP_HDR;
+	uint8_t ph[40];
+
+	memcpy(&vh, w, sizeof(vh));
+	CHECK_INT(vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	CHECK_INT(vh.gso_type, VIRTIO_NET_HDR_GSO_UDP_L4);
+	CHECK_INT(vh.gso_size, gso);
+	CHECK_INT(vh.hdr_len, hdr);
+	CHECK_INT(vh.csum_start, iph);
+	CHECK_INT(vh.csum_offset, 6);
+	CHECK_INT(len, hdr + plen);
+	if (v == 4) {
+		CHECK_INT(get16(ip + 2), len);
+		CHECK_INT(naive_sum(ip, iph), 0xffff);
+	} else {
+		CHECK_INT(get16(ip + 4), len - 40);
+	}
+	CHECK_INT(get16(ip + iph + 4), len - iph);
+	uint16_t pseudo = naive_sum(ph, naive_pseudo(ph, ip, IPPROTO_UDP, (uint32_t)(len - iph)));
+	CHECK_INT(get16(ip + iph + 6), pseudo);
+	CHECK_MEM(ip + hdr, want, plen);
+	/* What the kernel does with NEEDS_CSUM. */
+	uint8_t *copy = dup_bytes(ip, len);
+	set16(copy + iph + 6, naive_csum(copy + iph, len - iph));
+	CHECK(naive_l4_ok(copy, len, iph, IPPROTO_UDP));
+	free(copy);
+}
+
+/* Splits a UDP super-packet, feeds the datagrams to a run with uso in
+ * order: one write that is the super-packet again, byte for byte, and
+ * splitting that (as the kernel's USO would) gives the same datagrams. */
+static void test_uso_gro_roundtrip(void)
+{
+	static uint8_t payload[65536];
+	static uint8_t w[VNET_HDR_LEN + 65536];
+	int failures = 0, cases = 0;
+
+	fill_random(payload, sizeof(payload));
+	for (size_t gi = 0; gi < sizeof(gso_list) / sizeof(gso_list[0]); gi++) {
+		size_t gso = gso_list[gi];
+		for (int rep = 0; rep < 12 && failures < 3; rep++) {
+			struct flow f;
+			struct virtio_net_hdr vh;
+			struct slots s, s2;
+			struct gro_run run;
+			size_t len, hdr;
+			int v = rep & 1 ? 6 : 4;
+			int before = test_failed_checks;
+
+			random_flow(&f, v, 0, 0);
+			hdr = udp_hdr(&f);
+			size_t maxp = 65535 - hdr;
+			if (gso * GRO_MAX_SEGS < maxp)
+				maxp = gso * GRO_MAX_SEGS;
+			size_t plen;
+			switch (rep % 4) {
+			case 0: plen = maxp; break;
+			case 1: plen = gso * rnd(2, 8); break;
+			case 2: plen = gso + 1; break;
+			default: plen = rnd(gso + 1, maxp); break;
+			}
+			uint16_t id = rep % 3 == 1 ? (uint16_t)(0xffff - rnd(0, 5)) : (uint16_t)rng();
+			uint8_t *pkt = build_usuper(&f, id, payload, plen, gso, &vh, &len);
+			int need = expected_segs(plen, gso);
+			slots_alloc(&s, need, SLOT_CAP);
+			int n = offload_tso_split(&vh, pkt, len, s.out, SLOT_CAP, s.lens, s.max);
+			CHECK_INT(n, need);
+			if (n != need)
+				goto next;
+			/* The datagrams, each at its exact size (ASan). */
+			uint8_t *seg[GRO_MAX_SEGS];
+			for (int i = 0; i < n; i++)
+				seg[i] = dup_bytes(s.out[i], s.lens[i]);
+			uso_run(&run);
+			for (int i = 0; i < n; i++) {
+				bool ok = gro_run_add(&run, seg[i], s.lens[i]);
+				if (!ok)
+					fprintf(stderr, "  datagram %d of %d refused\n", i, n);
+				CHECK(ok);
+			}
+			int iovcnt = gro_run_finish(&run);
+			CHECK_INT(iovcnt, n + 1);
+			if (iovcnt == n + 1) {
+				/* The vnet header, the first datagram, then payloads only. */
+				CHECK_INT(run.iov[0].iov_len, VNET_HDR_LEN);
+				CHECK(run.iov[1].iov_base == seg[0]);
+				CHECK_INT(run.iov[1].iov_len, s.lens[0]);
+				for (int i = 1; i < n; i++) {
+					CHECK(run.iov[i + 1].iov_base == seg[i] + hdr);
+					CHECK_INT(run.iov[i + 1].iov_len, s.lens[i] - hdr);
+				}
+				size_t wlen = flatten(&run, iovcnt, w);
+				check_umerged(w, wlen, gso, payload, plen);
+				/* Byte for byte the super-packet we started from. */
+				CHECK_INT(wlen - VNET_HDR_LEN, len);
+				if (wlen - VNET_HDR_LEN == len)
+					CHECK_MEM(w + VNET_HDR_LEN, pkt, len);
+				/* And cut again it gives the same datagrams. */
+				struct virtio_net_hdr vh2;
+				memcpy(&vh2, w, sizeof(vh2));
+				slots_alloc(&s2, need, SLOT_CAP);
+				int n2 = offload_tso_split(&vh2, w + VNET_HDR_LEN, wlen - VNET_HDR_LEN,
+							   s2.out, SLOT_CAP, s2.lens, s2.max);
+				CHECK_INT(n2, n);
+				for (int i = 0; i < n && n2 == n; i++) {
+					CHECK_INT(s2.lens[i], s.lens[i]);
+					CHECK_MEM(s2.out[i], s.out[i], s.lens[i]);
+				}
+				slots_free(&s2);
+			}
+			for (int i = 0; i < n; i++)
+				free(seg[i]);
+next:
+			if (test_failed_checks != before) {
+				fprintf(stderr, "  ... USO GRO round trip IPv%d gso %zu payload %zu\n",
+					v, gso, plen);
+				failures++;
+			}
+			cases++;
+			slots_free(&s);
+			free(pkt);
+		}
+	}
+	CHECK(cases > 100);
+	CHECK_INT(failures, 0);
+}
+
+/* A run of one datagram goes out as it came, marked checksum-valid, no
+ * GSO; a shorter datagram ends a run, a longer one does not join it. */
+static void test_uso_gro_single_and_closed(void)
+{
+	static uint8_t payload[3000];
+	static uint8_t w[VNET_HDR_LEN + 4000];
+
+	fill_random(payload, sizeof(payload));
+	for (int v = 4; v <= 6; v += 2) {
+		struct flow f;
+		struct gro_run run, snap;
+		size_t l0, l1, l2;
+
+		random_flow(&f, v, 0, 0);
+		uint8_t *d0 = build_dgram(&f, 1, payload, 1000, &l0);
+		uint8_t *ref = dup_bytes(d0, l0);
+		uso_run(&run);
+		CHECK(gro_run_add(&run, d0, l0));
+		int n = gro_run_finish(&run);
+		CHECK_INT(n, 2);
+		if (n == 2) {
+			struct virtio_net_hdr vh;
+			memcpy(&vh, run.iov[0].iov_base, sizeof(vh));
+			CHECK_INT(vh.flags, VIRTIO_NET_HDR_F_DATA_VALID);
+			CHECK_INT(vh.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+			CHECK_INT(vh.gso_size, 0);
+			size_t wlen = flatten(&run, n, w);
+			CHECK_INT(wlen, VNET_HDR_LEN + l0);
+			CHECK_MEM(w + VNET_HDR_LEN, ref, l0);
+		}
+
+		/* 1000, 500: merged, and closed: another 1000 does not join. */
+		uint8_t *d1 = build_dgram(&f, 2, payload + 1000, 500, &l1);
+		uint8_t *d2 = build_dgram(&f, 3, payload + 1500, 1000, &l2);
+		free(d0);
+		d0 = build_dgram(&f, 1, payload, 1000, &l0);
+		uso_run(&run);
+		CHECK(gro_run_add(&run, d0, l0));
+		CHECK(gro_run_add(&run, d1, l1));
+		memcpy(&snap, &run, sizeof(run));
+		CHECK(!gro_run_add(&run, d2, l2));
+		CHECK(memcmp(&snap, &run, sizeof(run)) == 0);
+		n = gro_run_finish(&run);
+		CHECK_INT(n, 3);
+		if (n == 3)
+			check_umerged(w, flatten(&run, n, w), 1000, payload, 1500);
+		/* 500 first: the 1000 after it is longer and does not join. */
+		free(d1);
+		d1 = build_dgram(&f, 2, payload + 1000, 500, &l1);
+		uso_run(&run);
+		CHECK(gro_run_add(&run, d1, l1));
+		memcpy(&snap, &run, sizeof(run));
+		CHECK(!gro_run_add(&run, d2, l2));
+		CHECK(memcmp(&snap, &run, sizeof(run)) == 0);
+		CHECK_INT(gro_run_finish(&run), 2);
+		free(d0);
+		free(d1);
+		free(d2);
+		free(ref);
+	}
+}
+
+/* Mutations of the third datagram of a run that must not merge. */
+enum umutation {
+	U_SADDR, U_DADDR, U_SPORT, U_DPORT, U_LONGER, U_EMPTY, U_TOS, U_TTL, U_NO_DF, U_MF,
+	U_FRAG_OFF, U_IP_OPTS, U_FLOWLABEL, U_VERSION, U_TCP, U_UDP_LEN, U_COUNT
+};
+
+static const char *const umutation_names[U_COUNT] = {
+	"source address", "destination address", "source port", "destination port",
+	"datagram longer than the first", "empty datagram", "TOS / traffic class",
+	"TTL / hop limit", "IPv4 DF off", "IPv4 MF (fragment)", "IPv4 fragment offset",
+	"IPv4 options", "IPv6 flow label", "other IP version", "TCP segment",
+	"UDP length field not the IP payload length",
+};
+
+/* The mutated third datagram (payload: its payload at the first's size),
+ * or NULL if the mutation does not apply to the flow. */
+static uint8_t *umutated(const struct flow *f0, enum umutation m, size_t gso,
+			 const uint8_t *payload, size_t *len)
+{
+	struct flow f = *f0;
+	size_t plen = gso;
+	uint8_t *p;
+
+	switch (m) {
+	case U_SADDR: f.saddr[f.v == 4 ? 3 : 15] ^= 1; break;
+	case U_DADDR: f.daddr[0] ^= 0x80; break;
+	case U_SPORT: f.sport ^= 1; break;
+	case U_DPORT: f.dport ^= 0x100; break;
+	case U_LONGER: plen = gso + 1; break;
+	case U_EMPTY: plen = 0; break;
+	case U_TOS: f.tos ^= 0x04; break;
+	case U_TTL: f.ttl -= 1; break;
+	case U_FLOWLABEL:
+		if (f.v != 6)
+			return NULL;
+		f.flowlabel ^= 1;
+		break;
+	case U_IP_OPTS:
+		if (f.v != 4)
+			return NULL;
+		f.ip_opts = 4;
+		plen -= 4;	/* the same IP length */
+		break;
+	case U_VERSION:
+		f.v = f.v == 4 ? 6 : 4;
+		break;
+	case U_TCP:
+		f.tcp_opts = 0;
+		/* The same addresses and ports, the same IP length. */
+		return build_seg(&f, 1, 3, ACK, payload, gso + UDP_HDR - 20, len);
+	default: break;
+	}
+	p = build_dgram(&f, 3, payload, plen, len);
+	switch (m) {
+	case U_NO_DF:
+	case U_MF:
+	case U_FRAG_OFF:
+		if (f.v != 4) {
+			free(p);
+			return NULL;
+		}
+		if (m == U_NO_DF)
+			p[6] &= (uint8_t)~0x40;
+		else if (m == U_MF)
+			p[6] |= 0x20;
+		else
+			p[7] = 0x10;
+		ip4_fix_csum(p);
+		break;
+	case U_UDP_LEN:
+		/* Claims one byte less: the last payload byte is not the
+		 * datagram's. */
+		set16(p + flow_iph(&f) + 4, (uint16_t)(*len - flow_iph(&f) - 1));
+		break;
+	default:
+		break;
+	}
+	return p;
+}
+
+/* One refusal: two datagrams of a flow in a run, the third mutated by m
+ * refused with the run untouched, then a shorter right third still merges
+ * into a correct write.  Returns true if every check held. */
+static bool urefusal_case(int v, enum umutation m)
+{
+	static uint8_t payload[3 * 1400];
+	static uint8_t w[VNET_HDR_LEN + 8000];
+	const size_t gso = 1372;
+	struct flow f;
+	struct gro_run run, snap;
+	size_t l0, l1, l2, lb;
+	int before = test_failed_checks;
+
+	fill_random(payload, sizeof(payload));
+	random_flow(&f, v, 0, 0);
+	uint8_t *bad = umutated(&f, m, gso, payload + 2 * gso, &lb);
+	if (!bad)
+		return true;
+	uint8_t *d0 = build_dgram(&f, 1, payload, gso, &l0);
+	uint8_t *d1 = build_dgram(&f, 2, payload + gso, gso, &l1);
+	uint8_t *d2 = build_dgram(&f, 3, payload + 2 * gso, 100, &l2);
+	uso_run(&run);
+	CHECK(gro_run_add(&run, d0, l0));
+	CHECK(gro_run_add(&run, d1, l1));
+	uint8_t *first = dup_bytes(d0, l0);
+	uint8_t *bad_copy = dup_bytes(bad, lb);
+	memcpy(&snap, &run, sizeof(run));
+	bool took = gro_run_add(&run, bad, lb);
+	if (took)
+		fprintf(stderr, "  USO IPv%d: %s was merged\n", v, umutation_names[m]);
+	CHECK(!took);
+	if (!took) {
+		CHECK(memcmp(&snap, &run, sizeof(run)) == 0);
+		CHECK_MEM(d0, first, l0);
+		CHECK_MEM(bad, bad_copy, lb);
+		CHECK(gro_run_add(&run, d2, l2));
+		int n = gro_run_finish(&run);
+		CHECK_INT(n, 4);
+		if (n == 4)
+			check_umerged(w, flatten(&run, n, w), gso, payload, 2 * gso + 100);
+		/* An empty datagram or a fragment never starts a run either
+		 * (written alone); a datagram of another flow, or a TCP
+		 * segment, does. */
+		gro_run_reset(&run);
+		bool alone = gro_run_add(&run, bad, lb);
+		if (m == U_EMPTY || m == U_MF || m == U_FRAG_OFF)
+			CHECK(!alone);
+		else if (m != U_IP_OPTS && m != U_UDP_LEN)
+			CHECK(alone);
+		/* Whatever it started, the right datagrams do not join it
+		 * (but a shorter one after a longer one does). */
+		if (alone && m != U_LONGER)
+			CHECK(!gro_run_add(&run, d1, l1));
+	}
+	free(first);
+	free(bad_copy);
+	free(d0);
+	free(d1);
+	free(d2);
+	free(bad);
+	if (test_failed_checks != before)
+		fprintf(stderr, "  ... USO refusal IPv%d: %s\n", v, umutation_names[m]);
+	return test_failed_checks == before;
+}
+
+static void test_uso_gro_refusals(void)
+{
+	int failures = 0;
+
+	for (int v = 4; v <= 6; v += 2)
+		for (int m = 0; m < U_COUNT; m++)
+			if (!urefusal_case(v, (enum umutation)m))
+				failures++;
+	CHECK_INT(failures, 0);
+}
+
+/* IPv4 datagrams with options never merge, not even with the same
+ * options: the merged packet would give them all the first one's. */
+static void test_uso_gro_refuses_ip_options(void)
+{
+	uint8_t payload[2000];
+	struct flow f;
+	struct gro_run run;
+	size_t l0, l1;
+
+	fill_random(payload, sizeof(payload));
+	random_flow(&f, 4, 4, 0);
+	uint8_t *d0 = build_dgram(&f, 1, payload, 1000, &l0);
+	uint8_t *d1 = build_dgram(&f, 2, payload + 1000, 1000, &l1);
+	uso_run(&run);
+	if (gro_run_add(&run, d0, l0))
+		CHECK(!gro_run_add(&run, d1, l1));
+	free(d0);
+	free(d1);
+}
+
+/* TCP and UDP never share a run: a UDP datagram after TCP segments, a
+ * TCP segment after UDP datagrams, though addresses and ports are the
+ * same. */
+static void test_uso_gro_no_mixing(void)
+{
+	uint8_t payload[4000];
+
+	fill_random(payload, sizeof(payload));
+	for (int v = 4; v <= 6; v += 2) {
+		struct flow f;
+		struct gro_run run, snap;
+		size_t l0, l1, lu, lt;
+
+		random_flow(&f, v, 0, 0);
+		uint8_t *t0 = build_seg(&f, 1, 1, ACK, payload, 1000, &l0);
+		uint8_t *t1 = build_seg(&f, 1001, 2, ACK, payload + 1000, 1000, &l1);
+		uint8_t *u = build_dgram(&f, 3, payload + 2000, 1000 + 20 - UDP_HDR, &lu);
+		uso_run(&run);
+		CHECK(gro_run_add(&run, t0, l0));
+		CHECK(gro_run_add(&run, t1, l1));
+		memcpy(&snap, &run, sizeof(run));
+		CHECK(!gro_run_add(&run, u, lu));
+		CHECK(memcmp(&snap, &run, sizeof(run)) == 0);
+		free(t0);
+		free(t1);
+		free(u);
+
+		uint8_t *u0 = build_dgram(&f, 1, payload, 1000, &l0);
+		uint8_t *u1 = build_dgram(&f, 2, payload + 1000, 1000, &l1);
+		uint8_t *t = build_seg(&f, 1, 3, ACK, payload + 2000, 1000 + UDP_HDR - 20, &lt);
+		uso_run(&run);
+		CHECK(gro_run_add(&run, u0, l0));
+		CHECK(gro_run_add(&run, u1, l1));
+		memcpy(&snap, &run, sizeof(run));
+		CHECK(!gro_run_add(&run, t, lt));
+		CHECK(memcmp(&snap, &run, sizeof(run)) == 0);
+		CHECK_INT(gro_run_finish(&run), 3);
+		free(u0);
+		free(u1);
+		free(t);
+	}
+}
+
+/* With uso off (zero-initialised, or cleared) no UDP datagram joins or
+ * starts a run; gro_run_reset keeps the setting. */
+static void test_uso_gro_off(void)
+{
+	uint8_t payload[4000];
+
+	fill_random(payload, sizeof(payload));
+	for (int v = 4; v <= 6; v += 2) {
+		struct flow f;
+		struct gro_run run = { 0 };
+		size_t len[4];
+		uint8_t *d[4];
+
+		random_flow(&f, v, 0, 0);
+		for (int i = 0; i < 4; i++)
+			d[i] = build_dgram(&f, (uint16_t)i, payload + i * 1000, 1000, &len[i]);
+		gro_run_reset(&run);
+		CHECK(!run.uso);
+		for (int i = 0; i < 4; i++)
+			CHECK(!gro_run_add(&run, d[i], len[i]));
+		CHECK_INT(gro_run_finish(&run), 0);
+
+		/* On, kept across a reset; then off again. */
+		run.uso = true;
+		gro_run_reset(&run);
+		CHECK(run.uso);
+		CHECK(gro_run_add(&run, d[0], len[0]));
+		CHECK(gro_run_add(&run, d[1], len[1]));
+		CHECK_INT(gro_run_finish(&run), 3);
+		free(d[0]);
+		free(d[1]);
+		d[0] = build_dgram(&f, 0, payload, 1000, &len[0]);
+		d[1] = build_dgram(&f, 1, payload + 1000, 1000, &len[1]);
+		gro_run_reset(&run);
+		run.uso = false;
+		for (int i = 0; i < 4; i++)
+			CHECK(!gro_run_add(&run, d[i], len[i]));
+		CHECK_INT(gro_run_finish(&run), 0);
+		for (int i = 0; i < 4; i++)
+			free(d[i]);
+	}
+}
+
+/* At most GRO_MAX_SEGS datagrams and 65535 bytes in one write. */
+static void test_uso_gro_limits(void)
+{
+	static uint8_t payload[70000];
+	static uint8_t w[VNET_HDR_LEN + 70000];
+	uint8_t *seg[GRO_MAX_SEGS + 2];
+	size_t lens[GRO_MAX_SEGS + 2];
+
+	fill_random(payload, sizeof(payload));
+	for (int v = 4; v <= 6; v += 2) {
+		struct flow f;
+		struct gro_run run, snap;
+		size_t gso = 100;
+
+		/* GRO_MAX_SEGS + 1 small datagrams. */
+		random_flow(&f, v, 0, 0);
+		for (int i = 0; i <= GRO_MAX_SEGS; i++)
+			seg[i] = build_dgram(&f, (uint16_t)i, payload + i * gso, gso, &lens[i]);
+		uso_run(&run);
+		for (int i = 0; i < GRO_MAX_SEGS; i++)
+			CHECK(gro_run_add(&run, seg[i], lens[i]));
+		memcpy(&snap, &run, sizeof(run));
+		CHECK(!gro_run_add(&run, seg[GRO_MAX_SEGS], lens[GRO_MAX_SEGS]));
+		CHECK(memcmp(&snap, &run, sizeof(run)) == 0);
+		int n = gro_run_finish(&run);
+		CHECK_INT(n, GRO_MAX_SEGS + 1);
+		if (n == GRO_MAX_SEGS + 1)
+			check_umerged(w, flatten(&run, n, w), gso, payload, GRO_MAX_SEGS * gso);
+		/* The one left over starts the next run. */
+		gro_run_reset(&run);
+		CHECK(gro_run_add(&run, seg[GRO_MAX_SEGS], lens[GRO_MAX_SEGS]));
+		for (int i = 0; i <= GRO_MAX_SEGS; i++)
+			free(seg[i]);
+
+		/* Bytes: full datagrams until the next would pass 65535, then
+		 * a shorter one that makes exactly 65535. */
+		random_flow(&f, v, 0, 0);
+		size_t hdr = udp_hdr(&f);
+		gso = 1456;
+		int full = (int)((65535 - hdr) / gso);
+		size_t rest = 65535 - hdr - (size_t)full * gso;
+		for (int i = 0; i <= full; i++)
+			seg[i] = build_dgram(&f, (uint16_t)i, payload + i * gso, gso, &lens[i]);
+		seg[full + 1] = build_dgram(&f, 99, payload + full * gso, rest, &lens[full + 1]);
+		uso_run(&run);
+		for (int i = 0; i < full; i++)
+			CHECK(gro_run_add(&run, seg[i], lens[i]));
+		memcpy(&snap, &run, sizeof(run));
+		CHECK(!gro_run_add(&run, seg[full], lens[full]));		/* past 65535 */
+		CHECK(memcmp(&snap, &run, sizeof(run)) == 0);
+		size_t l1;
+		uint8_t *one_more = build_dgram(&f, 98, payload + full * gso, rest + 1, &l1);
+		CHECK(!gro_run_add(&run, one_more, l1));			/* 65536 */
+		CHECK(memcmp(&snap, &run, sizeof(run)) == 0);
+		CHECK(gro_run_add(&run, seg[full + 1], lens[full + 1]));	/* exactly 65535 */
+		n = gro_run_finish(&run);
+		CHECK_INT(n, full + 2);
+		if (n == full + 2) {
+			size_t wlen = flatten(&run, n, w);
+			CHECK_INT(wlen, VNET_HDR_LEN + 65535);
+			check_umerged(w, wlen, gso, payload, 65535 - hdr);
+		}
+		free(one_more);	/* only now: a wrong merge may refer to it */
 		for (int i = 0; i <= full + 1; i++)
 			free(seg[i]);
 	}
@@ -1360,5 +2331,16 @@ int main(void)
 	RUN(test_gro_refuses_other_ip_options);
 	RUN(test_gro_closed);
 	RUN(test_gro_limits);
+	RUN(test_uso_split_random);
+	RUN(test_uso_split_ip_options);
+	RUN(test_uso_split_zero_csum);
+	RUN(test_uso_split_malformed);
+	RUN(test_uso_gro_roundtrip);
+	RUN(test_uso_gro_single_and_closed);
+	RUN(test_uso_gro_refusals);
+	RUN(test_uso_gro_refuses_ip_options);
+	RUN(test_uso_gro_no_mixing);
+	RUN(test_uso_gro_off);
+	RUN(test_uso_gro_limits);
 	TEST_EXIT();
 }
