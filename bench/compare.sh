@@ -123,6 +123,7 @@ cat <<EOF
 | --- | ---: | ---: | ---: | --- |
 EOF
 row "RSS idle (tunnel up)" "$(harness_ab "$OURS" idle rss)" "$(harness_ab "$THEIRS" idle rss)" "%.1f" 1024 "≤ 3 MiB"
+row "of which private (USS: not shared library pages)" "$(harness_ab "$OURS" idle uss)" "$(harness_ab "$THEIRS" idle uss)" "%.1f" 1024 "-"
 row "peak (VmHWM) after the bench" "$(harness_ab "$OURS" end hwm)" "$(harness_ab "$THEIRS" end hwm)" "%.1f" 1024 "≤ 32 MiB"
 row "RSS at the end" "$(harness_ab "$OURS" end rss)" "$(harness_ab "$THEIRS" end rss)" "%.1f" 1024 "-"
 cat <<EOF

@@ -158,12 +158,19 @@ declare -A HS_TPL=([zerowgd]="${TPL[zerowgd]}" [wireguard-go]="env GOMAXPROCS=$N
 # sampler (foreign_snap) reads /proc/[0-9]*/stat with `cat ... | awk` under
 # pipefail, so when any process exits between the glob and the read (often,
 # on a busy machine) cat fails and `set -e` ends the whole run silently.
-# The copy ignores cat's status; what it measures is unchanged.  The diff
-# goes to the run directory.
+# The copy ignores cat's status; what it measures is unchanged.  It also
+# records each side's private memory (USS: Private_Clean + Private_Dirty of
+# smaps_rollup) next to the idle RSS: RSS counts the pages of shared
+# libraries the process has mapped (libcrypto and libc text, the same pages
+# every process using them maps), USS only what the process alone holds.
+# The diff goes to the run directory.
 prepare_harness() {
     HARNESS=$(mktemp -d /tmp/zwg-harness.XXXXXX)
     cp "$SHARED/run-baseline.sh" "$SHARED/netns-pair.sh" "$HARNESS/"
     sed -i 's#^\( *\)cat /proc/\[0-9\]\*/stat 2>/dev/null | awk#\1{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk#' \
+        "$HARNESS/run-baseline.sh"
+    # shellcheck disable=SC2016 # the $ are the harness's, expanded there
+    sed -i 's#^put idle 0 rss\([AB]\)_kb "\$(proc_kb "\$PID_\([AB]\)" VmRSS)"$#&\nput idle 0 uss\1_kb "$(awk '"'"'/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }'"'"' /proc/$PID_\2/smaps_rollup 2>/dev/null)"#' \
         "$HARNESS/run-baseline.sh"
     diff -u "$SHARED/run-baseline.sh" "$HARNESS/run-baseline.sh" >"$RUN/harness.patch" ||
         log "running a copy of the harness with the fix in $RUN/harness.patch"
