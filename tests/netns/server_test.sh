@@ -30,6 +30,10 @@ ULA=$(srv_ula6)
 ADDR6=$(srv_addr6)
 check "up: the interface has an IPv6 address in a ULA /64 (fd00::/8)" \
 	sh -c "case '$ULA' in fd*::/64) exit 0 ;; esac; exit 1"
+# The server's data plane is zerowgd's fast path, not a plain TUN.
+check "up: the data plane has the TUN and UDP offloads on and crypto threads" \
+	sh -c "grep -q 'Offloads: TUN vnet on, TSO on, USO on, UDP GSO on, UDP GRO on' '$W/server.log' &&
+	       grep -q 'Crypto on [0-9]* thread' '$W/server.log'"
 
 # Client configs route only the tunnel (the namespaces have no internet).
 TUN_IPS="$SUBNET4, $ULA"
@@ -57,6 +61,11 @@ check "b reaches the server (IPv4)" ping_ok b "$SRV4"
 check "a reaches the server (IPv6)" ping_ok a "$ADDR6"
 check "a and b reach each other through the server" ping_ok a "$B4"
 check "b reaches a" ping_ok b "$A4"
+# Bulk data through the offloads: TSO super-packets from a's TCP to the
+# server, merged writes into b's side (wireguard-go), both ways.
+mkdata bulk 4
+check "TCP 4 MB a -> b through the server, sha256 matches" tcp_xfer a b "$B4" bulk
+check "TCP 4 MB b -> a through the server, sha256 matches" tcp_xfer b a "$A4" bulk
 check "peer list: alice is online with her endpoint" \
 	sh -c "'$ZWG' peer show alice --json --admin-socket '$ADMIN' | grep -q '\"online\": *true' &&
 	       '$ZWG' peer show alice --json --admin-socket '$ADMIN' | grep -q '$(u4 a):'"
