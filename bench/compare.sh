@@ -48,6 +48,13 @@ noise() {
     [[ -f $f ]] || return 0
     awk -F'\t' '$3 == "foreign_cpu" && $1 ~ /^tun/ && $4 + 0 > m { m = $4 + 0 } END { printf "%.0f", m }' "$f"
 }
+# most CPU time the hypervisor took from this VM (steal, % of all cores)
+# during any run of any tunnel test
+steal() {
+    local f="$RUN/harness-$1/data.tsv"
+    [[ -f $f ]] || return 0
+    awk -F'\t' '$3 == "sys_steal" && $1 ~ /^tun/ && $4 + 0 > m { m = $4 + 0 } END { printf "%.0f", m }' "$f"
+}
 fmt() {  # fmt VALUE PRINTF_FORMAT [DIVISOR]
     awk -v v="$1" -v f="$2" -v d="${3:-1}" 'BEGIN { if (v == "") print "-"; else printf f "\n", v / d }'
 }
@@ -77,7 +84,9 @@ Load before: $(meta load_before); after: $(meta load_after).
 zerowgd $(meta zerowgd_version) (commit $(meta commit); the working tree may differ); wireguard-go $(meta wireguard_go_version); wireguard-tools $(meta wg_version).
 Noise: the most CPU that processes outside the test took during any tunnel run ("others% max" of
 the harness, % of one core) was $(noise "$OURS")% during the zerowgd run and $(noise "$THEIRS")% during the wireguard-go run; during the
-handshake runs other processes took $(fmt "$(kv "$hs_o" others_on_daemon_cpu_pct)" "%.0f")% / $(fmt "$(kv "$hs_t" others_on_daemon_cpu_pct)" "%.0f")% of the daemon's CPU. Over 10% means the figures
+handshake runs other processes took $(fmt "$(kv "$hs_o" others_on_daemon_cpu_pct)" "%.0f")% / $(fmt "$(kv "$hs_t" others_on_daemon_cpu_pct)" "%.0f")% of the daemon's CPU. The
+hypervisor took at most $(steal "$OURS")% / $(steal "$THEIRS")% of the machine's CPU as steal time during a tunnel run
+(\`/proc/stat\`; a VM's neighbours, invisible to "others%"). Over 10% of either means the figures
 are noisy: compare ratios, and rerun on a quiet machine before drawing conclusions.
 
 ### Throughput through the tunnel (\`../shared/bench\`, Gbit/s at the receiver, median)
