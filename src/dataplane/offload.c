@@ -156,15 +156,19 @@ static size_t udp_ip_hdr_len(const uint8_t *pkt, size_t len, bool options)
 	return 0;
 }
 
-/* The IPv4 ID of segment k of a super-packet whose first ID is id (the
- * kernel's GSO numbers them the same way), with the header checksum. */
-static void set_ip4_id(uint8_t *s, size_t iph, uint16_t id, int k)
+/* Segment k of a super-packet into s: the headers (hdr bytes of pkt), then
+ * payload bytes from pkt + off; its own IP length and, for IPv4, ID (the
+ * first ID + k, as the kernel's GSO numbers them) and header checksum. */
+static void segment_copy(uint8_t *s, const uint8_t *pkt, size_t iph, size_t hdr, size_t off,
+			 size_t payload, uint16_t id, int k)
 {
-	uint16_t v = htons((uint16_t)(id + k));
-
-	memcpy(s + IP4_ID_OFF, &v, 2);
-	put16(s + IP4_CSUM_OFF, 0);
-	put16(s + IP4_CSUM_OFF, csum_fold(csum_partial(s, iph, 0)));
+	memcpy(s, pkt, hdr);
+	memcpy(s + hdr, pkt + off, payload);
+	if ((s[0] >> 4) == 4) {
+		uint16_t v = htons((uint16_t)(id + k));
+		memcpy(s + IP4_ID_OFF, &v, 2);
+	}
+	set_ip_len(s, iph, hdr + payload);
 }
 
 static uint16_t ip4_id(const uint8_t *pkt)
@@ -200,11 +204,7 @@ static int uso_split_from(const struct virtio_net_hdr *h, const uint8_t *pkt, si
 			return n;
 		}
 		s = out[n];
-		memcpy(s, pkt, hdr);
-		memcpy(s + hdr, pkt + off, payload);
-		set_ip_len(s, iph, hdr + payload);
-		if ((s[0] >> 4) == 4)
-			set_ip4_id(s, iph, id, k);
+		segment_copy(s, pkt, iph, hdr, off, payload, id, k);
 		uint8_t *udp = s + iph;
 		size_t l4 = UDP_HDR_LEN + payload;
 		uint16_t v = htons((uint16_t)l4);
@@ -248,11 +248,7 @@ int offload_tso_split_from(const struct virtio_net_hdr *h, const uint8_t *pkt, s
 			return n;
 		}
 		s = out[n];
-		memcpy(s, pkt, hdr);
-		memcpy(s + hdr, pkt + off, payload);
-		set_ip_len(s, iph, hdr + payload);
-		if ((s[0] >> 4) == 4)
-			set_ip4_id(s, iph, id, k);
+		segment_copy(s, pkt, iph, hdr, off, payload, id, k);
 		uint8_t *tcp = s + iph;
 		uint32_t sq = htonl(seq + (uint32_t)(off - hdr));
 		memcpy(tcp + TCP_SEQ_OFF, &sq, 4);
