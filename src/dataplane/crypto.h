@@ -5,7 +5,7 @@
  * with an HChaCha20 of our own), X25519 (RFC 7748), BLAKE2s-256 (RFC 7693),
  * keyed BLAKE2s-128 for MAC1/MAC2, HMAC-BLAKE2s and the HKDF of the
  * whitepaper (section 5.4, KDF1..KDF3).  The AEAD and X25519 come from
- * libcrypto; BLAKE2s and what is built on it are our own (see crypto.c).
+ * libcrypto; BLAKE2s and what is built on it are our own (see blake2s.c).
  *
  * OpenSSL contexts are cached per thread (created on first use and freed by a
  * thread-exit destructor), so callers never pass contexts around and the
