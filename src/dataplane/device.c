@@ -259,13 +259,21 @@ bool device_offload_allowed(const char *name)
 	return true;
 }
 
-int device_set_offloads(struct device *dev, bool tun_vnet, bool tun_tso, bool tun_uso)
+int device_open_tun(const char *ifname, struct tun_offloads *o)
+{
+	o->vnet = device_offload_allowed("tun");
+	o->tso = o->vnet && device_offload_allowed("tso");
+	o->uso = o->vnet && device_offload_allowed("uso");
+	return tun_open_offload(ifname, o);
+}
+
+int device_set_offloads(struct device *dev, const struct tun_offloads *o)
 {
 	int zero = 0, fd, ret;
 
-	dev->tun_vnet = tun_vnet;
-	dev->tun_tso = tun_tso;
-	dev->tun_uso = dev->tun_uso_tx = tun_uso;
+	dev->tun_vnet = o->vnet;
+	dev->tun_tso = o->tso;
+	dev->tun_uso = dev->tun_uso_tx = o->uso;
 	dev->udp_gro_wanted = device_offload_allowed("gro");
 	dev->udp_gro = dev->udp_gro_wanted;
 	/* Rebinds (still on a random port: nothing is configured yet) so the
@@ -279,7 +287,7 @@ int device_set_offloads(struct device *dev, bool tun_vnet, bool tun_tso, bool tu
 	if (!dev->udp_gso && device_offload_allowed("gso"))
 		log_error("UDP GSO unavailable: sending datagrams one by one (slower)");
 	log_info("Offloads: TUN vnet %s, TSO %s, USO %s, UDP GSO %s, UDP GRO %s",
-		 tun_vnet ? "on" : "off", tun_tso ? "on" : "off", tun_uso ? "on" : "off",
+		 o->vnet ? "on" : "off", o->tso ? "on" : "off", o->uso ? "on" : "off",
 		 dev->udp_gso ? "on" : "off", dev->udp_gro ? "on" : "off");
 	return 0;
 }

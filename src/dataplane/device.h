@@ -22,6 +22,7 @@
 #include "peer.h"
 #include "ratelimiter.h"
 #include "timerheap.h"
+#include "tun.h"
 #include "workers.h"
 #include <linux/virtio_net.h>
 #include "log.h"
@@ -162,10 +163,13 @@ struct device {
 
 /* Creates the device for an open TUN fd.  0 or -errno. */
 int device_init(struct device *dev, const char *ifname, int tun_fd);
-/* Tells the device how its TUN was opened (tun_open_offload) and which UDP
- * offloads to try; ZWG_DISABLE_OFFLOAD=tun,tso,uso,gso,gro,all in the environment
- * is honoured by the caller of tun_open_offload and here.  0 or -errno. */
-int device_set_offloads(struct device *dev, bool tun_vnet, bool tun_tso, bool tun_uso);
+/* Opens the TUN ifname with every offload the environment leaves on
+ * (ZWG_DISABLE_OFFLOAD=tun,tso,uso,...); *o says what the kernel granted,
+ * for device_set_offloads.  The fd or -errno. */
+int device_open_tun(const char *ifname, struct tun_offloads *o);
+/* Tells the device how its TUN was opened (device_open_tun) and tries the
+ * UDP offloads the environment leaves on (gso, gro).  0 or -errno. */
+int device_set_offloads(struct device *dev, const struct tun_offloads *o);
 /* Which offloads the environment leaves on (checked once). */
 bool device_offload_allowed(const char *name);
 /* Starts the crypto worker threads (n < 0: one per extra CPU).  0 or -errno. */

@@ -82,18 +82,18 @@ int tun_set_offloads(int fd, bool tso, bool uso)
 	return ioctl(fd, TUNSETOFFLOAD, off) < 0 ? -errno : 0;
 }
 
-int tun_open_offload(const char *ifname, bool *vnet, bool *tso, bool *uso)
+int tun_open_offload(const char *ifname, struct tun_offloads *o)
 {
 	int fd, sz = sizeof(struct virtio_net_hdr);
 
-	if (!*vnet) {
-		*tso = *uso = false;
+	if (!o->vnet) {
+		o->tso = o->uso = false;
 		return open_flags(ifname, 0);
 	}
 	fd = open_flags(ifname, IFF_VNET_HDR);
 	if (fd == -EINVAL) {
 		log_error("TUN without IFF_VNET_HDR: no offloads (slower)");
-		*vnet = *tso = *uso = false;
+		o->vnet = o->tso = o->uso = false;
 		return open_flags(ifname, 0);
 	}
 	if (fd < 0)
@@ -103,24 +103,24 @@ int tun_open_offload(const char *ifname, bool *vnet, bool *tso, bool *uso)
 		close(fd);
 		return ret;
 	}
-	if (!*tso && !*uso) {
+	if (!o->tso && !o->uso) {
 		(void)ioctl(fd, TUNSETOFFLOAD, 0);
 		return fd;
 	}
-	if (tun_set_offloads(fd, *tso, *uso) == 0)
+	if (tun_set_offloads(fd, o->tso, o->uso) == 0)
 		return fd;
 	/* Linux before 6.2 knows no USO: the kernel segments UDP sends, and
 	 * received datagrams are written one by one. */
-	if (*uso) {
-		*uso = false;
-		if (tun_set_offloads(fd, *tso, false) == 0) {
+	if (o->uso) {
+		o->uso = false;
+		if (tun_set_offloads(fd, o->tso, false) == 0) {
 			log_error("TUN refuses USO offloads: UDP datagrams one by one (slower)");
 			return fd;
 		}
 	}
-	if (*tso) {
+	if (o->tso) {
 		log_error("TUN refuses TSO offloads: segmenting in the kernel (slower)");
-		*tso = false;
+		o->tso = false;
 	}
 	/* Checksum offload alone, or nothing: both are handled. */
 	(void)tun_set_offloads(fd, false, false);

@@ -12,12 +12,16 @@
 /* Opens /dev/net/tun as a layer-3 device named ifname (IFF_TUN|IFF_NO_PI),
  * non-blocking, with MTU TUN_DEFAULT_MTU.  Returns the fd or -errno. */
 int tun_open(const char *ifname);
-/* Like tun_open, with IFF_VNET_HDR (reads and writes carry a struct
- * virtio_net_hdr) when *vnet is true, the TSO/checksum offloads when *tso
- * is true, and USO (UDP super-packets both ways, Linux 6.2+) when *uso is
- * true.  On return each says what the kernel granted; a refusal falls back
- * and is logged once. */
-int tun_open_offload(const char *ifname, bool *vnet, bool *tso, bool *uso);
+/* The offloads of a TUN: asked for on the way in, granted on the way out. */
+struct tun_offloads {
+	bool vnet;	/* IFF_VNET_HDR: reads and writes carry a virtio_net_hdr */
+	bool tso;	/* checksum and TSO super-packets */
+	bool uso;	/* UDP super-packets both ways (Linux 6.2+) */
+};
+
+/* Like tun_open, with the offloads o asks for.  On return o says what the
+ * kernel granted; a refusal falls back and is logged once. */
+int tun_open_offload(const char *ifname, struct tun_offloads *o);
 /* Sets the offloads of an open vnet TUN: checksum always, TSO and USO as
  * asked (e.g. both off when the MTU outgrows the segment buffers).
  * 0 or -errno. */

@@ -668,9 +668,8 @@ static int start(struct server *srv)
 	/* The same fast path as zerowgd: vnet header with TSO and USO, UDP
 	 * GSO/GRO, crypto on every core (ZWG_DISABLE_OFFLOAD and ZWG_WORKERS
 	 * apply here too). */
-	bool vnet = device_offload_allowed("tun"), tso = vnet && device_offload_allowed("tso");
-	bool uso = vnet && device_offload_allowed("uso");
-	srv->tun_fd = tun_open_offload(srv->rec.interface, &vnet, &tso, &uso);
+	struct tun_offloads off;
+	srv->tun_fd = device_open_tun(srv->rec.interface, &off);
 	if (srv->tun_fd < 0) {
 		fprintf(stderr, "zerowg: cannot create the TUN interface %s: %s (it needs "
 			"CAP_NET_ADMIN and /dev/net/tun; is another server using that name?)\n",
@@ -690,7 +689,7 @@ static int start(struct server *srv)
 			strerror(-ret));
 		return 1;
 	}
-	if ((ret = device_set_offloads(srv->dev, vnet, tso, uso)) < 0 ||
+	if ((ret = device_set_offloads(srv->dev, &off)) < 0 ||
 	    (ret = device_start_workers(srv->dev, -1)) < 0) {
 		fprintf(stderr, "zerowg: cannot set up interface %s: %s\n", srv->rec.interface,
 			strerror(-ret));

@@ -148,16 +148,15 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
-	bool vnet = device_offload_allowed("tun"), tso = vnet && device_offload_allowed("tso");
-	bool uso = vnet && device_offload_allowed("uso");
-	tun_fd = tun_open_offload(ifname, &vnet, &tso, &uso);
+	struct tun_offloads off;
+	tun_fd = device_open_tun(ifname, &off);
 	if (tun_fd < 0)
 		fatal("Failed to create TUN device %s: %s", ifname, strerror(-tun_fd));
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		fatal("out of memory");
 	if ((ret = device_init(dev, ifname, tun_fd)) < 0 ||
-	    (ret = device_set_offloads(dev, vnet, tso, uso)) < 0 ||
+	    (ret = device_set_offloads(dev, &off)) < 0 ||
 	    (ret = device_start_workers(dev, -1)) < 0)
 		fatal("Failed to set up device %s: %s", ifname, strerror(-ret));
 	ipc = ipc_server_open(dev, IPC_SOCKET_DIR);
