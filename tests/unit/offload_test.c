@@ -303,6 +303,35 @@ static void ip4_fix_csum(uint8_t *ip)
 	set16(ip + 10, naive_csum(ip, ihl));
 }
 
+/* Writes the IP header of f (proto, total length len, IPv4 ID id, DF) at p;
+ * the rest of the packet is the caller's. */
+static void write_ip_header(const struct flow *f, uint8_t *p, size_t len, uint16_t id,
+			    uint8_t proto)
+{
+	size_t iph = flow_iph(f);
+
+	if (f->v == 4) {
+		p[0] = (uint8_t)(0x40 | iph / 4);
+		p[1] = f->tos;
+		set16(p + 2, (uint16_t)len);
+		set16(p + 4, id);
+		p[6] = 0x40;	/* DF */
+		p[8] = f->ttl;
+		p[9] = proto;
+		memcpy(p + 12, f->saddr, 4);
+		memcpy(p + 16, f->daddr, 4);
+		memset(p + 20, 1, f->ip_opts);	/* NOPs */
+		ip4_fix_csum(p);
+	} else {
+		set32(p, 6u << 28 | (uint32_t)f->tos << 20 | f->flowlabel);
+		set16(p + 4, (uint16_t)(len - 40));
+		p[6] = proto;
+		p[7] = f->ttl;
+		memcpy(p + 8, f->saddr, 16);
+		memcpy(p + 24, f->daddr, 16);
+	}
+}
+
 /* Writes the IP and TCP headers of f for a packet of total length len.
  * The TCP checksum field is left zero. */
 static void write_headers(const struct flow *f, uint8_t *p, size_t len, uint32_t seq,
@@ -312,26 +341,7 @@ static void write_headers(const struct flow *f, uint8_t *p, size_t len, uint32_t
 	uint8_t *t = p + iph;
 
 	memset(p, 0, flow_hdr(f));
-	if (f->v == 4) {
-		p[0] = (uint8_t)(0x40 | iph / 4);
-		p[1] = f->tos;
-		set16(p + 2, (uint16_t)len);
-		set16(p + 4, id);
-		p[6] = 0x40;	/* DF */
-		p[8] = f->ttl;
-		p[9] = IPPROTO_TCP;
-		memcpy(p + 12, f->saddr, 4);
-		memcpy(p + 16, f->daddr, 4);
-		memset(p + 20, 1, f->ip_opts);	/* NOPs */
-		ip4_fix_csum(p);
-	} else {
-		set32(p, 6u << 28 | (uint32_t)f->tos << 20 | f->flowlabel);
-		set16(p + 4, (uint16_t)(len - 40));
-		p[6] = IPPROTO_TCP;
-		p[7] = f->ttl;
-		memcpy(p + 8, f->saddr, 16);
-		memcpy(p + 24, f->daddr, 16);
-	}
+	write_ip_header(f, p, len, id, IPPROTO_TCP);
 	set16(t, f->sport);
 	set16(t + 2, f->dport);
 	set32(t + 4, seq);
@@ -1381,26 +1391,7 @@ static void write_udp_headers(const struct flow *f, uint8_t *p, size_t len, uint
 	uint8_t *u = p + iph;
 
 	memset(p, 0, iph + UDP_HDR);
-	if (f->v == 4) {
-		p[0] = (uint8_t)(0x40 | iph / 4);
-		p[1] = f->tos;
-		set16(p + 2, (uint16_t)len);
-		set16(p + 4, id);
-		p[6] = 0x40;	/* DF */
-		p[8] = f->ttl;
-		p[9] = IPPROTO_UDP;
-		memcpy(p + 12, f->saddr, 4);
-		memcpy(p + 16, f->daddr, 4);
-		memset(p + 20, 1, f->ip_opts);	/* NOPs */
-		ip4_fix_csum(p);
-	} else {
-		set32(p, 6u << 28 | (uint32_t)f->tos << 20 | f->flowlabel);
-		set16(p + 4, (uint16_t)(len - 40));
-		p[6] = IPPROTO_UDP;
-		p[7] = f->ttl;
-		memcpy(p + 8, f->saddr, 16);
-		memcpy(p + 24, f->daddr, 16);
-	}
+	write_ip_header(f, p, len, id, IPPROTO_UDP);
 	set16(u, f->sport);
 	set16(u + 2, f->dport);
 	set16(u + 4, (uint16_t)(len - iph));
