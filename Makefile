@@ -6,7 +6,7 @@
 #   make WERROR=1           warnings are errors (CI)
 
 CC       ?= cc
-PKGS     := libcrypto jansson libmicrohttpd libcurl libqrencode libmnl libsystemd libnftables
+PKGS     := libcrypto jansson libmicrohttpd libcurl libqrencode libmnl libsystemd libnftables libseccomp
 O        ?= build
 SAN      ?=
 WERROR   ?=
@@ -18,7 +18,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prot
             -Isrc/common -Isrc/dataplane -Isrc/store -Isrc/control -Isrc/server \
             $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -pthread
-DP_LDLIBS := $(shell pkg-config --libs libcrypto) -pthread
+DP_LDLIBS := $(shell pkg-config --libs libcrypto libseccomp) -pthread
 LDFLAGS  += -Wl,--as-needed
 ifneq ($(WERROR),)
 CFLAGS   += -Werror

@@ -135,15 +135,17 @@ static void interface_config(struct device *dev, struct uapi_config *cfg)
 	cfg->fwmark = dev->fwmark;
 }
 
-static int peer_config(struct peer *p, struct uapi_config *cfg)
+/* with_secrets false: the preshared key is left all zero (statistics). */
+static int peer_report(struct peer *p, struct uapi_config *cfg, bool with_secrets)
 {
 	struct uapi_peer *up = uapi_config_add_peer(cfg);
 
 	if (!up)
 		return -ENOMEM;
 	memcpy(up->public_key, p->handshake.remote_static, UAPI_KEY_LEN);
-	up->has_preshared_key = true;
-	memcpy(up->preshared_key, p->handshake.preshared_key, UAPI_KEY_LEN);
+	up->has_preshared_key = with_secrets;
+	if (with_secrets)
+		memcpy(up->preshared_key, p->handshake.preshared_key, UAPI_KEY_LEN);
 	up->has_endpoint = p->endpoint.addr.sa.sa_family != 0;
 	up->endpoint = p->endpoint.addr;
 	up->has_persistent_keepalive = true;
@@ -154,6 +156,25 @@ static int peer_config(struct peer *p, struct uapi_config *cfg)
 	up->tx_bytes = p->tx_bytes;
 	if (allowedips_walk_owner(&p->allowedips, add_allowed_ip, up) < 0)
 		return -ENOMEM;
+	return 0;
+}
+
+static int peer_config(struct peer *p, struct uapi_config *cfg)
+{
+	return peer_report(p, cfg, true);
+}
+
+int device_get_stats(struct device *dev, struct uapi_config *cfg)
+{
+	cfg->has_listen_port = dev->listen_port != 0;
+	cfg->listen_port = dev->listen_port;
+	cfg->has_fwmark = dev->fwmark != 0;
+	cfg->fwmark = dev->fwmark;
+	for (struct peer *p = dev->peers_head; p; p = p->list_next) {
+		int ret = peer_report(p, cfg, false);
+		if (ret < 0)
+			return ret;
+	}
 	return 0;
 }
 

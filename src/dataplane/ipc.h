@@ -24,6 +24,9 @@ void ipc_server_close(struct ipc_server *srv);
 int device_apply_config(struct device *dev, const struct uapi_config *cfg);
 /* Fills cfg (initialised by the caller) with the device's state for get. */
 int device_get_config(struct device *dev, struct uapi_config *cfg);
+/* Statistics: like device_get_config without any secret (no private key,
+ * preshared keys left all zero). */
+int device_get_stats(struct device *dev, struct uapi_config *cfg);
 /* The same, with only the peers among keys that the device has (each once).
  * O(n_keys): for applying one peer's change among many. */
 int device_get_peers_config(struct device *dev, const uint8_t (*keys)[UAPI_KEY_LEN], size_t n_keys,

@@ -5,8 +5,7 @@
  */
 #include "apply.h"
 #include "crypto.h"
-#include "device.h"
-#include "ipc.h"
+#include "driver.h"
 #include "log.h"
 
 #include <errno.h>
@@ -286,11 +285,12 @@ out:
 
 /* ------------------------------------------------------------- routes -- */
 
-void apply_routes_init(struct apply_routes *r, int ifindex)
+void apply_routes_init(struct apply_routes *r, apply_route_fn route, void *route_ctx)
 {
 	memset(r, 0, sizeof(*r));
 	pthread_mutex_init(&r->lock, NULL);
-	r->ifindex = ifindex;
+	r->route = route;
+	r->route_ctx = route_ctx;
 }
 
 void apply_routes_add_own(struct apply_routes *r, const char *text)
@@ -319,8 +319,8 @@ void apply_routes_free(struct apply_routes *r, bool delete_routes)
 	char err[256];
 
 	pthread_mutex_lock(&r->lock);
-	for (size_t i = 0; delete_routes && i < r->n_installed; i++)
-		if (netlink_route_del(r->ifindex, &r->installed[i], err, sizeof(err)) < 0)
+	for (size_t i = 0; delete_routes && r->route && i < r->n_installed; i++)
+		if (r->route(r->route_ctx, false, &r->installed[i], err, sizeof(err)) < 0)
 			log_error("%s", err);
 	free(r->installed);
 	r->installed = NULL;
@@ -445,7 +445,7 @@ static int sync_routes(struct apply_routes *r, const struct routes_source *src, 
 	int ret = 0;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->ifindex <= 0)
+	if (!r->route)
 		goto out;
 	ret = src->desired ? wanted_from_config(&w, src->desired) :
 	      src->prefixes(src->ctx, wanted_prefix, &w);
@@ -459,7 +459,7 @@ static int sync_routes(struct apply_routes *r, const struct routes_source *src, 
 	for (size_t i = 0; i < r->n_installed; i++) {
 		char e[256];
 		if (!prefix_in_sorted(&r->installed[i], w.v, w.n) &&
-		    netlink_route_del(r->ifindex, &r->installed[i], e, sizeof(e)) < 0)
+		    r->route(r->route_ctx, false, &r->installed[i], e, sizeof(e)) < 0)
 			log_error("%s", e);
 	}
 	old = r->installed;
@@ -470,7 +470,7 @@ static int sync_routes(struct apply_routes *r, const struct routes_source *src, 
 	 * next apply and never deleted as ours.  w.v stays sorted. */
 	for (size_t i = 0; i < w.n; i++) {
 		if (readd_all || !prefix_in_sorted(&w.v[i], old, n_old)) {
-			int rc = netlink_route_add(r->ifindex, &w.v[i], err, errlen);
+			int rc = r->route(r->route_ctx, true, &w.v[i], err, errlen);
 			if (rc < 0) {
 				ret = rc;
 				continue;
@@ -488,7 +488,7 @@ out:
 }
 
 /* cur -> desired on dev.  0 or -errno with err set. */
-static int apply_configs(struct device *dev, const struct uapi_config *cur,
+static int apply_configs(struct driver *drv, const struct uapi_config *cur,
 			 const struct uapi_config *desired, struct apply_counts *counts, char *err,
 			 size_t errlen)
 {
@@ -498,10 +498,10 @@ static int apply_configs(struct device *dev, const struct uapi_config *cur,
 	uapi_config_init(&set);
 	ret = apply_diff(cur, desired, &set, counts);
 	if (ret == 0)
-		ret = device_apply_config(dev, &set);
+		ret = driver_set_config(drv, &set);
 	if (ret < 0 && err)
 		snprintf(err, errlen, "applying the configuration to interface %s: %s",
-			 dev->ifname, strerror(-ret));
+			 drv->ifname, strerror(-ret));
 	uapi_config_free(&set);
 	return ret;
 }
@@ -516,7 +516,7 @@ struct source {
 	size_t n_keys;
 };
 
-static int run(struct device *dev, struct apply_routes *routes, const struct source *s,
+static int run(struct driver *drv, struct apply_routes *routes, const struct source *s,
 	       struct apply_counts *counts, char *err, size_t errlen)
 {
 	struct uapi_config desired, cur;
@@ -531,15 +531,15 @@ static int run(struct device *dev, struct apply_routes *routes, const struct sou
 			snprintf(err, errlen, "reading the desired configuration: %s", strerror(-ret));
 		goto out;
 	}
-	ret = s->whole ? device_get_config(dev, &cur) :
-	      device_get_peers_config(dev, s->keys, s->n_keys, &cur);
+	ret = s->whole ? driver_get_config(drv, &cur) :
+	      driver_get_peers(drv, s->keys, s->n_keys, &cur);
 	if (ret < 0) {
 		if (err)
-			snprintf(err, errlen, "reading interface %s: %s", dev->ifname,
+			snprintf(err, errlen, "reading interface %s: %s", drv->ifname,
 				 strerror(-ret));
 		goto out;
 	}
-	ret = apply_configs(dev, &cur, &desired, counts, err, errlen);
+	ret = apply_configs(drv, &cur, &desired, counts, err, errlen);
 	if (ret == 0 && routes) {
 		struct routes_source rs = { .desired = s->whole ? &desired : NULL,
 					    .prefixes = s->whole ? NULL : s->peers->prefixes,
@@ -552,20 +552,20 @@ out:
 	return ret;
 }
 
-int apply_run(struct device *dev, struct apply_routes *routes, apply_desired_fn desired_fn,
+int apply_run(struct driver *drv, struct apply_routes *routes, apply_desired_fn desired_fn,
 	      void *desired_ctx, struct apply_counts *counts, char *err, size_t errlen)
 {
 	struct source s = { .whole = true, .desired_fn = desired_fn, .desired_ctx = desired_ctx };
 
-	return run(dev, routes, &s, counts, err, errlen);
+	return run(drv, routes, &s, counts, err, errlen);
 }
 
-int apply_run_peers(struct device *dev, struct apply_routes *routes,
+int apply_run_peers(struct driver *drv, struct apply_routes *routes,
 		    const uint8_t (*keys)[UAPI_KEY_LEN], size_t n_keys,
 		    const struct apply_peers_source *src, struct apply_counts *counts, char *err,
 		    size_t errlen)
 {
 	struct source s = { .peers = src, .keys = keys, .n_keys = n_keys };
 
-	return run(dev, routes, &s, counts, err, errlen);
+	return run(drv, routes, &s, counts, err, errlen);
 }

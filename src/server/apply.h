@@ -4,8 +4,8 @@
  * peer never disturbs another (DESIGN.md: "applies changes as a diff, no
  * session drops").
  *
- * The diff compares the device's current state (device_get_config) with the
- * desired one (built by the control layer from the store) and asks for:
+ * The diff compares the data plane's current state (driver_get_config)
+ * with the desired one (built by the control layer from the store) and asks for:
  *   - the private key and listen port only if they differ;
  *   - removal of every peer the device has and the desired config lacks
  *     (disabled, revoked, expired peers, and the old key of a rotated one:
@@ -19,12 +19,16 @@
  *
  * It also keeps the kernel routes for site-to-site subnets: every allowed
  * IP of a desired peer that lies outside the server's own tunnel subnets
- * gets a route through the interface (netlink.h), and routes no peer needs
- * any more are deleted.
+ * gets a route through the interface, and routes no peer needs any more
+ * are deleted.  Routes are set through a function the caller gives (the
+ * privileged part's, or netlink.h's directly).
  *
- * Relies on uapi.h / ipc.h / device.h of the data plane and netlink.h.
- * Threads: apply_run() runs on the device's loop thread; the route
- * bookkeeping has its own mutex (a leaf) so it can be freed from anywhere.
+ * Relies on the driver seam (driver.h) and uapi.h, never on struct device:
+ * the data plane may be this process's or another one's.
+ * Threads: apply_run() runs on any one thread at a time (the server's
+ * apply lock); the driver carries each get and set to the data plane.  The
+ * route bookkeeping has its own mutex (a leaf) so it can be freed from
+ * anywhere.
  */
 #ifndef ZWG_APPLY_H
 #define ZWG_APPLY_H
@@ -36,7 +40,12 @@
 #include "netlink.h"
 #include "uapi.h"
 
-struct device;
+struct driver;
+
+/* Adds (add) or deletes a route for dst through the tunnel interface.  0
+ * or -errno with a message in err. */
+typedef int (*apply_route_fn)(void *ctx, bool add, const struct netlink_prefix *dst, char *err,
+			      size_t errlen);
 
 /* What one apply changed (for logs and tests). */
 struct apply_counts {
@@ -57,14 +66,15 @@ int apply_diff(const struct uapi_config *cur, const struct uapi_config *desired,
 struct apply_routes {
 	/* Protects the fields below; a leaf lock. */
 	pthread_mutex_t lock;
-	int ifindex;				/* 0 = do not manage routes */
+	apply_route_fn route;			/* NULL = do not manage routes */
+	void *route_ctx;
 	struct netlink_prefix own[2];		/* the tunnel subnets (masked) */
 	size_t n_own;
 	struct netlink_prefix *installed;	/* routes we added */
 	size_t n_installed;
 };
 
-void apply_routes_init(struct apply_routes *r, int ifindex);
+void apply_routes_init(struct apply_routes *r, apply_route_fn route, void *route_ctx);
 /* A subnet of the server itself ("10.13.13.1/24"); its addresses need no
  * route of their own.  Ignored if text does not parse. */
 void apply_routes_add_own(struct apply_routes *r, const char *text);
@@ -78,14 +88,14 @@ void apply_routes_free(struct apply_routes *r, bool delete_routes);
 typedef int (*apply_desired_fn)(void *ctx, struct uapi_config *cfg);
 
 /*
- * Brings dev to the desired configuration (desired_fn is called here, so
- * the snapshot is taken on the same thread that applies it: two applies
- * can never cross and re-add a peer that was just removed), then makes
- * the routes match.  Runs on the device's loop thread (use device_call
- * from elsewhere), or before the loop runs.  0 or -errno; err gets a
- * message for a person.  routes and counts may be NULL.
+ * Brings the data plane behind drv to the desired configuration
+ * (desired_fn is called here, so the snapshot is taken by the same apply
+ * that sets it: two applies serialised by the caller can never cross and
+ * re-add a peer that was just removed), then makes the routes match.  0
+ * or -errno; err gets a message for a person.  routes and counts may be
+ * NULL.
  */
-int apply_run(struct device *dev, struct apply_routes *routes, apply_desired_fn desired_fn,
+int apply_run(struct driver *drv, struct apply_routes *routes, apply_desired_fn desired_fn,
 	      void *desired_ctx, struct apply_counts *counts, char *err, size_t errlen);
 
 /*
@@ -111,7 +121,7 @@ struct apply_peers_source {
 	void *ctx;
 };
 
-int apply_run_peers(struct device *dev, struct apply_routes *routes,
+int apply_run_peers(struct driver *drv, struct apply_routes *routes,
 		    const uint8_t (*keys)[UAPI_KEY_LEN], size_t n_keys,
 		    const struct apply_peers_source *src, struct apply_counts *counts, char *err,
 		    size_t errlen);

@@ -4,21 +4,27 @@
  * timers), and a shutdown that undoes everything.
  *
  * Threads: the calling thread becomes the device's loop thread and owns the
- * device; the admin API runs on libmicrohttpd's thread and reaches the
- * device only through device_call.  Statistics sampling and expiry are
- * timerfds watched by the loop, so they run on the loop thread.  Lock
- * order (outermost first): control's mutex is never held across
- * device_call (the control layer releases it before its observer runs);
- * stats, routes and audit locks are leaves.
+ * device: it moves packets and answers the driver's gets and sets
+ * (driver.h), nothing else.  Everything that reads the store or computes
+ * a change runs off the loop: the admin API on libmicrohttpd's thread, and
+ * a manager thread that owns the signals (SIGHUP reloads), statistics
+ * sampling and expiry.  Applies are serialised by apply_lock; each one
+ * reads the desired state, gets the device's state through the driver and
+ * sends the loop only the final set request.  Lock order (outermost
+ * first): apply_lock, then control's mutex (never held across a driver
+ * call: the control layer releases it before its observer runs); stats,
+ * routes and audit locks are leaves.
  *
- * Shutdown: a signal only calls device_stop.  Once the loop returns, a
- * helper thread stops the admin API (waiting for requests in progress)
- * while the loop runs again to serve their device_calls; then the helper
- * stops the loop for good.  So no request can wait forever on a loop that
- * no longer runs.
+ * Shutdown: SIGTERM/SIGINT reach the manager, which stops the admin API
+ * (waiting for requests in progress, whose driver calls the loop still
+ * serves), then wakes the loop through wake_src to stop it.  If the loop
+ * stops first (its UAPI socket was removed), the main thread asks the
+ * manager to shut down and keeps the loop running until the API is gone.
+ * So no request can wait forever on a loop that no longer runs.
  *
- * Relies on store.h, control.h, the data plane (device.h, ipc.h, tun.h),
- * netlink.h, nat.h, apply.h, stats.h, audit.h, api.h and libsystemd.
+ * Relies on store.h, control.h, the data plane (device.h, ipc.h, tun.h:
+ * only to create, run and tear down the device), driver.h, netlink.h,
+ * nat.h, apply.h, stats.h, audit.h, api.h and libsystemd.
  */
 #include "server.h"
 #include "api.h"
@@ -28,6 +34,7 @@
 #include "control.h"
 #include "crypto.h"
 #include "device.h"
+#include "driver.h"
 #include "ipc.h"
 #include "log.h"
 #include "nat.h"
@@ -66,8 +73,13 @@ struct server {
 	char addr6[64];
 
 	int tun_fd;
-	struct device *dev;
+	int ifindex;
+	struct device *dev;		/* created, run and torn down here only */
+	struct driver *drv;		/* every other use of the data plane */
 	struct ipc_server *ipc;
+	/* Serialises applies, reloads and expiry: a set is computed from a
+	 * get, and two of those must not cross.  Outermost lock. */
+	pthread_mutex_t apply_lock;
 	struct apply_routes routes;
 	bool routes_ready;
 	struct nat nat;
@@ -75,12 +87,17 @@ struct server {
 	struct api api;
 	struct api_server *api_srv;
 
-	struct loop_source sig_src;
-	struct loop_source stats_src;
-	struct loop_source expiry_src;
-	struct loop_source wake_src;		/* the API stopper's eventfd */
-	bool loop_started;
-	bool api_stopped;			/* set by api_stopper (atomic) */
+	/* The manager thread's sources (epoll on mgr_epoll). */
+	int sig_fd;				/* signalfd: INT, TERM, HUP */
+	int stats_fd;				/* timerfd, every STATS_INTERVAL_SEC */
+	int expiry_fd;				/* timerfd, the earliest expiry */
+	int mgr_stop_fd;			/* eventfd: the loop stopped by itself */
+	int mgr_epoll;
+	pthread_t manager;
+	bool manager_started;
+	struct loop_source wake_src;		/* eventfd: the manager stops the loop */
+	bool api_stopped;			/* set by the manager (atomic) */
+	int exit_status;			/* set by the manager before it stops the loop */
 };
 
 /* ------------------------------------------------------------ helpers -- */
@@ -179,23 +196,15 @@ static int desired_prefixes(void *ctx, apply_prefix_fn fn, void *arg)
 	return control_desired_prefixes_at(srv->ctl, (int64_t)time(NULL), pass_prefix, &pp);
 }
 
-struct apply_ctx {
-	struct server *srv;
-	char *err;
-	size_t errlen;
-};
-
 /*
- * On the loop thread.  Applies what the control layer noted as changed
- * since the last apply: the peers of those keys only, or everything (at
- * start, after a reload, after a failed apply).  The notes are taken
- * before the desired state is read, so a change stored meanwhile is
- * applied by this apply or by the next one, never lost.
+ * Needs apply_lock.  Applies what the control layer noted as changed since
+ * the last apply: the peers of those keys only, or everything (at start,
+ * after a reload, after a failed apply).  The notes are taken before the
+ * desired state is read, so a change stored meanwhile is applied by this
+ * apply or by the next one, never lost.
  */
-static int apply_on_loop(struct device *dev, void *ctx)
+static int apply_locked(struct server *srv, char *err, size_t errlen)
 {
-	struct apply_ctx *a = ctx;
-	struct server *srv = a->srv;
 	struct apply_peers_source src = { .desired_peers = desired_peers,
 					  .prefixes = desired_prefixes, .ctx = srv };
 	struct apply_counts counts;
@@ -206,11 +215,10 @@ static int apply_on_loop(struct device *dev, void *ctx)
 
 	control_take_changes(srv->ctl, &keys, &n, &all);
 	if (all)
-		ret = apply_run(dev, &srv->routes, desired_config, srv, &counts, a->err,
-				a->errlen);
+		ret = apply_run(srv->drv, &srv->routes, desired_config, srv, &counts, err, errlen);
 	else if (n)
-		ret = apply_run_peers(dev, &srv->routes, (const uint8_t (*)[UAPI_KEY_LEN])keys, n,
-				      &src, &counts, a->err, a->errlen);
+		ret = apply_run_peers(srv->drv, &srv->routes, (const uint8_t (*)[UAPI_KEY_LEN])keys,
+				      n, &src, &counts, err, errlen);
 	else
 		ret = 0;	/* another apply took this change already */
 	free(keys);
@@ -223,15 +231,25 @@ static int apply_on_loop(struct device *dev, void *ctx)
 	return ret;
 }
 
-/* Brings the device to what the store says, from any thread. */
+/* The routes for site-to-site subnets, through the interface. */
+static int route_netlink(void *ctx, bool add, const struct netlink_prefix *dst, char *err,
+			 size_t errlen)
+{
+	struct server *srv = ctx;
+
+	return add ? netlink_route_add(srv->ifindex, dst, err, errlen) :
+		     netlink_route_del(srv->ifindex, dst, err, errlen);
+}
+
+/* Brings the data plane to what the store says, from any thread. */
 static int server_apply(struct server *srv, char *err, size_t errlen)
 {
-	struct apply_ctx a = { .srv = srv, .err = err, .errlen = errlen };
+	int ret;
 
-	/* Before the loop runs, this thread is the device's only user. */
-	if (!srv->loop_started)
-		return apply_on_loop(srv->dev, &a);
-	return device_call(srv->dev, apply_on_loop, &a);
+	pthread_mutex_lock(&srv->apply_lock);
+	ret = apply_locked(srv, err, errlen);
+	pthread_mutex_unlock(&srv->apply_lock);
+	return ret;
 }
 
 /* Wall-clock seconds, read precisely: time() may read a coarse clock
@@ -253,13 +271,13 @@ static void arm_expiry_after(struct server *srv, int64_t not_before)
 	struct itimerspec its = { 0 };
 	int64_t next;
 
-	if (srv->expiry_src.fd < 0)
+	if (srv->expiry_fd < 0)
 		return;
 	next = control_next_expiry(srv->ctl);
 	/* 0 disarms; a time in the past fires at once. */
 	if (next > 0)
 		its.it_value.tv_sec = next > not_before ? next : not_before;
-	timerfd_settime(srv->expiry_src.fd, TFD_TIMER_ABSTIME, &its, NULL);
+	timerfd_settime(srv->expiry_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 static void arm_expiry(struct server *srv)
@@ -287,11 +305,11 @@ static int api_refresh(void *ctx)
 {
 	struct server *srv = ctx;
 
-	return device_call(srv->dev, stats_refresh_call, srv->stats);
+	return stats_sample(srv->stats, srv->drv, (int64_t)time(NULL), false);
 }
 
 /*
- * On the loop thread, after the store was re-read: another process (an
+ * Needs apply_lock, after the store was re-read: another process (an
  * import) may have changed the server record.  The key and the port follow
  * through the apply; the addresses, MTU and NAT are brought along here.  A
  * new interface name needs a restart.
@@ -302,7 +320,7 @@ static void refresh_interface(struct server *srv)
 	uint8_t pub[MODEL_KEY_LEN];
 	char a4[64], a6[64], err[512];
 	struct netlink_prefix p;
-	int ifindex = srv->dev->ifindex;
+	int ifindex = srv->ifindex;
 	bool moved;
 
 	if (control_get_server(srv->ctl, &rec, pub) < 0)
@@ -345,44 +363,29 @@ static void refresh_interface(struct server *srv)
 	snprintf(srv->addr6, sizeof(srv->addr6), "%s", a6);
 }
 
-struct reload_ctx {
-	struct server *srv;
-	char *err;
-	size_t errlen;
-};
-
-/* On the loop thread, so that a reload never races another one nor the
- * expiry timer. */
-static int reload_on_loop(struct device *dev, void *ctx)
+/* Under apply_lock, so that a reload never races another one, an apply
+ * nor the expiry timer. */
+static int server_reload(struct server *srv, char *err, size_t errlen)
 {
-	struct reload_ctx *r = ctx;
-	struct server *srv = r->srv;
 	struct control_error e;
 	int ret;
 
+	pthread_mutex_lock(&srv->apply_lock);
 	/* Whatever the reload notifies came from outside this process. */
 	audit_set_thread_via("cli");
 	control_error_clear(&e);
 	ret = control_reload(srv->ctl, &e);
 	if (ret < 0) {
-		snprintf(r->err, r->errlen, "reloading the store: %s",
-			 e.msg[0] ? e.msg : strerror(-ret));
+		snprintf(err, errlen, "reloading the store: %s", e.msg[0] ? e.msg : strerror(-ret));
 	} else {
 		refresh_interface(srv);
 		arm_expiry(srv);
-		ret = server_apply(srv, r->err, r->errlen);
+		ret = apply_locked(srv, err, errlen);
 	}
-	audit_log(AUDIT_SERVER_RELOAD, NULL, NULL, ret == 0, ret == 0 ? NULL : r->err);
+	audit_log(AUDIT_SERVER_RELOAD, NULL, NULL, ret == 0, ret == 0 ? NULL : err);
 	audit_set_thread_via(NULL);
-	(void)dev;
+	pthread_mutex_unlock(&srv->apply_lock);
 	return ret;
-}
-
-static int server_reload(struct server *srv, char *err, size_t errlen)
-{
-	struct reload_ctx r = { .srv = srv, .err = err, .errlen = errlen };
-
-	return device_call(srv->dev, reload_on_loop, &r);
 }
 
 static int api_reload(void *ctx, char *err, size_t errlen)
@@ -390,51 +393,30 @@ static int api_reload(void *ctx, char *err, size_t errlen)
 	return server_reload(ctx, err, errlen);
 }
 
-/* ------------------------------------------------------ loop sources -- */
+/* ------------------------------------------------------- the manager -- */
 
-static void on_signal(struct device *dev, struct loop_source *src, uint32_t events)
+/* The manager thread: signals, statistics, expiry; never the packet loop. */
+
+static void on_stats_timer(struct server *srv)
 {
-	struct server *srv = src->ctx;
-	struct signalfd_siginfo si;
-
-	while (read(src->fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			char err[512] = "";
-			if (server_reload(srv, err, sizeof(err)) < 0)
-				log_error("%s", err);
-			else
-				log_info("store reloaded (SIGHUP)");
-			continue;
-		}
-		log_info("received signal %u, shutting down", si.ssi_signo);
-		sd_notify(0, "STOPPING=1");
-		device_stop(dev, 0);
-	}
-	(void)events;
-}
-
-static void on_stats_timer(struct device *dev, struct loop_source *src, uint32_t events)
-{
-	struct server *srv = src->ctx;
 	uint64_t n;
 
-	if (read(src->fd, &n, sizeof(n)) != sizeof(n))
+	if (read(srv->stats_fd, &n, sizeof(n)) != sizeof(n))
 		return;
-	if (stats_update(srv->stats, dev, (int64_t)time(NULL), true) < 0)
-		log_error("statistics: out of memory");
-	(void)events;
+	if (stats_sample(srv->stats, srv->drv, (int64_t)time(NULL), true) < 0)
+		log_error("statistics: cannot read the interface's counters");
 }
 
-static void on_expiry_timer(struct device *dev, struct loop_source *src, uint32_t events)
+static void on_expiry_timer(struct server *srv)
 {
-	struct server *srv = src->ctx;
 	char err[512] = "";
 	uint64_t n;
 	int64_t now;
 	int ret;
 
-	if (read(src->fd, &n, sizeof(n)) != sizeof(n))
+	if (read(srv->expiry_fd, &n, sizeof(n)) != sizeof(n))
 		return;
+	pthread_mutex_lock(&srv->apply_lock);
 	audit_set_thread_via("expiry");
 	now = wall_now();
 	ret = control_expire_due(srv->ctl, now, NULL, NULL);
@@ -445,33 +427,98 @@ static void on_expiry_timer(struct device *dev, struct loop_source *src, uint32_
 		 * everything. */
 		control_mark_all_changed(srv->ctl);
 	}
-	if (server_apply(srv, err, sizeof(err)) < 0)
+	if (apply_locked(srv, err, sizeof(err)) < 0)
 		log_error("%s", err);
+	audit_set_thread_via(NULL);
 	/* If storing failed, the peer is still due: retry in a second. */
 	arm_expiry_after(srv, now + 1);
-	(void)dev;
-	(void)events;
+	pthread_mutex_unlock(&srv->apply_lock);
 }
 
+/* Stops the admin API (requests in progress finish: the loop still
+ * serves their driver calls), then wakes the loop to stop it. */
+static void shut_down(struct server *srv)
+{
+	uint64_t one = 1;
+
+	api_server_stop(srv->api_srv);
+	srv->api_srv = NULL;
+	__atomic_store_n(&srv->api_stopped, true, __ATOMIC_RELEASE);
+	if (write(srv->wake_src.fd, &one, sizeof(one)) < 0)
+		log_warn_errno("eventfd");
+}
+
+/* true: shut down. */
+static bool on_signal(struct server *srv)
+{
+	struct signalfd_siginfo si;
+
+	while (read(srv->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			char err[512] = "";
+			if (server_reload(srv, err, sizeof(err)) < 0)
+				log_error("%s", err);
+			else
+				log_info("store reloaded (SIGHUP)");
+			continue;
+		}
+		log_info("received signal %u, shutting down", si.ssi_signo);
+		sd_notify(0, "STOPPING=1");
+		return true;
+	}
+	return false;
+}
+
+static void *manager_main(void *arg)
+{
+	struct server *srv = arg;
+	bool done = false;
+
+	while (!done) {
+		struct epoll_event ev[4];
+		int n = epoll_wait(srv->mgr_epoll, ev, 4, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn_errno("manager: epoll_wait");
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = ev[i].data.fd;
+			if (fd == srv->sig_fd)
+				done |= on_signal(srv);
+			else if (fd == srv->stats_fd)
+				on_stats_timer(srv);
+			else if (fd == srv->expiry_fd)
+				on_expiry_timer(srv);
+			else if (fd == srv->mgr_stop_fd)
+				done = true;
+		}
+	}
+	shut_down(srv);
+	return NULL;
+}
+
+static int manager_watch(struct server *srv, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (fd < 0)
+		return -1;
+	return epoll_ctl(srv->mgr_epoll, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* On the loop: the manager has stopped the API. */
 static void on_wake(struct device *dev, struct loop_source *src, uint32_t events)
 {
+	struct server *srv = src->ctx;
 	uint64_t n;
 
 	if (read(src->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_warn_errno("eventfd");
-	device_stop(dev, dev->exit_status);
+	device_stop(dev, srv->exit_status);
 	(void)events;
-}
-
-static int watch(struct server *srv, struct loop_source *src, int fd,
-		 void (*ready)(struct device *, struct loop_source *, uint32_t))
-{
-	src->fd = fd;
-	src->ready = ready;
-	src->ctx = srv;
-	if (fd < 0)
-		return -errno;
-	return device_watch(srv->dev, src, EPOLLIN);
 }
 
 /* ----------------------------------------------------------- start-up -- */
@@ -543,7 +590,7 @@ static int configure_interface(struct server *srv)
 {
 	struct netlink_prefix p4, p6;
 	char err[512];
-	int ifindex = srv->dev->ifindex, ret;
+	int ifindex = srv->ifindex, ret;
 
 	if (ifindex <= 0) {
 		fprintf(stderr, "zerowg: interface %s has no index\n", srv->rec.interface);
@@ -695,6 +742,12 @@ static int start(struct server *srv)
 			strerror(-ret));
 		return 1;
 	}
+	srv->ifindex = srv->dev->ifindex;
+	srv->drv = driver_inproc_new(srv->dev);
+	if (!srv->drv) {
+		fprintf(stderr, "zerowg: out of memory\n");
+		return 1;
+	}
 	srv->ipc = ipc_server_open(srv->dev, srv->rt->uapi_dir ? srv->rt->uapi_dir : IPC_SOCKET_DIR);
 	if (!srv->ipc) {
 		fprintf(stderr, "zerowg: cannot create the UAPI socket %s/%s.sock: %s\n",
@@ -709,7 +762,7 @@ static int start(struct server *srv)
 		fprintf(stderr, "zerowg: out of memory\n");
 		return 1;
 	}
-	apply_routes_init(&srv->routes, srv->dev->ifindex);
+	apply_routes_init(&srv->routes, route_netlink, srv);
 	apply_routes_add_own(&srv->routes, srv->addr4);
 	apply_routes_add_own(&srv->routes, srv->addr6);
 	srv->routes_ready = true;
@@ -726,18 +779,23 @@ static int start(struct server *srv)
 		return 1;
 	}
 
-	if (watch(srv, &srv->sig_src, srv->sig_src.fd, on_signal) < 0 ||
-	    watch(srv, &srv->stats_src, timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC),
-		  on_stats_timer) < 0 ||
-	    watch(srv, &srv->expiry_src, timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC),
-		  on_expiry_timer) < 0 ||
-	    watch(srv, &srv->wake_src, eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), on_wake) < 0) {
+	srv->stats_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	srv->expiry_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	srv->mgr_stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	srv->mgr_epoll = epoll_create1(EPOLL_CLOEXEC);
+	srv->wake_src.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	srv->wake_src.ready = on_wake;
+	srv->wake_src.ctx = srv;
+	if (srv->mgr_epoll < 0 || manager_watch(srv, srv->sig_fd) < 0 ||
+	    manager_watch(srv, srv->stats_fd) < 0 || manager_watch(srv, srv->expiry_fd) < 0 ||
+	    manager_watch(srv, srv->mgr_stop_fd) < 0 || srv->wake_src.fd < 0 ||
+	    device_watch(srv->dev, &srv->wake_src, EPOLLIN) < 0) {
 		fprintf(stderr, "zerowg: cannot set up the event loop: %s\n", strerror(errno));
 		return 1;
 	}
 	struct itimerspec every = { .it_interval = { STATS_INTERVAL_SEC, 0 },
 				    .it_value = { STATS_INTERVAL_SEC, 0 } };
-	timerfd_settime(srv->stats_src.fd, 0, &every, NULL);
+	timerfd_settime(srv->stats_fd, 0, &every, NULL);
 	arm_expiry(srv);
 
 	srv->api.ctl = srv->ctl;
@@ -757,45 +815,41 @@ static int start(struct server *srv)
 
 /* ---------------------------------------------------------- shutdown -- */
 
-/* Stops the admin API while the loop still serves its device_calls, then
- * wakes the loop.  It waits for nothing after setting api_stopped, so the
- * main thread can always join it. */
-static void *api_stopper(void *arg)
-{
-	struct server *srv = arg;
-	uint64_t one = 1;
-
-	api_server_stop(srv->api_srv);
-	srv->api_srv = NULL;
-	__atomic_store_n(&srv->api_stopped, true, __ATOMIC_RELEASE);
-	if (write(srv->wake_src.fd, &one, sizeof(one)) < 0)
-		log_warn_errno("eventfd");
-	return NULL;
-}
-
 static int run(struct server *srv)
 {
-	pthread_t stopper;
+	uint64_t one = 1;
 	int status;
 
-	srv->loop_started = true;
-	status = device_run(srv->dev);
-	if (!srv->api_srv)
-		return status;
-	if (pthread_create(&stopper, NULL, api_stopper, srv) != 0) {
-		/* teardown() stops the API; a request waiting on the loop
-		 * then finds it gone (device_run's last calls). */
-		log_error("shutdown: cannot start a thread to stop the admin API");
-		return status;
+	/* From here on the loop thread owns the device; the manager and the
+	 * API reach it through the driver. */
+	driver_inproc_direct(srv->drv, false);
+	if (pthread_create(&srv->manager, NULL, manager_main, srv) != 0) {
+		log_error("cannot start the manager thread");
+		return 1;
 	}
-	/* Whatever stops the loop in the meantime (a second signal), it runs
-	 * until the API is gone. */
-	do {
+	srv->manager_started = true;
+	status = device_run(srv->dev);
+	srv->exit_status = status;
+	/* The loop stopped by itself (its UAPI socket was removed) or for the
+	 * manager; either way the manager shuts the API down, and the loop
+	 * runs until the API is gone.  The manager's wake-up stays readable,
+	 * so it is never missed. */
+	if (write(srv->mgr_stop_fd, &one, sizeof(one)) < 0)
+		log_warn_errno("eventfd");
+	while (!__atomic_load_n(&srv->api_stopped, __ATOMIC_ACQUIRE)) {
 		srv->dev->stopping = false;
 		device_run(srv->dev);
-	} while (!__atomic_load_n(&srv->api_stopped, __ATOMIC_ACQUIRE));
-	pthread_join(stopper, NULL);
+	}
+	pthread_join(srv->manager, NULL);
+	srv->manager_started = false;
 	return status;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 static void teardown(struct server *srv)
@@ -803,21 +857,15 @@ static void teardown(struct server *srv)
 	api_server_stop(srv->api_srv);
 	srv->api_srv = NULL;
 	nat_teardown(&srv->nat);
+	close_fd(&srv->mgr_epoll);
+	close_fd(&srv->stats_fd);
+	close_fd(&srv->expiry_fd);
+	close_fd(&srv->mgr_stop_fd);
+	driver_free(srv->drv);
+	srv->drv = NULL;
 	if (srv->dev) {
-		if (srv->sig_src.fd >= 0)
-			device_unwatch(srv->dev, &srv->sig_src);
-		if (srv->stats_src.fd >= 0) {
-			device_unwatch(srv->dev, &srv->stats_src);
-			close(srv->stats_src.fd);
-		}
-		if (srv->expiry_src.fd >= 0) {
-			device_unwatch(srv->dev, &srv->expiry_src);
-			close(srv->expiry_src.fd);
-		}
-		if (srv->wake_src.fd >= 0) {
+		if (srv->wake_src.fd >= 0)
 			device_unwatch(srv->dev, &srv->wake_src);
-			close(srv->wake_src.fd);
-		}
 		ipc_server_close(srv->ipc);
 		/* Routes go with the interface. */
 		if (srv->routes_ready)
@@ -825,6 +873,7 @@ static void teardown(struct server *srv)
 		device_teardown(srv->dev);
 		free(srv->dev);
 	}
+	close_fd(&srv->wake_src.fd);
 	if (srv->tun_fd >= 0)
 		close(srv->tun_fd);	/* removes the interface */
 	stats_free(srv->stats);
@@ -833,6 +882,7 @@ static void teardown(struct server *srv)
 	model_server_free(&srv->rec);
 	store_close(srv->store);
 	store_key_free(srv->key);
+	pthread_mutex_destroy(&srv->apply_lock);
 }
 
 int server_main(const struct server_options *opts, const struct server_runtime *rt)
@@ -846,7 +896,9 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 	srv.opts = opts;
 	srv.rt = rt ? rt : &no_rt;
 	srv.tun_fd = -1;
-	srv.sig_src.fd = srv.stats_src.fd = srv.expiry_src.fd = srv.wake_src.fd = -1;
+	srv.sig_fd = srv.stats_fd = srv.expiry_fd = srv.wake_src.fd = -1;
+	srv.mgr_stop_fd = srv.mgr_epoll = -1;
+	pthread_mutex_init(&srv.apply_lock, NULL);
 	log_init("zerowg", log_level_from_string(getenv("LOG_LEVEL")));
 
 	if ((ret = secmem_harden_process()) < 0)
@@ -866,17 +918,22 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, &old);
-	srv.sig_src.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	srv.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
 	if (start(&srv) == 0) {
 		char pub64[KEY_BASE64_LEN + 1];
+		struct uapi_config now;
 
+		uapi_config_init(&now);
+		if (driver_get_stats(srv.drv, &now) < 0)
+			now.listen_port = 0;
 		key_to_base64(pub64, srv.public_key);
 		log_confs(&srv);
 		fprintf(stderr, "zerowg: interface %s up, listening on UDP port %u, public key %s, "
-			"%zu peers, admin API on %s\n", srv.rec.interface, srv.dev->listen_port, pub64,
+			"%zu peers, admin API on %s\n", srv.rec.interface, now.listen_port, pub64,
 			control_peer_count(srv.ctl),
 			srv.rt->admin_socket ? srv.rt->admin_socket : SERVER_DEFAULT_ADMIN_SOCKET);
+		uapi_config_free(&now);
 		audit_log(AUDIT_SERVER_START, NULL, "cli", true, NULL);
 		sd_notifyf(0, "READY=1\nSTATUS=%s up, %zu peers", srv.rec.interface,
 			   control_peer_count(srv.ctl));
@@ -884,8 +941,8 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 		audit_log(AUDIT_SERVER_STOP, NULL, "cli", true, NULL);
 	}
 	teardown(&srv);
-	if (srv.sig_src.fd >= 0)
-		close(srv.sig_src.fd);
+	if (srv.sig_fd >= 0)
+		close(srv.sig_fd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return status;
 }

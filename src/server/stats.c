@@ -9,7 +9,7 @@
  * peer added later does not show the older slots as its own.
  */
 #include "stats.h"
-#include "device.h"
+#include "driver.h"
 #include "uapi.h"
 
 #include <errno.h>
@@ -111,21 +111,22 @@ void stats_free(struct stats *st)
 	free(st);
 }
 
-int stats_update(struct stats *st, struct device *dev, int64_t now, bool history)
+int stats_update(struct stats *st, const struct uapi_config *cfg, int64_t now, bool history)
 {
 	size_t slot = (size_t)(st->seq % STATS_HISTORY);
 	bool any_gone = false;
 	int ret = 0;
 
 	pthread_mutex_lock(&st->lock);
-	if (dev->peer_count + st->count > st->cap / 2 &&
-	    (ret = rehash(st, dev->peer_count + st->count, false)) < 0)
+	if (cfg->n_peers + st->count > st->cap / 2 &&
+	    (ret = rehash(st, cfg->n_peers + st->count, false)) < 0)
 		goto out;
 	for (size_t i = 0; i < st->cap; i++)
 		if (st->slots[i])
 			st->slots[i]->seen = false;
-	for (struct peer *p = dev->peers_head; p; p = p->list_next) {
-		const uint8_t *key = p->handshake.remote_static;
+	for (size_t k = 0; k < cfg->n_peers; k++) {
+		const struct uapi_peer *p = &cfg->peers[k];
+		const uint8_t *key = p->public_key;
 		size_t i = find_slot(st, key);
 		struct stats_peer *sp = st->slots[i];
 
@@ -144,9 +145,9 @@ int stats_update(struct stats *st, struct device *dev, int64_t now, bool history
 		sp->seen = true;
 		sp->live.rx_bytes = p->rx_bytes;
 		sp->live.tx_bytes = p->tx_bytes;
-		sp->live.latest_handshake = p->last_handshake_wall.tv_sec;
-		if (p->endpoint.addr.sa.sa_family)
-			uapi_format_endpoint(&p->endpoint.addr, sp->live.endpoint,
+		sp->live.latest_handshake = p->last_handshake_time_sec;
+		if (p->has_endpoint && p->endpoint.sa.sa_family)
+			uapi_format_endpoint(&p->endpoint, sp->live.endpoint,
 					     sizeof(sp->live.endpoint));
 		else
 			sp->live.endpoint[0] = '\0';
@@ -171,9 +172,17 @@ out:
 	return ret;
 }
 
-int stats_refresh_call(struct device *dev, void *ctx)
+int stats_sample(struct stats *st, struct driver *drv, int64_t now, bool history)
 {
-	return stats_update(ctx, dev, (int64_t)time(NULL), false);
+	struct uapi_config cfg;
+	int ret;
+
+	uapi_config_init(&cfg);
+	ret = driver_get_stats(drv, &cfg);
+	if (ret == 0)
+		ret = stats_update(st, &cfg, now, history);
+	uapi_config_free(&cfg);
+	return ret;
 }
 
 bool stats_get(struct stats *st, const uint8_t public_key[32], struct stats_live *out)

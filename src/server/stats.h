@@ -8,8 +8,9 @@
  * admin API maps names to keys through the control layer.  Nothing here is
  * secret: public keys and counters only.
  *
- * Threads: stats_update() runs on the device's loop thread (it reads the
- * device's peers directly); the readers run on API threads.  One mutex in
+ * Threads: stats_update() and stats_sample() run on the server's
+ * statistics timer (off the packet loop: the loop only answers the
+ * driver's get); the readers run on API threads.  One mutex in
  * struct stats, a leaf: nothing else is taken while holding it.
  */
 #ifndef ZWG_STATS_H
@@ -23,8 +24,9 @@
 #define STATS_INTERVAL_SEC 10
 #define STATS_ONLINE_SEC 180	/* online = a handshake within this */
 
-struct device;
+struct driver;
 struct stats;
+struct uapi_config;
 
 struct stats_live {
 	char endpoint[64];		/* "1.2.3.4:51820", "[::1]:51820", "" = none */
@@ -41,13 +43,14 @@ struct stats *stats_new(void);	/* NULL with errno */
 void stats_free(struct stats *st);
 
 /*
- * On the loop thread: refreshes the live values of every peer of dev, and
- * forgets peers the device no longer has.  With history, also appends a
- * sample at time now (unix seconds) to every peer's ring.  0 or -ENOMEM.
+ * Refreshes the live values of every peer in cfg (a statistics snapshot of
+ * the data plane: driver_get_stats), and forgets peers it no longer has.
+ * With history, also appends a sample at time now (unix seconds) to every
+ * peer's ring.  0 or -ENOMEM.
  */
-int stats_update(struct stats *st, struct device *dev, int64_t now, bool history);
-/* For device_call: stats_update(ctx, dev, time(NULL), false). */
-int stats_refresh_call(struct device *dev, void *ctx);
+int stats_update(struct stats *st, const struct uapi_config *cfg, int64_t now, bool history);
+/* Takes the snapshot from drv and updates: 0 or -errno. */
+int stats_sample(struct stats *st, struct driver *drv, int64_t now, bool history);
 
 /* The live values of the peer with that key; false if the device has no
  * such peer (disabled, or not sampled yet). */

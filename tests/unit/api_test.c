@@ -16,6 +16,7 @@
 #include "control.h"
 #include "crypto.h"
 #include "device.h"
+#include "driver.h"
 #include "ipc.h"
 #include "encoding.h"
 #include "stats.h"
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 static struct device dev;
+static struct driver *dev_drv;	/* in-process, direct: no loop runs */
 static int pair[2];
 static struct store *st;
 static struct store_key *skey;
@@ -61,12 +63,12 @@ static int test_apply(void *ctx, char *err, size_t errlen)
 			 strerror(EIO));
 		return -EIO;
 	}
-	return apply_run(&dev, NULL, desired, ctl, NULL, err, errlen);
+	return apply_run(dev_drv, NULL, desired, ctl, NULL, err, errlen);
 }
 
 static int test_refresh(void *ctx)
 {
-	return stats_update(stats, &dev, (int64_t)time(NULL), false);
+	return stats_sample(stats, dev_drv, (int64_t)time(NULL), false);
 }
 
 static int reloads;
@@ -160,6 +162,8 @@ static void setup(void)
 	model_json_wipe_on_free();
 	CHECK_INT(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, pair), 0);
 	CHECK_INT(device_init(&dev, "api0", pair[0]), 0);
+	dev_drv = driver_inproc_new(&dev);
+	CHECK(dev_drv != NULL);
 	skey = store_key_new();
 	CHECK(skey && crypto_random(skey->bytes, sizeof(skey->bytes)));
 	CHECK_INT(store_create("memory:", skey, &st, err, sizeof(err)), 0);
@@ -610,8 +614,8 @@ static void test_stats(void)
 	CHECK(dp != NULL);
 	if (dp)
 		dp->rx_bytes = 4242;
-	CHECK_INT(stats_update(stats, &dev, 1000, true), 0);
-	CHECK_INT(stats_update(stats, &dev, 1010, true), 0);
+	CHECK_INT(stats_sample(stats, dev_drv, 1000, true), 0);
+	CHECK_INT(stats_sample(stats, dev_drv, 1010, true), 0);
 	j = call("GET", "/v1/stats", NULL, &status);
 	CHECK_INT(status, 200);
 	CHECK(json_integer_value(json_object_get(j, "interval")) == STATS_INTERVAL_SEC);
@@ -823,6 +827,7 @@ int main(void)
 	control_close(ctl);
 	store_close(st);
 	store_key_free(skey);
+	driver_free(dev_drv);
 	device_teardown(&dev);
 	close(pair[0]);
 	close(pair[1]);

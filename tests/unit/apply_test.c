@@ -13,6 +13,7 @@
 #include "apply.h"
 #include "crypto.h"
 #include "device.h"
+#include "driver.h"
 #include "ipc.h"
 #include "nat.h"
 #include "netlink.h"
@@ -311,6 +312,7 @@ static void test_diff_random_against_reference(void)
 /* ---- on a real device ---- */
 
 static struct device dev;
+static struct driver *dev_drv;	/* the in-process driver over dev */
 static int pair[2];
 
 static int desired_fn(void *ctx, struct uapi_config *cfg)
@@ -337,6 +339,8 @@ static void test_apply_run_keeps_unchanged_peers(void)
 	CHECK(crypto_init());
 	CHECK_INT(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, pair), 0);
 	CHECK_INT(device_init(&dev, "apply0", pair[0]), 0);
+	dev_drv = driver_inproc_new(&dev);
+	CHECK(dev_drv != NULL);
 	uapi_config_init(&a);
 	uapi_config_init(&b);
 	a.has_private_key = b.has_private_key = true;
@@ -355,7 +359,7 @@ static void test_apply_run_keeps_unchanged_peers(void)
 			}
 		}
 	}
-	CHECK_INT(apply_run(&dev, NULL, desired_fn, &a, &n, err, sizeof(err)), 0);
+	CHECK_INT(apply_run(dev_drv, NULL, desired_fn, &a, &n, err, sizeof(err)), 0);
 	CHECK_INT(n.added, 3);
 	CHECK_INT(dev.peer_count, 3);
 	memset(k, 1, 32);
@@ -368,7 +372,7 @@ static void test_apply_run_keeps_unchanged_peers(void)
 	memset(k, 3, 32);
 	p3 = pubkey_table_lookup(&dev, k);
 
-	CHECK_INT(apply_run(&dev, NULL, desired_fn, &b, &n, err, sizeof(err)), 0);
+	CHECK_INT(apply_run(dev_drv, NULL, desired_fn, &b, &n, err, sizeof(err)), 0);
 	CHECK_INT(n.removed, 1);
 	CHECK_INT(n.updated, 1);
 	CHECK_INT(n.unchanged, 1);
@@ -385,7 +389,7 @@ static void test_apply_run_keeps_unchanged_peers(void)
 	CHECK(pubkey_table_lookup(&dev, k) == p3);	/* updated in place */
 
 	/* Applying the same state again changes nothing. */
-	CHECK_INT(apply_run(&dev, NULL, desired_fn, &b, &n, err, sizeof(err)), 0);
+	CHECK_INT(apply_run(dev_drv, NULL, desired_fn, &b, &n, err, sizeof(err)), 0);
 	CHECK_INT(n.unchanged, 2);
 	CHECK_INT(n.added + n.removed + n.updated, 0);
 	uapi_config_free(&a);
@@ -410,7 +414,7 @@ static void test_stats_ring_and_online(void)
 		return;
 	for (int i = 0; i < 400; i++) {
 		p1->rx_bytes = 1000u + (unsigned)i;
-		CHECK_INT(stats_update(st, &dev, 100 + i * 10, true), 0);
+		CHECK_INT(stats_sample(st, dev_drv, 100 + i * 10, true), 0);
 	}
 	CHECK(stats_get(st, k1, &live));
 	CHECK_INT(live.rx_bytes, 1399);
@@ -439,7 +443,7 @@ static void test_stats_ring_and_online(void)
 	CHECK_INT(device_apply_config(&dev, &rm), 0);
 	uapi_config_free(&rm);
 	CHECK(stats_get(st, k3, &live));
-	CHECK_INT(stats_update(st, &dev, 5000, false), 0);
+	CHECK_INT(stats_sample(st, dev_drv, 5000, false), 0);
 	CHECK(!stats_get(st, k3, &live));
 	CHECK(stats_get(st, k1, &live));
 	/* A refresh without history adds no sample. */
@@ -447,6 +451,7 @@ static void test_stats_ring_and_online(void)
 	CHECK_INT(pts[STATS_HISTORY - 1].t, 100 + 399 * 10);
 	free(pts);
 	stats_free(st);
+	driver_free(dev_drv);
 	device_teardown(&dev);
 	close(pair[0]);
 	close(pair[1]);
@@ -512,6 +517,8 @@ static void test_apply_run_peers_touches_listed_keys_only(void)
 
 	CHECK_INT(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sp), 0);
 	CHECK_INT(device_init(&d, "apply1", sp[0]), 0);
+	struct driver *drv = driver_inproc_new(&d);
+	CHECK(drv != NULL);
 	uapi_config_init(&a);
 	uapi_config_init(&b);
 	a.has_private_key = b.has_private_key = true;
@@ -533,7 +540,7 @@ static void test_apply_run_peers_touches_listed_keys_only(void)
 			p->persistent_keepalive_interval = 25;
 	}
 	add_ip(add_peer(&b, 9), "10.7.0.99/32");	/* b: 9 is new */
-	CHECK_INT(apply_run(&d, NULL, desired_fn, &a, &n, err, sizeof(err)), 0);
+	CHECK_INT(apply_run(drv, NULL, desired_fn, &a, &n, err, sizeof(err)), 0);
 	CHECK_INT(d.peer_count, 4);
 	memset(k, 1, 32);
 	p1 = pubkey_table_lookup(&d, k);
@@ -549,7 +556,7 @@ static void test_apply_run_peers_touches_listed_keys_only(void)
 	memset(keys[1], 3, 32);
 	memset(keys[2], 9, 32);
 	memset(keys[3], 3, 32);		/* listed twice: still one update */
-	CHECK_INT(apply_run_peers(&d, NULL, (const uint8_t (*)[32])keys, 4, &src, &n, err,
+	CHECK_INT(apply_run_peers(drv, NULL, (const uint8_t (*)[32])keys, 4, &src, &n, err,
 				  sizeof(err)), 0);
 	CHECK_INT(n.added, 1);
 	CHECK_INT(n.removed, 1);
@@ -577,18 +584,19 @@ static void test_apply_run_peers_touches_listed_keys_only(void)
 
 	/* Listing 4 now brings it along; nothing else changes. */
 	memset(keys[0], 4, 32);
-	CHECK_INT(apply_run_peers(&d, NULL, (const uint8_t (*)[32])keys, 1, &src, &n, err,
+	CHECK_INT(apply_run_peers(drv, NULL, (const uint8_t (*)[32])keys, 1, &src, &n, err,
 				  sizeof(err)), 0);
 	CHECK_INT(n.updated, 1);
 	CHECK_INT(n.added + n.removed, 0);
 	if (p4)
 		CHECK_INT(p4->persistent_keepalive_interval, 25);
 	/* Then a whole apply finds nothing left to do. */
-	CHECK_INT(apply_run(&d, NULL, desired_fn, &b, &n, err, sizeof(err)), 0);
+	CHECK_INT(apply_run(drv, NULL, desired_fn, &b, &n, err, sizeof(err)), 0);
 	CHECK_INT(n.added + n.removed + n.updated, 0);
 	CHECK_INT(n.unchanged, 4);
 	uapi_config_free(&a);
 	uapi_config_free(&b);
+	driver_free(drv);
 	device_teardown(&d);
 	close(sp[0]);
 	close(sp[1]);
