@@ -18,7 +18,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prot
             -Isrc/common -Isrc/dataplane -Isrc/store -Isrc/control -Isrc/server \
             $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -pthread
-DP_LDLIBS := $(shell pkg-config --libs libcrypto libseccomp) -pthread
+DP_LDLIBS := $(shell pkg-config --libs libcrypto libseccomp libsystemd) -pthread
 LDFLAGS  += -Wl,--as-needed
 ifneq ($(WERROR),)
 CFLAGS   += -Werror
@@ -58,7 +58,7 @@ TBINS    := $(O)/zerowgd-test $(if $(CLI_SRC),$(O)/zerowg-test $(O)/zerowg-serve
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
 # Helper programs the netns tests run (tests/tools/).
-TOOL_BIN := $(O)/tools/udpgso_send
+TOOL_BIN := $(O)/tools/udpgso_send $(O)/tools/tunfd_exec
 
 .PHONY: all test unit netns run demo bench clean help fuzz install
 all: $(BINS)

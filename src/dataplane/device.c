@@ -18,13 +18,20 @@
 #include "timers.h"
 #include "tun.h"
 
+#include "errbuf.h"
+
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -267,6 +274,83 @@ int device_open_tun(const char *ifname, struct tun_offloads *o)
 	return tun_open_offload(ifname, o);
 }
 
+int device_adopt_tun(int fd, char *ifname, struct tun_offloads *o, char *err, size_t errlen)
+{
+	struct ifreq ifr;
+	int flags, hdr_size = 0, want = sizeof(struct virtio_net_hdr);
+
+	memset(&ifr, 0, sizeof(ifr));
+	memset(o, 0, sizeof(*o));
+	if (fcntl(fd, F_GETFD) < 0) {
+		errbuf_set(err, errlen, "--tun-fd %d: the fd is not open (%s); pass an fd the "
+			   "process inherits, opened on /dev/net/tun", fd, strerror(errno));
+		return -EBADF;
+	}
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
+		int ret = -errno;
+		errbuf_set(err, errlen, "--tun-fd %d is not an attached TUN device (TUNGETIFF: %s); "
+			   "open /dev/net/tun and TUNSETIFF with IFF_TUN|IFF_NO_PI first",
+			   fd, strerror(-ret));
+		return ret;
+	}
+	flags = ifr.ifr_flags;
+	if ((flags & (IFF_TUN | IFF_TAP)) != IFF_TUN) {
+		errbuf_set(err, errlen, "--tun-fd %d (%.16s) is a TAP device; WireGuard needs a "
+			   "layer-3 TUN (IFF_TUN)", fd, ifr.ifr_name);
+		return -EINVAL;
+	}
+	if (!(flags & IFF_NO_PI)) {
+		errbuf_set(err, errlen, "--tun-fd %d (%.16s) was opened without IFF_NO_PI: every "
+			   "packet would carry a 4-byte header; open it with IFF_TUN|IFF_NO_PI",
+			   fd, ifr.ifr_name);
+		return -EINVAL;
+	}
+	if ((flags & IFF_VNET_HDR) &&
+	    (ioctl(fd, TUNGETVNETHDRSZ, &hdr_size) < 0 ||
+	     (hdr_size != want && ioctl(fd, TUNSETVNETHDRSZ, &want) < 0))) {
+		int ret = -errno;
+		errbuf_set(err, errlen, "--tun-fd %d (%.16s): virtio header size %d, cannot set %d: %s",
+			   fd, ifr.ifr_name, hdr_size, want, strerror(-ret));
+		return ret;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int ret = -errno;
+		errbuf_set(err, errlen, "--tun-fd %d: fcntl: %s", fd, strerror(-ret));
+		return ret;
+	}
+	snprintf(ifname, IFNAMSIZ, "%.*s", IFNAMSIZ - 1, ifr.ifr_name);
+	if (!(ifr.ifr_flags & IFF_VNET_HDR)) {
+		/* Whatever the opener set, without a virtio header a super-
+		 * packet could not be told from a packet: none, then. */
+		(void)ioctl(fd, TUNSETOFFLOAD, 0);
+		log_info("TUN %s from --tun-fd has no IFF_VNET_HDR: no offloads", ifname);
+		return 0;
+	}
+	/* The header is there: the offloads are ours to set, as
+	 * device_open_tun would, with the same fallbacks. */
+	o->vnet = true;		/* ZWG_DISABLE_OFFLOAD=tun cannot take it away */
+	o->tso = device_offload_allowed("tun") && device_offload_allowed("tso");
+	o->uso = device_offload_allowed("tun") && device_offload_allowed("uso");
+	if (!o->tso && !o->uso) {
+		(void)ioctl(fd, TUNSETOFFLOAD, 0);
+		return 0;
+	}
+	if (tun_set_offloads(fd, o->tso, o->uso) == 0)
+		return 0;
+	o->uso = false;
+	if (tun_set_offloads(fd, o->tso, false) == 0) {
+		log_error("TUN refuses USO offloads: UDP datagrams one by one (slower)");
+		return 0;
+	}
+	if (o->tso)
+		log_error("TUN refuses TSO offloads: segmenting in the kernel (slower)");
+	o->tso = false;
+	(void)tun_set_offloads(fd, false, false);
+	return 0;
+}
+
 int device_set_offloads(struct device *dev, const struct tun_offloads *o)
 {
 	int zero = 0, fd, ret;
@@ -277,10 +361,14 @@ int device_set_offloads(struct device *dev, const struct tun_offloads *o)
 	dev->udp_gro_wanted = device_offload_allowed("gro");
 	dev->udp_gro = dev->udp_gro_wanted;
 	/* Rebinds (still on a random port: nothing is configured yet) so the
-	 * sockets get UDP_GRO. */
-	ret = socket_bind(dev, dev->configured_port);
-	if (ret < 0)
-		return ret;
+	 * sockets get UDP_GRO; sockets from socket activation are kept. */
+	if (dev->sockets_adopted) {
+		socket_enable_gro(dev);
+	} else {
+		ret = socket_bind(dev, dev->configured_port);
+		if (ret < 0)
+			return ret;
+	}
 	fd = dev->sock6.fd >= 0 ? dev->sock6.fd : dev->sock4.fd;
 	dev->udp_gso = device_offload_allowed("gso") &&
 		       setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
@@ -342,6 +430,17 @@ int device_bind(struct device *dev, uint16_t port)
 		return ret;
 	dev->configured_port = port;
 	/* Sticky sources belong to the old sockets' view of the world. */
+	for (struct peer *p = dev->peers_head; p; p = p->list_next)
+		endpoint_clear_src(&p->endpoint);
+	return 0;
+}
+
+int device_adopt_sockets(struct device *dev, int fd4, int fd6)
+{
+	int ret = socket_adopt(dev, fd4, fd6);
+
+	if (ret < 0)
+		return ret;
 	for (struct peer *p = dev->peers_head; p; p = p->list_next)
 		endpoint_clear_src(&p->endpoint);
 	return 0;

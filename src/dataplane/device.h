@@ -12,6 +12,7 @@
 #define ZWG_DEVICE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -82,6 +83,10 @@ struct pkt_buf {
 struct udp_socket {
 	int fd;
 	int family;
+	/* An adopted IPv6 socket that is not V6ONLY (socket activation): IPv4
+	 * arrives on it as ::ffff:a.b.c.d, and leaves through it when there is
+	 * no IPv4 socket.  Our own IPv6 sockets are V6ONLY. */
+	bool v4mapped;
 };
 
 struct device {
@@ -91,6 +96,8 @@ struct device {
 	struct udp_socket sock4, sock6;	/* fd -1 when closed */
 	uint16_t listen_port;		/* bound port (after bind) */
 	uint16_t configured_port;	/* 0 = any */
+	bool sockets_adopted;		/* sock4/sock6 came from socket activation
+					 * (device_adopt_sockets), until a rebind */
 	uint32_t fwmark;
 
 	/* Offloads, each detected at start with a fallback (offload.h). */
@@ -170,6 +177,15 @@ int device_open_tun(const char *ifname, struct tun_offloads *o);
 /* Tells the device how its TUN was opened (device_open_tun) and tries the
  * UDP offloads the environment leaves on (gso, gro).  0 or -errno. */
 int device_set_offloads(struct device *dev, const struct tun_offloads *o);
+/* Takes an open TUN fd (zerowgd --tun-fd) in place of device_open_tun:
+ * checks that it is a layer-3 TUN without packet information (IFF_TUN,
+ * IFF_NO_PI), makes it non-blocking and close-on-exec, and writes its name
+ * (TUNGETIFF) to ifname (16 bytes).  How it was opened is read back: with
+ * IFF_VNET_HDR the offloads the environment leaves on are set as
+ * device_open_tun sets them; without, TSO and USO are turned off, since
+ * nothing could tell what the opener set.  *o is for device_set_offloads.
+ * 0 or -errno, with a message for a person in err. */
+int device_adopt_tun(int fd, char *ifname, struct tun_offloads *o, char *err, size_t errlen);
 /* Which offloads the environment leaves on (checked once). */
 bool device_offload_allowed(const char *name);
 /* Starts the crypto worker threads (n < 0: one per extra CPU).  0 or -errno. */
@@ -179,8 +195,19 @@ void device_teardown(struct device *dev);
 /* Sets or clears (all zero) the private key; peers' sessions are cleared
  * only if the key actually changes.  0 or -errno. */
 int device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN]);
-/* (Re)binds the UDP sockets to port (0 = any).  0 or -errno (EADDRINUSE). */
+/* (Re)binds the UDP sockets to port (0 = any).  0 or -errno (EADDRINUSE).
+ * The port the device already listens on is a no-op (adopted sockets are
+ * kept); another port replaces adopted sockets with our own. */
 int device_bind(struct device *dev, uint16_t port);
+/* Uses the bound UDP sockets fd4 (AF_INET) and fd6 (AF_INET6) from socket
+ * activation in place of the device's own (either may be -1, not both).
+ * They get the options the device's own sockets get (non-blocking,
+ * close-on-exec, packet info, buffers, fwmark, UDP GRO); both must be
+ * unconnected UDP sockets bound to the same port, which becomes the
+ * listen port.  An IPv6 socket that is not V6ONLY also carries IPv4.  On
+ * success the device owns the fds; on failure they stay the caller's and
+ * the device keeps its sockets (the reason is logged).  0 or -errno. */
+int device_adopt_sockets(struct device *dev, int fd4, int fd6);
 int device_set_fwmark(struct device *dev, uint32_t mark);
 
 /* Counts a drop and logs it (rate-limited, verbose level). */

@@ -4,6 +4,13 @@
  * Socket buffers are raised as far as the kernel lets us (SO_RCVBUFFORCE
  * needs CAP_NET_ADMIN, else SO_RCVBUF up to rmem_max): a userspace WireGuard
  * that keeps the 208 KiB default drops bursts at the receiver.
+ *
+ * Sockets from socket activation (socket_adopt) get the same options after
+ * the fact.  systemd's ListenDatagram=PORT is one IPv6 socket that is not
+ * V6ONLY: IPv4 datagrams arrive on it from ::ffff:a.b.c.d, which
+ * socket_recv_batch turns back into IPv4 addresses (so endpoints, the
+ * rate limiter and `wg show` see what they would with two sockets), and
+ * prepare_msg maps IPv4 destinations onto it when there is no IPv4 socket.
  */
 #include "socket.h"
 #include "device.h"
@@ -74,6 +81,7 @@ err:
 
 static void replace_socket(struct device *dev, struct udp_socket *s, int fd)
 {
+	s->v4mapped = false;
 	if (s->fd >= 0) {
 		epoll_ctl(dev->epoll_fd, EPOLL_CTL_DEL, s->fd, NULL);
 		close(s->fd);
@@ -124,6 +132,10 @@ int socket_bind(struct device *dev, uint16_t port)
 			close(fd6);
 		return ret;
 	}
+	if (dev->sockets_adopted)
+		log_info("Listen port %u: new sockets replace the ones from socket activation "
+			 "(port %u)", bound, dev->listen_port);
+	dev->sockets_adopted = false;
 	replace_socket(dev, &dev->sock4, fd4 >= 0 ? fd4 : -1);
 	replace_socket(dev, &dev->sock6, fd6);
 	dev->listen_port = bound;
@@ -131,6 +143,127 @@ int socket_bind(struct device *dev, uint16_t port)
 		log_error("UDP GRO unavailable: receiving datagrams one by one (slower)");
 	dev->udp_gro = gro;
 	return 0;
+}
+
+static int sockopt_int(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	return getsockopt(fd, level, name, &v, &len) < 0 ? -1 : v;
+}
+
+/* Checks that fd is an unconnected UDP socket of family bound to a port and
+ * gives it what open_bound gives ours.  The port, or -errno (logged). */
+static int adopt_one(struct device *dev, int fd, int family, bool *v4mapped, bool *gro_ok)
+{
+	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+	union uapi_sockaddr sa;
+	socklen_t len = sizeof(sa);
+	int one = 1, flags, domain;
+	uint16_t port;
+
+	domain = sockopt_int(fd, SOL_SOCKET, SO_DOMAIN);
+	if (domain < 0) {
+		int ret = -errno;
+		log_error("Adopted socket fd %d: %s", fd, strerror(-ret));
+		return ret;
+	}
+	if (domain != family) {
+		log_error("Adopted socket fd %d is not an %s socket", fd, fam);
+		return -EAFNOSUPPORT;
+	}
+	if (sockopt_int(fd, SOL_SOCKET, SO_TYPE) != SOCK_DGRAM ||
+	    sockopt_int(fd, SOL_SOCKET, SO_PROTOCOL) != IPPROTO_UDP) {
+		log_error("Adopted socket fd %d is not a UDP socket", fd);
+		return -EPROTOTYPE;
+	}
+	if (getpeername(fd, &sa.sa, &len) == 0) {
+		log_error("Adopted socket fd %d is connected: it would hear one peer only", fd);
+		return -EISCONN;
+	}
+	len = sizeof(sa);
+	if (getsockname(fd, &sa.sa, &len) < 0)
+		return -errno;
+	port = ntohs(family == AF_INET ? sa.sin.sin_port : sa.sin6.sin6_port);
+	if (!port) {
+		log_error("Adopted socket fd %d is bound to no port", fd);
+		return -EINVAL;
+	}
+	*v4mapped = false;
+	if (family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(&sa.sin6.sin6_addr)) {
+			log_error("Adopted socket fd %d is bound to an IPv4-mapped address", fd);
+			return -EINVAL;
+		}
+		/* Bound to one IPv6 address, it never sees IPv4 at all. */
+		*v4mapped = sockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY) == 0 &&
+			    IN6_IS_ADDR_UNSPECIFIED(&sa.sin6.sin6_addr);
+	}
+	/* Socket activation passes blocking sockets; we never wait on one. */
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	if (family == AF_INET) {
+		if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
+			return -errno;
+	} else {
+		int zero = 0;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
+			return -errno;
+		/* IPv4 on a dual-stack socket then reports its address once,
+		 * mapped (unmap_v4), not also as IP_PKTINFO over the same union. */
+		(void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &zero, sizeof(zero));
+	}
+	if (dev->fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &dev->fwmark, sizeof(dev->fwmark)) < 0)
+		return -errno;
+	set_buffers(fd);
+	if (dev->udp_gro_wanted && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+		*gro_ok = false;
+	return port;
+}
+
+int socket_adopt(struct device *dev, int fd4, int fd6)
+{
+	bool mapped4 = false, mapped6 = false, gro = dev->udp_gro_wanted;
+	int p4 = 0, p6 = 0;
+
+	if (fd4 < 0 && fd6 < 0)
+		return -EINVAL;
+	if (fd4 >= 0 && (p4 = adopt_one(dev, fd4, AF_INET, &mapped4, &gro)) < 0)
+		return p4;
+	if (fd6 >= 0 && (p6 = adopt_one(dev, fd6, AF_INET6, &mapped6, &gro)) < 0)
+		return p6;
+	if (p4 && p6 && p4 != p6) {
+		log_error("Adopted sockets on two ports (IPv4 fd %d on %d, IPv6 fd %d on %d): "
+			  "WireGuard listens on one", fd4, p4, fd6, p6);
+		return -EINVAL;
+	}
+	replace_socket(dev, &dev->sock4, fd4 >= 0 ? fd4 : -1);
+	replace_socket(dev, &dev->sock6, fd6 >= 0 ? fd6 : -1);
+	dev->sock6.v4mapped = mapped6;
+	dev->listen_port = (uint16_t)(p4 ? p4 : p6);
+	dev->configured_port = dev->listen_port;
+	dev->sockets_adopted = true;
+	if (dev->udp_gro_wanted && !gro && dev->udp_gro)
+		log_error("UDP GRO unavailable: receiving datagrams one by one (slower)");
+	dev->udp_gro = gro;
+	return 0;
+}
+
+void socket_enable_gro(struct device *dev)
+{
+	struct udp_socket *s[2] = { &dev->sock4, &dev->sock6 };
+	bool gro = dev->udp_gro_wanted;
+	int one = 1;
+
+	for (int i = 0; i < 2 && gro; i++)
+		if (s[i]->fd >= 0 && setsockopt(s[i]->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+			gro = false;
+	if (dev->udp_gro_wanted && !gro)
+		log_error("UDP GRO unavailable: receiving datagrams one by one (slower)");
+	dev->udp_gro = gro;
 }
 
 void socket_close(struct device *dev)
@@ -147,6 +280,27 @@ int socket_set_fwmark(struct device *dev, uint32_t mark)
 		if (s[i]->fd >= 0 && setsockopt(s[i]->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
 			return -errno;
 	return 0;
+}
+
+/* An IPv4 datagram on a dual-stack socket: its source and our address
+ * back to IPv4, as an IPv4 socket would have given them. */
+static void unmap_v4(struct pkt_buf *b)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct in_addr dst;
+
+	if (b->src.sa.sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&b->src.sin6.sin6_addr))
+		return;
+	sin.sin_port = b->src.sin6.sin6_port;
+	memcpy(&sin.sin_addr, &b->src.sin6.sin6_addr.s6_addr[12], 4);
+	memset(&b->src, 0, sizeof(b->src));
+	b->src.sin = sin;
+	if (b->has_dst && IN6_IS_ADDR_V4MAPPED(&b->dst6)) {
+		memcpy(&dst, &b->dst6.s6_addr[12], 4);
+		b->dst4 = dst;
+	} else {
+		b->has_dst = false;
+	}
 }
 
 int socket_recv_batch(struct udp_socket *s, struct pkt_buf *bufs, int n)
@@ -202,13 +356,17 @@ int socket_recv_batch(struct udp_socket *s, struct pkt_buf *bufs, int n)
 				b->has_dst = true;
 			}
 		}
+		if (s->v4mapped)
+			unmap_v4(b);
 	}
 	return got;
 }
 
-/* Fills msg's name and control from ep.  Returns the socket to use or NULL. */
+/* Fills msg's name and control from ep.  Returns the socket to use or NULL.
+ * An IPv4 endpoint with only a dual-stack IPv6 socket gets its mapped
+ * address written to *mapped, which msg then points to. */
 static struct udp_socket *prepare_msg(struct device *dev, struct endpoint *ep, struct msghdr *msg,
-				      char *control, size_t control_len)
+				      char *control, size_t control_len, struct sockaddr_in6 *mapped)
 {
 	struct udp_socket *s;
 
@@ -217,6 +375,18 @@ static struct udp_socket *prepare_msg(struct device *dev, struct endpoint *ep, s
 	if (ep->addr.sa.sa_family == AF_INET) {
 		s = &dev->sock4;
 		msg->msg_namelen = sizeof(struct sockaddr_in);
+		if (s->fd < 0 && dev->sock6.v4mapped) {
+			s = &dev->sock6;
+			memset(mapped, 0, sizeof(*mapped));
+			mapped->sin6_family = AF_INET6;
+			mapped->sin6_port = ep->addr.sin.sin_port;
+			mapped->sin6_addr.s6_addr[10] = mapped->sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&mapped->sin6_addr.s6_addr[12], &ep->addr.sin.sin_addr, 4);
+			msg->msg_name = mapped;
+			msg->msg_namelen = sizeof(*mapped);
+		}
+		/* IP_PKTINFO: the kernel's IPv4 path reads it from an IPv6
+		 * socket's mapped sends too. */
 		if (ep->has_src) {
 			struct in_pktinfo pi = { .ipi_spec_dst = ep->src4 };
 			struct cmsghdr *c;
@@ -258,10 +428,11 @@ int socket_send(struct device *dev, struct endpoint *ep, const void *buf, size_t
 {
 	union { char buf[CONTROL_LEN]; struct cmsghdr align; } control;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct sockaddr_in6 mapped;
 	struct msghdr msg;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		struct udp_socket *s = prepare_msg(dev, ep, &msg, control.buf, sizeof(control));
+		struct udp_socket *s = prepare_msg(dev, ep, &msg, control.buf, sizeof(control), &mapped);
 		if (!s)
 			return -EAFNOSUPPORT;
 		msg.msg_iov = &iov;
@@ -301,6 +472,7 @@ int socket_send_batch(struct device *dev, struct endpoint **eps, struct iovec *i
 	static struct mmsghdr msgs[TX_MAX_PKTS];
 	static union { char buf[CONTROL_LEN + CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } control[TX_MAX_PKTS];
 	static struct udp_socket *socks[TX_MAX_PKTS];
+	static struct sockaddr_in6 mapped[TX_MAX_PKTS];
 	static int first[TX_MAX_PKTS];
 	int sent = 0, m = 0;
 
@@ -320,7 +492,8 @@ int socket_send_batch(struct device *dev, struct endpoint **eps, struct iovec *i
 				run++;
 			}
 		}
-		socks[m] = prepare_msg(dev, eps[i], &msgs[m].msg_hdr, control[m].buf, sizeof(control[m]));
+		socks[m] = prepare_msg(dev, eps[i], &msgs[m].msg_hdr, control[m].buf, sizeof(control[m]),
+				       &mapped[m]);
 		msgs[m].msg_hdr.msg_iov = &iov[i];
 		msgs[m].msg_hdr.msg_iovlen = (size_t)run;
 		if (run > 1)

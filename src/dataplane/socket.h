@@ -2,7 +2,9 @@
  * socket.h - the device's UDP sockets: one IPv4 and one IPv6 (V6ONLY) on the
  * same port, batched receive with the local destination address of each
  * datagram (IP_PKTINFO / IPV6_RECVPKTINFO) and sends that leave from the
- * address the peer last reached us on ("sticky" source).
+ * address the peer last reached us on ("sticky" source).  The sockets may
+ * instead come bound from socket activation (socket_adopt); an IPv6 one of
+ * those may be dual-stack, and then IPv4 is mapped on the way in and out.
  */
 #ifndef ZWG_SOCKET_H
 #define ZWG_SOCKET_H
@@ -20,6 +22,12 @@ struct udp_socket;
  * old sockets stay as they were.  0 or -errno. */
 int socket_bind(struct device *dev, uint16_t port);
 void socket_close(struct device *dev);
+/* Takes bound UDP sockets from socket activation (device_adopt_sockets).
+ * 0 or -errno. */
+int socket_adopt(struct device *dev, int fd4, int fd6);
+/* Asks for UDP GRO on the sockets the device has, if the device wants it
+ * (adopted sockets get it without a rebind); sets dev->udp_gro. */
+void socket_enable_gro(struct device *dev);
 int socket_set_fwmark(struct device *dev, uint32_t mark);
 
 /* Receives up to n datagrams into bufs (len, src, dst filled).  Returns the

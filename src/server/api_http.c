@@ -1,6 +1,7 @@
 /*
  * api_http.c - the admin API's HTTP server (api_http.h): libmicrohttpd on a
- * unix socket we create ourselves, so that its mode is ours to set.
+ * unix socket we create ourselves, so that its mode is ours to set, or on
+ * one socket activation passed us listening.
  *
  * A request's body is gathered (at most API_MAX_BODY bytes, then 413) and
  * handed whole to api_handle() (api.c).  Answers may hold a private key:
@@ -11,6 +12,7 @@
 #include "errbuf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,7 +27,7 @@ struct api_server {
 	struct MHD_Daemon *mhd;
 	struct api *api;
 	int fd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* "" = not ours to unlink */
 	ino_t ino;
 };
 
@@ -169,6 +171,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 
+/* libmicrohttpd on srv->fd, which is listening. */
+static struct MHD_Daemon *start_mhd(struct api_server *srv)
+{
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+				on_request, srv,
+				MHD_OPTION_LISTEN_SOCKET, srv->fd,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+				MHD_OPTION_END);
+}
+
 /* The socket's directory: created 0750 if missing (an existing one is the
  * operator's and keeps its mode). */
 static int make_parent_dir(const char *path, char *err, size_t errlen)
@@ -252,13 +266,7 @@ struct api_server *api_server_start(struct api *api, const char *socket_path, ch
 		goto err_sys;
 	srv->ino = st.st_ino;
 	srv->fd = fd;
-	srv->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
-				    on_request, srv,
-				    MHD_OPTION_LISTEN_SOCKET, fd,
-				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-				    MHD_OPTION_END);
+	srv->mhd = start_mhd(srv);
 	if (!srv->mhd) {
 		errbuf_set(err, errlen, "admin socket %s: the HTTP server did not start", socket_path);
 		errno = EIO;
@@ -278,6 +286,66 @@ err:
 	return NULL;
 }
 
+struct api_server *api_server_start_fd(struct api *api, int listen_fd, char *err, size_t errlen)
+{
+	struct api_server *srv;
+	int v, flags, saved;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(listen_fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0) {
+		saved = errno;
+		errbuf_set(err, errlen, "admin socket fd %d: %s", listen_fd, strerror(saved));
+		goto err_close;
+	}
+	if (v != AF_UNIX) {
+		errbuf_set(err, errlen, "admin socket fd %d is not a unix socket; the admin API "
+			   "wants ListenStream=/path/to/admin.sock", listen_fd);
+		saved = EAFNOSUPPORT;
+		goto err_close;
+	}
+	len = sizeof(v);
+	if (getsockopt(listen_fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0 || v != SOCK_STREAM) {
+		errbuf_set(err, errlen, "admin socket fd %d is not a stream socket; the admin API "
+			   "wants ListenStream=/path/to/admin.sock", listen_fd);
+		saved = EPROTOTYPE;
+		goto err_close;
+	}
+	len = sizeof(v);
+	if (getsockopt(listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0 || !v) {
+		errbuf_set(err, errlen, "admin socket fd %d is not listening (Accept=yes passes "
+			   "connections); the unit wants Accept=no", listen_fd);
+		saved = EINVAL;
+		goto err_close;
+	}
+	/* The service manager hands sockets over blocking. */
+	flags = fcntl(listen_fd, F_GETFL);
+	if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    fcntl(listen_fd, F_SETFD, FD_CLOEXEC) < 0) {
+		saved = errno;
+		errbuf_set(err, errlen, "admin socket fd %d: %s", listen_fd, strerror(saved));
+		goto err_close;
+	}
+	srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		saved = ENOMEM;
+		goto err_close;
+	}
+	srv->api = api;
+	srv->fd = listen_fd;
+	srv->mhd = start_mhd(srv);
+	if (!srv->mhd) {
+		errbuf_set(err, errlen, "admin socket fd %d: the HTTP server did not start", listen_fd);
+		free(srv);
+		saved = EIO;
+		goto err_close;
+	}
+	return srv;
+err_close:
+	close(listen_fd);
+	errno = saved;
+	return NULL;
+}
+
 void api_server_stop(struct api_server *srv)
 {
 	struct stat st;
@@ -290,7 +358,7 @@ void api_server_stop(struct api_server *srv)
 	else if (srv->fd >= 0)
 		close(srv->fd);
 	/* Only our own socket: a new server may already have replaced it. */
-	if (stat(srv->path, &st) == 0 && st.st_ino == srv->ino)
+	if (srv->path[0] && stat(srv->path, &st) == 0 && st.st_ino == srv->ino)
 		unlink(srv->path);
 	free(srv);
 }

@@ -1,13 +1,18 @@
 /*
  * zerowgd - a userspace WireGuard daemon, a drop-in for wireguard-go.
  *
- *   zerowgd [-f|--foreground] IFNAME
+ *   zerowgd [-f|--foreground] [--tun-fd N] IFNAME
  *
  * Creates the TUN device IFNAME and the UAPI socket
  * /var/run/wireguard/IFNAME.sock, then serves both; `wg` and `wg-quick`
  * (WG_QUICK_USERSPACE_IMPLEMENTATION=zerowgd) configure it.  Without -f it
  * daemonises, and the parent exits only once the device and the socket are
  * ready (0) or setting them up failed (1).  LOG_LEVEL=verbose|error|silent.
+ *
+ * Without root: --tun-fd N takes a TUN someone else opened (IFNAME may
+ * then be left out), and UDP sockets from socket activation (LISTEN_FDS,
+ * listenfds.h) are used instead of binding a port; both are checked before
+ * anything else happens, so a wrong unit fails at once with its reason.
  *
  * It stops on SIGINT/SIGTERM, when its socket file is removed, and when its
  * interface is deleted; moving the interface to another network namespace
@@ -17,12 +22,14 @@
 #include "crypto.h"
 #include "device.h"
 #include "ipc.h"
+#include "listenfds.h"
 #include "log.h"
 #include "secmem.h"
 #include "tun.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,14 +46,32 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: zerowgd [-f/--foreground] INTERFACE-NAME\n"
+		"       zerowgd [-f/--foreground] --tun-fd N [INTERFACE-NAME]\n"
 		"       zerowgd --version | --help\n"
 		"\n"
 		"Creates the TUN device INTERFACE-NAME and the WireGuard UAPI socket\n"
 		IPC_SOCKET_DIR "/INTERFACE-NAME.sock; configure it with wg(8) or wg-quick(8).\n"
 		"Without -f, zerowgd returns once both are ready and runs in the background.\n"
+		"--tun-fd N uses the open TUN fd N (IFF_TUN|IFF_NO_PI, IFF_VNET_HDR for offloads)\n"
+		"instead of creating one; INTERFACE-NAME, if given, must be its name.\n"
+		"UDP sockets passed by socket activation (LISTEN_FDS, ListenDatagram=) are used\n"
+		"instead of binding a port; `wg set listen-port` to another port rebinds.\n"
 		"Environment: LOG_LEVEL=verbose|error|silent (default error);\n"
 		"ZWG_DISABLE_OFFLOAD=tun,tso,uso,gso,gro or all (turns offloads off, for debugging);\n"
 		"ZWG_WORKERS=N crypto threads besides the main one (default: one per extra CPU).\n");
+}
+
+/* "--tun-fd N": N is a plain decimal fd number.  -1 if it is not. */
+static int parse_fd(const char *s)
+{
+	char *end;
+	long v;
+
+	if (!*s || s[strspn(s, "0123456789")])
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno || v > INT_MAX ? -1 : (int)v;
 }
 
 static void signal_ready(struct device *dev, struct loop_source *src, uint32_t events)
@@ -101,17 +126,24 @@ static void detach_stdio(bool keep_stderr)
 int main(int argc, char **argv)
 {
 	bool foreground = false;
-	const char *ifname = NULL;
+	const char *ifname = NULL, *tun_fd_arg = NULL;
 	const char *level = getenv("LOG_LEVEL");
+	char tun_name[16], lf_err[512] = "", tun_err[256] = "";
 	struct device *dev;
 	struct ipc_server *ipc;
 	struct loop_source sig_src;
-	int ready_fd = -1, tun_fd, ret;
+	struct listen_fds lf;
+	struct tun_offloads off;
+	int ready_fd = -1, tun_fd = -1, lf_ret, ret;
 	sigset_t mask;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--foreground")) {
 			foreground = true;
+		} else if (!strcmp(argv[i], "--tun-fd") && i + 1 < argc && !tun_fd_arg) {
+			tun_fd_arg = argv[++i];
+		} else if (!strncmp(argv[i], "--tun-fd=", 9) && !tun_fd_arg) {
+			tun_fd_arg = argv[i] + 9;
 		} else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v")) {
 			printf("zerowgd v%s (userspace WireGuard)\n", ZEROWG_VERSION);
 			return 0;
@@ -125,11 +157,41 @@ int main(int argc, char **argv)
 			ifname = argv[i];
 		}
 	}
-	if (!ifname) {
+	if (!ifname && !tun_fd_arg) {
 		usage(stderr);
 		return 1;
 	}
-	log_init(ifname, log_level_from_string(level));
+	/* First, before anything can fork or exec: the environment is ours
+	 * alone (LISTEN_PID is this process) and must not be inherited. */
+	log_init("zerowgd", log_level_from_string(level));
+	lf_ret = listen_fds_collect(&lf, lf_err, sizeof(lf_err));
+	if (tun_fd_arg) {
+		tun_fd = parse_fd(tun_fd_arg);
+		if (tun_fd < 0) {
+			snprintf(tun_err, sizeof(tun_err), "--tun-fd \"%s\" is not an fd number "
+				 "(e.g. --tun-fd 3)", tun_fd_arg);
+			ret = -EINVAL;
+		} else {
+			ret = device_adopt_tun(tun_fd, tun_name, &off, tun_err, sizeof(tun_err));
+		}
+		if (ret == 0 && ifname && strcmp(ifname, tun_name)) {
+			snprintf(tun_err, sizeof(tun_err), "--tun-fd %d is the TUN \"%s\", not \"%.15s\" "
+				 "(leave INTERFACE-NAME out, or give its name)", tun_fd, tun_name, ifname);
+			ret = -EINVAL;
+		}
+		if (ret == 0)
+			ifname = tun_name;
+	}
+	if (ifname)
+		log_init(ifname, log_level_from_string(level));
+	if (tun_err[0])
+		fatal("%s", tun_err);
+	if (lf_ret < 0)
+		fatal("%s", lf_err);
+	if (lf.admin >= 0 || lf.http >= 0)
+		fatal("LISTEN_FDS: fd %d is a %s socket, but zerowgd serves neither an admin API nor a "
+		      "web interface (remove that ListenStream= from the unit; `zerowg up` takes it)",
+		      lf.admin >= 0 ? lf.admin : lf.http, lf.admin >= 0 ? "unix stream" : "TCP");
 	if (strlen(ifname) >= 16 || strchr(ifname, '/') || !strcmp(ifname, ".") || !strcmp(ifname, ".."))
 		fatal("invalid interface name \"%s\" (at most 15 characters, no '/')", ifname);
 	if (!crypto_init())
@@ -148,16 +210,28 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
-	struct tun_offloads off;
-	tun_fd = device_open_tun(ifname, &off);
-	if (tun_fd < 0)
-		fatal("Failed to create TUN device %s: %s", ifname, strerror(-tun_fd));
+	if (tun_fd < 0) {
+		tun_fd = device_open_tun(ifname, &off);
+		if (tun_fd < 0)
+			fatal("Failed to create TUN device %s: %s", ifname, strerror(-tun_fd));
+	} else {
+		log_info("Using TUN %s from --tun-fd %d", ifname, tun_fd);
+	}
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		fatal("out of memory");
 	if ((ret = device_init(dev, ifname, tun_fd)) < 0 ||
-	    (ret = device_set_offloads(dev, &off)) < 0 ||
-	    (ret = device_start_workers(dev, -1)) < 0)
+	    (ret = device_set_offloads(dev, &off)) < 0)
+		fatal("Failed to set up device %s: %s", ifname, strerror(-ret));
+	if (lf.udp4 >= 0 || lf.udp6 >= 0) {
+		ret = device_adopt_sockets(dev, lf.udp4, lf.udp6);
+		if (ret < 0)
+			fatal("Failed to use the UDP sockets from socket activation: %s", strerror(-ret));
+		log_info("Using the UDP socket(s) from socket activation on port %u%s",
+			 dev->listen_port, lf.udp6_dual && lf.udp4 < 0 ?
+			 " (one IPv6 socket that also takes IPv4)" : "");
+	}
+	if ((ret = device_start_workers(dev, -1)) < 0)
 		fatal("Failed to set up device %s: %s", ifname, strerror(-ret));
 	ipc = ipc_server_open(dev, IPC_SOCKET_DIR);
 	if (!ipc)

@@ -23,6 +23,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -803,6 +804,57 @@ static void test_http_server(void)
 	rmdir(dir);
 }
 
+/* The HTTP server on a socket handed over listening (socket activation):
+ * it serves, refuses what is not a listening unix stream socket, and its
+ * stop leaves the path alone (the file is the service manager's). */
+static void test_http_server_fd(void)
+{
+	char dir[] = "/tmp/zwg-api-test.XXXXXX", path[100], err[256], buf[4096];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct api_server *srv;
+	ssize_t n;
+	size_t got = 0;
+	int lfd, fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/admin.sock", dir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	/* Not a unix socket, not listening: refused with a reason, fd closed. */
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(api_server_start_fd(&api, lfd, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "not a unix socket") != NULL);
+	CHECK(fcntl(lfd, F_GETFD) < 0);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(api_server_start_fd(&api, lfd, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "not listening") != NULL);
+	lfd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	CHECK(api_server_start_fd(&api, lfd, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "not a stream socket") != NULL);
+
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK_INT(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	CHECK_INT(listen(lfd, 4), 0);
+	srv = api_server_start_fd(&api, lfd, err, sizeof(err));
+	CHECK(srv != NULL);
+	if (!srv) {
+		fprintf(stderr, "  %s\n", err);
+		return;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK_INT(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	const char *req = "GET /v1/peers HTTP/1.1\r\nHost: zerowg\r\nConnection: close\r\n\r\n";
+	CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+	CHECK(!strncmp(buf, "HTTP/1.1 200", 12));
+	api_server_stop(srv);
+	CHECK_INT(access(path, F_OK), 0);	/* not ours: left in place */
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	setup();
@@ -820,6 +872,7 @@ int main(void)
 	RUN(test_subnet_full);
 	RUN(test_audit_never_holds_a_key);
 	RUN(test_http_server);
+	RUN(test_http_server_fd);
 	audit_set_output(NULL);
 	fclose(audit_f);
 	free(audit_buf);
