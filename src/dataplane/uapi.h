@@ -5,7 +5,9 @@
  * This module only translates text <-> struct uapi_config; the device
  * (device.c) applies a parsed config and fills one for "get".  A set request
  * is parsed and validated whole before anything is applied, so a malformed
- * request changes nothing.
+ * request changes nothing.  The client side (src/server/driver_uapi.c, which
+ * drives another daemon as wg(8) does) uses the other two directions:
+ * uapi_format_set and uapi_parse_get.
  *
  * Key material in a uapi_config is wiped by uapi_config_free().
  */
@@ -90,6 +92,56 @@ int uapi_parse_set(const char *body, size_t len, struct uapi_config *cfg,
  * Returns 0 or -ENOMEM.  The caller wipes and frees *out (it holds keys).
  */
 int uapi_format_get(const struct uapi_config *cfg, char **out, size_t *out_len);
+
+/*
+ * Formats cfg as a complete set request, from "set=1\n" through the final
+ * blank line, into a malloc'd buffer (the inverse of uapi_parse_set):
+ * private_key if has_private_key (zeros remove the key), listen_port if
+ * has_listen_port, fwmark if has_fwmark, replace_peers=true; per peer
+ * public_key, then remove=true and nothing else if remove, otherwise
+ * update_only, preshared_key if has_preshared_key, endpoint if
+ * has_endpoint, persistent_keepalive_interval if has_persistent_keepalive,
+ * replace_allowed_ips, and each allowed_ip.  Returns 0, -EINVAL for an
+ * endpoint or allowed IP of no known family (a caller bug: nothing is
+ * dropped silently from a set), or -ENOMEM.  The caller wipes and frees
+ * *out (it holds keys).
+ */
+int uapi_format_set(const struct uapi_config *cfg, char **out, size_t *out_len);
+
+/* Bounds on a get answer that uapi_parse_get accepts.  64 MiB holds about
+ * 150,000 peers as wireguard-go formats them. */
+#define UAPI_GET_MAX_ANSWER (64u << 20)
+#define UAPI_GET_MAX_PEERS (1u << 19)
+#define UAPI_GET_MAX_ALLOWED_IPS (1u << 21)	/* over all peers */
+#define UAPI_GET_MAX_LINE 4096			/* without the newline */
+
+/*
+ * Parses a complete get answer: the lines a daemon sends after "get=1",
+ * through the final "errno=N" line and the blank line, nothing after.
+ * cfg is filled as device_get_config fills one: has_private_key only for
+ * a nonzero key, has_fwmark only for a nonzero mark, has_listen_port if
+ * the line is there; per peer has_preshared_key and
+ * has_persistent_keepalive always (a missing line means none / off),
+ * has_endpoint if the line is there.  remove, update_only,
+ * replace_allowed_ips and replace_peers stay false.
+ *
+ * Unknown keys are ignored, at device and at peer level, as wg(8) does
+ * (wireguard-go may add keys); a key must still look like one
+ * ([a-z0-9_]+).  Everything else is strict: a known key with a bad value,
+ * a device key after a public_key, a peer key before one, a key given
+ * twice in one section, a public key listed twice, protocol_version other
+ * than 1, a blank line before errno, a NUL, a line over
+ * UAPI_GET_MAX_LINE, a missing newline or trailing data.
+ *
+ * Returns 0 (errno=0); minus the daemon's errno for errno=N with N != 0
+ * (wireguard-go and zerowgd send "errno=-22", the positive form is
+ * accepted too); -EPROTO for a malformed answer; -EMSGSIZE past
+ * UAPI_GET_MAX_ANSWER, _PEERS or _ALLOWED_IPS; -ENOMEM.  On any error cfg
+ * is left empty and err says why, naming the line ("line 7: listen_port
+ * \"x\" is not a number in 0..65535"); key values are never quoted.
+ */
+int uapi_parse_get(const char *text, size_t len, struct uapi_config *cfg,
+		   char *err, size_t errlen);
 
 /* Endpoint text <-> sockaddr: "1.2.3.4:51820", "[::1]:51820",
  * "[fe80::1%eth0]:51820".  parse returns 0 or -EINVAL. */

@@ -6,11 +6,18 @@
  *   - whatever parses formats as a get answer whose settable lines parse
  *     again, to the same answer when no public key repeats, and formatting
  *     is a fixed point after one round;
- *   - an endpoint or allowed IP that parses formats back to itself.
+ *   - an endpoint or allowed IP that parses formats back to itself;
+ *   - the same input read as a get answer (uapi_parse_get): a failure
+ *     leaves an empty config, a terminated message and one of the
+ *     documented codes; a success formats (uapi_format_get) to a canonical
+ *     answer that parses to the same config and formats to itself, so a
+ *     get answer that parses re-formats to itself once canonical (and a
+ *     canonical one, such as every answer zerowgd sends, at once).
  * A broken invariant aborts, which both libFuzzer and the replay driver
  * (fuzz_main.c) report.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +163,75 @@ static void check_small_parsers(const uint8_t *data, size_t size)
 	}
 }
 
+/* Field by field, as a get reports them (arrays by content). */
+static int configs_equal(const struct uapi_config *a, const struct uapi_config *b)
+{
+	if (a->has_private_key != b->has_private_key ||
+	    memcmp(a->private_key, b->private_key, UAPI_KEY_LEN) ||
+	    a->has_listen_port != b->has_listen_port || a->listen_port != b->listen_port ||
+	    a->has_fwmark != b->has_fwmark || a->fwmark != b->fwmark ||
+	    a->replace_peers != b->replace_peers || a->n_peers != b->n_peers)
+		return 0;
+	for (size_t i = 0; i < a->n_peers; i++) {
+		const struct uapi_peer *p = &a->peers[i], *q = &b->peers[i];
+
+		if (memcmp(p->public_key, q->public_key, UAPI_KEY_LEN) ||
+		    p->remove != q->remove || p->update_only != q->update_only ||
+		    p->has_preshared_key != q->has_preshared_key ||
+		    memcmp(p->preshared_key, q->preshared_key, UAPI_KEY_LEN) ||
+		    p->has_endpoint != q->has_endpoint ||
+		    memcmp(&p->endpoint, &q->endpoint, sizeof(p->endpoint)) ||
+		    p->has_persistent_keepalive != q->has_persistent_keepalive ||
+		    p->persistent_keepalive_interval != q->persistent_keepalive_interval ||
+		    p->replace_allowed_ips != q->replace_allowed_ips ||
+		    p->n_allowed_ips != q->n_allowed_ips ||
+		    (p->n_allowed_ips && memcmp(p->allowed_ips, q->allowed_ips,
+						p->n_allowed_ips * sizeof(*p->allowed_ips))) ||
+		    p->last_handshake_time_sec != q->last_handshake_time_sec ||
+		    p->last_handshake_time_nsec != q->last_handshake_time_nsec ||
+		    p->rx_bytes != q->rx_bytes || p->tx_bytes != q->tx_bytes)
+			return 0;
+	}
+	return 1;
+}
+
+/* The input as a get answer. */
+static void check_get(const uint8_t *data, size_t size)
+{
+	struct uapi_config cfg, back;
+	char err[256], *get1 = NULL, *get2 = NULL;
+	size_t len1, len2;
+	int ret;
+
+	memset(err, 'X', sizeof(err));
+	ret = uapi_parse_get((const char *)data, size, &cfg, err, sizeof(err));
+	if (ret) {
+		if (!memchr(err, '\0', sizeof(err)) || err[0] == '\0')
+			fail("get: failure without a terminated error message", NULL);
+		if (ret != -EPROTO && ret != -EMSGSIZE && ret != -ENOMEM && (ret < -4095 || ret > -1))
+			fail("get: an undocumented error code", err);
+		if (cfg.peers || cfg.n_peers || cfg.has_private_key || cfg.has_listen_port)
+			fail("get: failed parse left a config behind", err);
+		return;
+	}
+	if (err[0] != '\0')
+		fail("get: success with an error message", err);
+	if (uapi_format_get(&cfg, &get1, &len1) == 0) {
+		if (uapi_parse_get(get1, len1, &back, err, sizeof(err)) != 0)
+			fail("get: the canonical answer does not parse", err);
+		if (!configs_equal(&cfg, &back))
+			fail("get: answer -> config -> answer -> config changed it", NULL);
+		if (uapi_format_get(&back, &get2, &len2) == 0) {
+			if (len1 != len2 || memcmp(get1, get2, len1) != 0)
+				fail("get: the canonical answer does not re-format to itself", NULL);
+			wipe_free(get2, len2);
+		}
+		uapi_config_free(&back);
+		wipe_free(get1, len1);
+	}
+	uapi_config_free(&cfg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct uapi_config cfg;
@@ -174,5 +250,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	uapi_config_free(&cfg);
 	check_small_parsers(data, size);
+	check_get(data, size);
 	return 0;
 }

@@ -2,7 +2,10 @@
  * uapi_test.c - tests for uapi.c: a set body as `wg setconf` sends it,
  * every bad value and misplaced key, the sequential semantics of repeated
  * public keys, a large request, the get answer byte for byte, and the
- * round trip get -> set.
+ * round trip get -> set.  The client direction too: uapi_parse_get on
+ * wireguard-go's answers, every malformed answer, its bounds, and the
+ * round trips format_get -> parse_get and format_set -> parse_set on
+ * thousands of random configs.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +33,13 @@ static const uint8_t *key(const char *hex)
 
 	CHECK_INT(test_unhex(k, UAPI_KEY_LEN, hex), UAPI_KEY_LEN);
 	return k;
+}
+
+static bool crypto_key_zero(const uint8_t k[UAPI_KEY_LEN])
+{
+	static const uint8_t zero[UAPI_KEY_LEN];
+
+	return memcmp(k, zero, UAPI_KEY_LEN) == 0;
 }
 
 static int parse(const char *body, struct uapi_config *cfg, char *err, size_t errlen)
@@ -904,6 +914,579 @@ static void test_builder_api(void)
 	CHECK(cfg.peers == NULL && cfg.n_peers == 0 && cfg.cap_peers == 0);
 }
 
+/* ---- the client direction: uapi_parse_get and uapi_format_set ---- */
+
+/* Field by field (not the array capacities); logs the first difference. */
+static bool config_equal(const struct uapi_config *a, const struct uapi_config *b)
+{
+	const char *what = NULL;
+	size_t i = 0;
+
+	if (a->has_private_key != b->has_private_key ||
+	    memcmp(a->private_key, b->private_key, UAPI_KEY_LEN))
+		what = "private_key";
+	else if (a->has_listen_port != b->has_listen_port || a->listen_port != b->listen_port)
+		what = "listen_port";
+	else if (a->has_fwmark != b->has_fwmark || a->fwmark != b->fwmark)
+		what = "fwmark";
+	else if (a->replace_peers != b->replace_peers)
+		what = "replace_peers";
+	else if (a->n_peers != b->n_peers)
+		what = "n_peers";
+	for (; !what && i < a->n_peers; i++) {
+		const struct uapi_peer *p = &a->peers[i], *q = &b->peers[i];
+
+		if (memcmp(p->public_key, q->public_key, UAPI_KEY_LEN))
+			what = "public_key";
+		else if (p->remove != q->remove || p->update_only != q->update_only)
+			what = "remove/update_only";
+		else if (p->has_preshared_key != q->has_preshared_key ||
+			 memcmp(p->preshared_key, q->preshared_key, UAPI_KEY_LEN))
+			what = "preshared_key";
+		else if (p->has_endpoint != q->has_endpoint ||
+			 memcmp(&p->endpoint, &q->endpoint, sizeof(p->endpoint)))
+			what = "endpoint";
+		else if (p->has_persistent_keepalive != q->has_persistent_keepalive ||
+			 p->persistent_keepalive_interval != q->persistent_keepalive_interval)
+			what = "persistent_keepalive_interval";
+		else if (p->replace_allowed_ips != q->replace_allowed_ips)
+			what = "replace_allowed_ips";
+		else if (p->n_allowed_ips != q->n_allowed_ips)
+			what = "n_allowed_ips";
+		else if (p->n_allowed_ips &&
+			 memcmp(p->allowed_ips, q->allowed_ips, p->n_allowed_ips * sizeof(*p->allowed_ips)))
+			what = "allowed_ips";
+		else if (p->last_handshake_time_sec != q->last_handshake_time_sec ||
+			 p->last_handshake_time_nsec != q->last_handshake_time_nsec)
+			what = "last_handshake_time";
+		else if (p->rx_bytes != q->rx_bytes || p->tx_bytes != q->tx_bytes)
+			what = "rx/tx_bytes";
+	}
+	if (what)
+		fprintf(stderr, "  configs differ in %s (peer %zu)\n", what, i ? i - 1 : 0);
+	return !what;
+}
+
+static int parse_get(const char *text, struct uapi_config *cfg, char *err, size_t errlen)
+{
+	return uapi_parse_get(text, strlen(text), cfg, err, errlen);
+}
+
+static void test_parse_get_golden(void)
+{
+	struct uapi_config want, got;
+	char err[256], *out = NULL;
+	size_t len;
+
+	fill_golden(&want);
+	/* as a get answer reports them: a peer's PSK and keepalive always */
+	for (size_t i = 0; i < want.n_peers; i++) {
+		want.peers[i].has_preshared_key = true;
+		want.peers[i].has_persistent_keepalive = true;
+		want.peers[i].has_endpoint = want.peers[i].endpoint.sa.sa_family != 0;
+	}
+	strcpy(err, "junk");
+	CHECK_INT(parse_get(golden, &got, err, sizeof(err)), 0);
+	CHECK(err[0] == '\0');
+	CHECK(config_equal(&want, &got));
+	CHECK_INT(uapi_format_get(&got, &out, &len), 0);
+	CHECK(out && len == sizeof(golden) - 1 && memcmp(out, golden, len) == 0);
+	free(out);
+	uapi_config_free(&got);
+	uapi_config_free(&want);
+
+	/* the smallest answers */
+	CHECK_INT(parse_get("errno=0\n\n", &got, err, sizeof(err)), 0);
+	CHECK(!got.has_private_key && !got.has_listen_port && !got.has_fwmark && !got.n_peers);
+	uapi_config_free(&got);
+	CHECK_INT(parse_get("errno=-0\n\n", &got, err, sizeof(err)), 0);
+	uapi_config_free(&got);
+
+	/* what wireguard-go sends for a fresh device with one peer */
+	CHECK_INT(parse_get("listen_port=38213\npublic_key=" PUB1 "\npreshared_key=" ZERO_KEY "\n"
+			    "protocol_version=1\nlast_handshake_time_sec=0\n"
+			    "last_handshake_time_nsec=0\ntx_bytes=0\nrx_bytes=0\n"
+			    "persistent_keepalive_interval=0\nallowed_ip=10.0.0.0/8\nerrno=0\n\n",
+			    &got, err, sizeof(err)), 0);
+	CHECK(got.has_listen_port && got.listen_port == 38213 && got.n_peers == 1);
+	CHECK(!got.has_private_key && !got.has_fwmark);
+	if (got.n_peers == 1) {
+		CHECK(got.peers[0].has_preshared_key && got.peers[0].has_persistent_keepalive);
+		CHECK(!got.peers[0].has_endpoint);
+		CHECK(got.peers[0].n_allowed_ips == 1 && v4_is(&got.peers[0].allowed_ips[0], "10.0.0.0", 8));
+	}
+	uapi_config_free(&got);
+}
+
+static void test_parse_get_lenient_where_wg_is(void)
+{
+	struct uapi_config got;
+	char err[256], *out = NULL;
+	size_t len;
+
+	/* unknown keys, at device and peer level, and set-only keys, are
+	 * ignored; lines may come in any order within a section; a missing
+	 * line means zero / none; a bare address is one host */
+	CHECK_INT(parse_get("future_key=anything at all\nfwmark=0\n"
+			    "public_key=" PUB1 "\nallowed_ip=10.0.0.1\nrx_bytes=5\n"
+			    "future_peer_key=1\nreplace_allowed_ips=true\nremove=true\n"
+			    "endpoint=[FE80::1%1]:0051820\nprivate_keyx=1\nerrno=0\n\n",
+			    &got, err, sizeof(err)), 0);
+	CHECK(err[0] == '\0');
+	CHECK(!got.has_fwmark && got.fwmark == 0);	/* zero: as the device reports it */
+	CHECK_INT(got.n_peers, 1);
+	if (got.n_peers == 1) {
+		const struct uapi_peer *p = &got.peers[0];
+
+		CHECK(p->has_preshared_key && crypto_key_zero(p->preshared_key));
+		CHECK(!p->remove && !p->replace_allowed_ips && !p->update_only);
+		CHECK(p->n_allowed_ips == 1 && v4_is(&p->allowed_ips[0], "10.0.0.1", 32));
+		CHECK_INT(p->rx_bytes, 5);
+		CHECK(p->has_endpoint && p->endpoint.sin6.sin6_scope_id == 1 &&
+		      ntohs(p->endpoint.sin6.sin6_port) == 51820);
+		CHECK(p->has_persistent_keepalive && p->persistent_keepalive_interval == 0);
+	}
+	CHECK_INT(uapi_format_get(&got, &out, &len), 0);
+	/* the canonical form has none of the ignored lines */
+	CHECK(out && !strstr(out, "future") && !strstr(out, "remove") && !strstr(out, "fwmark"));
+	free(out);
+	uapi_config_free(&got);
+
+	/* a zero private key is no key; upper-case hex is fine */
+	CHECK_INT(parse_get("private_key=" ZERO_KEY "\npublic_key=" PSK2 "\nerrno=0\n\n",
+			    &got, err, sizeof(err)), 0);
+	CHECK(!got.has_private_key && got.n_peers == 1);
+	uapi_config_free(&got);
+}
+
+struct get_case {
+	const char *text;
+	int ret;
+	const char *msg;	/* a part of the error message */
+};
+
+static void run_get_cases(const struct get_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct uapi_config cfg;
+		char err[256];
+		int ret;
+
+		memset(&cfg, 0xa5, sizeof(cfg));
+		memset(err, 'X', sizeof(err));
+		ret = parse_get(cases[i].text, &cfg, err, sizeof(err));
+		if (ret != cases[i].ret || !memchr(err, '\0', sizeof(err)) ||
+		    !strstr(err, cases[i].msg)) {
+			test_failed_checks++;
+			fprintf(stderr, "  get case %zu: ret %d (want %d), err \"%.200s\" (want \"%s\")\n",
+				i, ret, cases[i].ret, memchr(err, '\0', sizeof(err)) ? err : "?",
+				cases[i].msg);
+		}
+		/* a failed parse leaves an empty config, no key */
+		CHECK(cfg.peers == NULL && cfg.n_peers == 0 && !cfg.has_private_key);
+		CHECK(crypto_key_zero(cfg.private_key));
+		CHECK(!strstr(err, PRIV) && !strstr(err, PSK1));
+		uapi_config_free(&cfg);
+	}
+}
+
+static void test_parse_get_refuses(void)
+{
+	static const struct get_case cases[] = {
+		{ "", -EPROTO, "empty" },
+		{ "errno=0\n", -EPROTO, "line 2: is missing" },
+		{ "errno=0", -EPROTO, "line 1: has no newline" },
+		{ "listen_port=1\n", -EPROTO, "line 2: the answer ends without" },
+		{ "listen_port=1\n\n", -EPROTO, "line 2: is blank" },
+		{ "listen_port=1", -EPROTO, "line 1: has no newline" },
+		{ "\n", -EPROTO, "line 1: is blank" },
+		{ "errno=0\n\nerrno=0\n\n", -EPROTO, "9 bytes follow" },
+		{ "errno=0\nlisten_port=1\n\n", -EPROTO, "line 2: follows" },
+		{ "errno=0\r\n\r\n", -EPROTO, "errno \"0\\x0d\"" },
+		{ "garbage\nerrno=0\n\n", -EPROTO, "line 1: has no '='" },
+		{ "=1\nerrno=0\n\n", -EPROTO, "key \"\" is not a UAPI key" },
+		{ "Listen_Port=1\nerrno=0\n\n", -EPROTO, "key \"Listen_Port\"" },
+		{ "a b=1\nerrno=0\n\n", -EPROTO, "key \"a b\"" },
+		{ "listen_port=1\nlisten_port=1\nerrno=0\n\n", -EPROTO, "line 2: \"listen_port\" given twice" },
+		{ "listen_port=65536\nerrno=0\n\n", -EPROTO, "line 1: listen_port \"65536\" is not a number in 0..65535" },
+		{ "listen_port=-1\nerrno=0\n\n", -EPROTO, "listen_port \"-1\"" },
+		{ "listen_port=\nerrno=0\n\n", -EPROTO, "listen_port \"\"" },
+		{ "listen_port= 1\nerrno=0\n\n", -EPROTO, "listen_port \" 1\"" },
+		{ "fwmark=4294967296\nerrno=0\n\n", -EPROTO, "fwmark \"4294967296\"" },
+		{ "private_key=" PRIV "0\nerrno=0\n\n", -EPROTO, "line 1: invalid private_key" },
+		{ "private_key=" PSK1 "\nprivate_key=" PRIV "\nerrno=0\n\n", -EPROTO, "given twice" },
+		{ "public_key=" PUB1 "\nprivate_key=" PRIV "\nerrno=0\n\n", -EPROTO,
+		  "line 2: device key \"private_key\" after a peer's public_key" },
+		{ "public_key=" PUB1 "\nlisten_port=1\nerrno=0\n\n", -EPROTO, "device key \"listen_port\"" },
+		{ "preshared_key=" PSK1 "\nerrno=0\n\n", -EPROTO, "line 1: peer key \"preshared_key\" before any public_key" },
+		{ "rx_bytes=1\nerrno=0\n\n", -EPROTO, "peer key \"rx_bytes\"" },
+		{ "public_key=" PUB1 "\npreshared_key=" PSK1 "x\nerrno=0\n\n", -EPROTO, "invalid preshared_key" },
+		{ "public_key=" PUB1 "0\nerrno=0\n\n", -EPROTO, "invalid public_key" },
+		{ "public_key=" PUB1 "\npublic_key=" PUB2 "\npublic_key=" PUB1 "\nerrno=0\n\n", -EPROTO,
+		  "line 3: public_key of peer 1 listed again" },
+		{ "public_key=" PUB1 "\nendpoint=1.2.3.4:1\nendpoint=1.2.3.4:2\nerrno=0\n\n", -EPROTO,
+		  "line 3: \"endpoint\" given twice for the same peer" },
+		{ "public_key=" PUB1 "\nprotocol_version=2\nerrno=0\n\n", -EPROTO,
+		  "protocol_version \"2\" is not supported" },
+		{ "public_key=" PUB1 "\nprotocol_version=01\nerrno=0\n\n", -EPROTO, "protocol_version \"01\"" },
+		{ "public_key=" PUB1 "\nendpoint=example.com:1\nerrno=0\n\n", -EPROTO, "endpoint \"example.com:1\"" },
+		{ "public_key=" PUB1 "\nendpoint=1.2.3.4\nerrno=0\n\n", -EPROTO, "has no :port" },
+		{ "public_key=" PUB1 "\nallowed_ip=10.0.0.0/33\nerrno=0\n\n", -EPROTO,
+		  "line 2: allowed_ip \"10.0.0.0/33\" has an invalid prefix length" },
+		{ "public_key=" PUB1 "\nallowed_ip=\nerrno=0\n\n", -EPROTO, "allowed_ip \"\"" },
+		{ "public_key=" PUB1 "\nrx_bytes=18446744073709551616\nerrno=0\n\n", -EPROTO,
+		  "rx_bytes \"18446744073709551616\" is not a number in 0..18446744073709551615" },
+		{ "public_key=" PUB1 "\nlast_handshake_time_sec=9223372036854775808\nerrno=0\n\n", -EPROTO,
+		  "last_handshake_time_sec \"9223372036854775808\"" },
+		{ "public_key=" PUB1 "\nlast_handshake_time_nsec=-1\nerrno=0\n\n", -EPROTO,
+		  "last_handshake_time_nsec \"-1\"" },
+		{ "public_key=" PUB1 "\npersistent_keepalive_interval=65536\nerrno=0\n\n", -EPROTO,
+		  "persistent_keepalive_interval \"65536\"" },
+		{ "errno=\n\n", -EPROTO, "errno \"\"" },
+		{ "errno=-\n\n", -EPROTO, "errno \"-\"" },
+		{ "errno=--1\n\n", -EPROTO, "errno \"--1\"" },
+		{ "errno=+1\n\n", -EPROTO, "errno \"+1\"" },
+		{ "errno=4096\n\n", -EPROTO, "errno \"4096\"" },
+		{ "errno=-99999999999999999999\n\n", -EPROTO, "errno \"-99999999999999999999\"" },
+		/* the daemon's own errors, either sign */
+		{ "errno=-22\n\n", -EINVAL, "the daemon answered errno=-22 (Invalid argument)" },
+		{ "errno=1\n\n", -EPERM, "errno=-1" },
+		{ "errno=-4095\n\n", -4095, "errno=-4095" },
+		{ "listen_port=1\npublic_key=" PUB1 "\nerrno=-98\n\n", -EADDRINUSE, "errno=-98" },
+		/* a malformed line before errno is reported first */
+		{ "listen_port=x\nerrno=-98\n\n", -EPROTO, "listen_port \"x\"" },
+	};
+	struct uapi_config cfg;
+	char err[256], *big;
+	size_t n;
+
+	run_get_cases(cases, sizeof(cases) / sizeof(cases[0]));
+
+	/* a NUL inside a line; NULL text with length 0 */
+	CHECK_INT(uapi_parse_get("listen_port=1\0\nerrno=0\n\n", 24, &cfg, err, sizeof(err)), -EPROTO);
+	CHECK(strstr(err, "line 1: holds a NUL byte") != NULL);
+	CHECK_INT(uapi_parse_get("errno=0\n\n\0", 10, &cfg, err, sizeof(err)), -EPROTO);
+	CHECK_INT(uapi_parse_get(NULL, 0, &cfg, err, sizeof(err)), -EPROTO);
+	/* no error buffer is fine */
+	CHECK_INT(uapi_parse_get("x\n", 2, &cfg, NULL, 0), -EPROTO);
+
+	/* a line of UAPI_GET_MAX_LINE passes (as an unknown key), one more
+	 * byte does not, and the message does not quote it */
+	n = UAPI_GET_MAX_LINE + 64;
+	big = malloc(n);
+	if (!big)
+		abort();
+	memset(big, 'a', n);
+	memcpy(big, "future=", 7);
+	memcpy(big + UAPI_GET_MAX_LINE, "\nerrno=0\n\n", 10);
+	CHECK_INT(uapi_parse_get(big, UAPI_GET_MAX_LINE + 10, &cfg, err, sizeof(err)), 0);
+	uapi_config_free(&cfg);
+	memcpy(big + UAPI_GET_MAX_LINE, "a\nerrno=0\n\n", 11);
+	CHECK_INT(uapi_parse_get(big, UAPI_GET_MAX_LINE + 11, &cfg, err, sizeof(err)), -EPROTO);
+	CHECK(strstr(err, "line 1: is longer than 4096 bytes") != NULL && !strstr(err, "aaaa"));
+	free(big);
+}
+
+/* Appends public_key lines for n distinct peers. */
+static void sb_peers(struct sb *sb, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sb_printf(sb, "public_key=%056x%08zx\n", 0, i);
+}
+
+static void test_parse_get_bounds(void)
+{
+	struct sb sb = { 0 };
+	struct uapi_config cfg;
+	char err[256];
+	double t;
+
+	/* exactly UAPI_GET_MAX_PEERS pass, quickly; one more does not */
+	sb_peers(&sb, UAPI_GET_MAX_PEERS);
+	sb_printf(&sb, "errno=0\n\n");
+	t = now();
+	CHECK_INT(uapi_parse_get(sb.p, sb.len, &cfg, err, sizeof(err)), 0);
+	t = now() - t;
+	CHECK_INT(cfg.n_peers, UAPI_GET_MAX_PEERS);
+	if (t > 5.0) {
+		test_failed_checks++;
+		fprintf(stderr, "  %u peers took %.2f s\n", UAPI_GET_MAX_PEERS, t);
+	}
+	uapi_config_free(&cfg);
+	sb.len -= strlen("errno=0\n\n");
+	sb_printf(&sb, "public_key=%064x\nerrno=0\n\n", 0x7fffffff);
+	CHECK_INT(uapi_parse_get(sb.p, sb.len, &cfg, err, sizeof(err)), -EMSGSIZE);
+	CHECK(strstr(err, "more than 524288 peers") != NULL);
+	CHECK(cfg.n_peers == 0 && cfg.peers == NULL);
+	free(sb.p);
+
+	/* allowed IPs, over all peers */
+	memset(&sb, 0, sizeof(sb));
+	sb_peers(&sb, 2);
+	for (size_t i = 0; i < UAPI_GET_MAX_ALLOWED_IPS; i++)
+		sb_printf(&sb, "allowed_ip=::\n");
+	sb_printf(&sb, "errno=0\n\n");
+	CHECK_INT(uapi_parse_get(sb.p, sb.len, &cfg, err, sizeof(err)), 0);
+	CHECK(cfg.n_peers == 2 && cfg.peers[1].n_allowed_ips == UAPI_GET_MAX_ALLOWED_IPS);
+	uapi_config_free(&cfg);
+	sb.len -= strlen("errno=0\n\n");
+	sb_printf(&sb, "allowed_ip=::\nerrno=0\n\n");
+	CHECK_INT(uapi_parse_get(sb.p, sb.len, &cfg, err, sizeof(err)), -EMSGSIZE);
+	CHECK(strstr(err, "more than 2097152 allowed IPs") != NULL);
+	free(sb.p);
+
+	/* the whole answer (not read: refused by its length) */
+	{
+		size_t n = (size_t)UAPI_GET_MAX_ANSWER + 1;
+		char *big = malloc(n);
+
+		if (!big)
+			abort();
+		memset(big, '\n', 16);
+		CHECK_INT(uapi_parse_get(big, n, &cfg, err, sizeof(err)), -EMSGSIZE);
+		CHECK(strstr(err, "more than 67108864") != NULL);
+		free(big);
+	}
+}
+
+/* A deterministic generator, so a failure reproduces. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void rnd_bytes(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)rnd();
+}
+
+static void rnd_endpoint(union uapi_sockaddr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (rnd() & 1) {
+		sa->sin.sin_family = AF_INET;
+		rnd_bytes((uint8_t *)&sa->sin.sin_addr, 4);
+		sa->sin.sin_port = (uint16_t)rnd();
+	} else {
+		sa->sin6.sin6_family = AF_INET6;
+		rnd_bytes(sa->sin6.sin6_addr.s6_addr, 16);
+		sa->sin6.sin6_port = (uint16_t)rnd();
+		/* a scope by number (no such interface) or lo, by name */
+		if (rnd() % 4 == 0)
+			sa->sin6.sin6_scope_id = rnd() & 1 ? 1 : 3000000000u + (uint32_t)(rnd() % 1000);
+	}
+}
+
+static void rnd_allowed_ips(struct uapi_peer *p, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		uint8_t a[16] = { 0 };
+		bool v4 = rnd() & 1;
+
+		rnd_bytes(a, v4 ? 4 : 16);
+		CHECK_INT(uapi_peer_add_allowed_ip(p, v4 ? AF_INET : AF_INET6, a,
+						   (uint8_t)(rnd() % (v4 ? 33 : 129))), 0);
+	}
+}
+
+/* A config as a get reports one (see uapi_parse_get). */
+static void rnd_get_config(struct uapi_config *cfg)
+{
+	size_t n_peers = rnd() % 6;
+
+	uapi_config_init(cfg);
+	if (rnd() % 3) {
+		cfg->has_private_key = true;
+		rnd_bytes(cfg->private_key, UAPI_KEY_LEN);
+		cfg->private_key[0] |= 1;	/* not zero */
+	}
+	cfg->has_listen_port = rnd() & 1;
+	cfg->listen_port = cfg->has_listen_port ? (uint16_t)rnd() : 0;
+	cfg->fwmark = rnd() & 1 ? (uint32_t)rnd() : 0;
+	cfg->has_fwmark = cfg->fwmark != 0;
+	for (size_t i = 0; i < n_peers; i++) {
+		struct uapi_peer *p = uapi_config_add_peer(cfg);
+
+		rnd_bytes(p->public_key, UAPI_KEY_LEN);
+		p->public_key[0] = (uint8_t)i;	/* distinct */
+		p->has_preshared_key = true;
+		if (rnd() & 1)
+			rnd_bytes(p->preshared_key, UAPI_KEY_LEN);
+		if (rnd() % 3) {
+			rnd_endpoint(&p->endpoint);
+			p->has_endpoint = true;
+		}
+		p->has_persistent_keepalive = true;
+		p->persistent_keepalive_interval = rnd() & 1 ? (uint16_t)rnd() : 0;
+		p->last_handshake_time_sec = (int64_t)(rnd() >> 1);
+		p->last_handshake_time_nsec = (int64_t)(rnd() % 1000000000);
+		p->rx_bytes = rnd();
+		p->tx_bytes = rnd() & 1 ? rnd() : 0;
+		rnd_allowed_ips(p, rnd() % 5);
+	}
+}
+
+static void test_parse_get_round_trip_random(void)
+{
+	for (int iter = 0; iter < 3000; iter++) {
+		struct uapi_config cfg, back;
+		char *out = NULL, *again = NULL, err[256];
+		size_t len, len2;
+
+		rnd_get_config(&cfg);
+		CHECK_INT(uapi_format_get(&cfg, &out, &len), 0);
+		if (!out)
+			break;
+		if (uapi_parse_get(out, len, &back, err, sizeof(err)) != 0) {
+			test_failed_checks++;
+			fprintf(stderr, "  iteration %d: %s in:\n%s", iter, err, out);
+		} else if (!config_equal(&cfg, &back)) {
+			test_failed_checks++;
+			fprintf(stderr, "  iteration %d: not the same config from:\n%s", iter, out);
+		} else {
+			CHECK_INT(uapi_format_get(&back, &again, &len2), 0);
+			CHECK(again && len2 == len && memcmp(again, out, len) == 0);
+			free(again);
+		}
+		uapi_config_free(&back);
+		uapi_config_free(&cfg);
+		free(out);
+		if (test_failed_checks)
+			break;
+	}
+}
+
+static void test_format_set(void)
+{
+	struct uapi_config cfg, back;
+	struct uapi_peer *p;
+	char *out = NULL, err[256];
+	size_t len;
+	uint8_t a[16] = { 192, 0, 2, 0 };
+
+	/* nothing at all: still a request */
+	uapi_config_init(&cfg);
+	CHECK_INT(uapi_format_set(&cfg, &out, &len), 0);
+	CHECK(out && len == 7 && strcmp(out, "set=1\n\n") == 0);
+	free(out);
+
+	cfg.has_private_key = true;	/* zeros: remove the key */
+	cfg.has_fwmark = true;
+	cfg.replace_peers = true;
+	p = uapi_config_add_peer(&cfg);
+	memcpy(p->public_key, key(PUB1), UAPI_KEY_LEN);
+	p->update_only = true;
+	p->has_preshared_key = true;
+	memcpy(p->preshared_key, key(PSK1), UAPI_KEY_LEN);
+	p->has_endpoint = true;
+	CHECK_INT(uapi_parse_endpoint("[fe80::1%lo]:51820", &p->endpoint), 0);
+	p->has_persistent_keepalive = true;
+	p->replace_allowed_ips = true;
+	CHECK_INT(uapi_peer_add_allowed_ip(p, AF_INET, a, 24), 0);
+	p = uapi_config_add_peer(&cfg);
+	memcpy(p->public_key, key(PUB2), UAPI_KEY_LEN);
+	p->remove = true;
+	p->has_persistent_keepalive = true;
+	CHECK_INT(uapi_peer_add_allowed_ip(p, AF_INET, a, 24), 0);
+	CHECK_INT(uapi_format_set(&cfg, &out, &len), 0);
+	CHECK(out && strcmp(out, "set=1\nprivate_key=" ZERO_KEY "\nfwmark=0\nreplace_peers=true\n"
+			    "public_key=" PUB1 "\nupdate_only=true\npreshared_key=" PSK1 "\n"
+			    "endpoint=[fe80::1%lo]:51820\npersistent_keepalive_interval=0\n"
+			    "replace_allowed_ips=true\nallowed_ip=192.0.2.0/24\n"
+			    "public_key=" PUB2 "\nremove=true\n\n") == 0);
+	CHECK(out && strlen(out) == len);
+	/* and the daemon's parser reads it back */
+	if (out) {
+		CHECK_INT(uapi_parse_set(out + 6, len - 6, &back, err, sizeof(err)), 0);
+		CHECK(back.has_private_key && crypto_key_zero(back.private_key));
+		CHECK_INT(back.n_peers, 2);
+		CHECK(back.n_peers == 2 && back.peers[0].update_only && back.peers[1].remove);
+		uapi_config_free(&back);
+	}
+	free(out);
+
+	/* a caller bug is refused, not silently dropped */
+	cfg.peers[0].endpoint.sa.sa_family = AF_UNIX;
+	out = (char *)"untouched";
+	CHECK_INT(uapi_format_set(&cfg, &out, &len), -EINVAL);
+	CHECK(out == NULL && len == 0);
+	CHECK_INT(uapi_parse_endpoint("1.2.3.4:5", &cfg.peers[0].endpoint), 0);
+	cfg.peers[0].allowed_ips[0].family = AF_UNIX;
+	CHECK_INT(uapi_format_set(&cfg, &out, &len), -EINVAL);
+	cfg.peers[0].allowed_ips[0].family = AF_INET;
+	cfg.peers[0].allowed_ips[0].cidr = 33;
+	CHECK_INT(uapi_format_set(&cfg, &out, &len), -EINVAL);
+	uapi_config_free(&cfg);
+}
+
+/* A set request as uapi_parse_set would return it (see uapi.c). */
+static void rnd_set_config(struct uapi_config *cfg)
+{
+	size_t n_peers = rnd() % 6;
+
+	uapi_config_init(cfg);
+	if ((cfg->has_private_key = rnd() & 1))
+		rnd_bytes(cfg->private_key, UAPI_KEY_LEN);	/* zeros allowed */
+	if ((cfg->has_listen_port = rnd() & 1))
+		cfg->listen_port = (uint16_t)rnd();
+	if ((cfg->has_fwmark = rnd() & 1))
+		cfg->fwmark = rnd() & 1 ? (uint32_t)rnd() : 0;
+	cfg->replace_peers = rnd() & 1;
+	for (size_t i = 0; i < n_peers; i++) {
+		struct uapi_peer *p = uapi_config_add_peer(cfg);
+
+		rnd_bytes(p->public_key, UAPI_KEY_LEN);
+		p->public_key[0] = (uint8_t)i;	/* distinct */
+		if (rnd() % 5 == 0) {
+			p->remove = true;	/* and nothing else */
+			continue;
+		}
+		p->update_only = rnd() % 3 == 0;
+		if ((p->has_preshared_key = rnd() & 1))
+			rnd_bytes(p->preshared_key, UAPI_KEY_LEN);
+		if ((p->has_endpoint = rnd() & 1))
+			rnd_endpoint(&p->endpoint);
+		if ((p->has_persistent_keepalive = rnd() & 1))
+			p->persistent_keepalive_interval = (uint16_t)rnd();
+		p->replace_allowed_ips = rnd() & 1;
+		rnd_allowed_ips(p, rnd() % 5);
+	}
+}
+
+static void test_format_set_round_trip_random(void)
+{
+	for (int iter = 0; iter < 3000; iter++) {
+		struct uapi_config cfg, back;
+		char *out = NULL, err[256];
+		size_t len;
+
+		rnd_set_config(&cfg);
+		CHECK_INT(uapi_format_set(&cfg, &out, &len), 0);
+		if (!out)
+			break;
+		CHECK(len >= 7 && !memcmp(out, "set=1\n", 6) && !memcmp(out + len - 2, "\n\n", 2));
+		if (uapi_parse_set(out + 6, len - 6, &back, err, sizeof(err)) != 0) {
+			test_failed_checks++;
+			fprintf(stderr, "  iteration %d: %s in:\n%s", iter, err, out);
+		} else if (!config_equal(&cfg, &back)) {
+			test_failed_checks++;
+			fprintf(stderr, "  iteration %d: not the same config from:\n%s", iter, out);
+		}
+		uapi_config_free(&back);
+		uapi_config_free(&cfg);
+		explicit_bzero(out, len);
+		free(out);
+		if (test_failed_checks)
+			break;
+	}
+}
+
 int main(void)
 {
 	RUN(test_setconf_realistic);
@@ -920,5 +1503,12 @@ int main(void)
 	RUN(test_endpoints);
 	RUN(test_parse_allowed_ip);
 	RUN(test_builder_api);
+	RUN(test_parse_get_golden);
+	RUN(test_parse_get_lenient_where_wg_is);
+	RUN(test_parse_get_refuses);
+	RUN(test_parse_get_bounds);
+	RUN(test_parse_get_round_trip_random);
+	RUN(test_format_set);
+	RUN(test_format_set_round_trip_random);
 	TEST_EXIT();
 }
