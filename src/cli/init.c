@@ -6,7 +6,11 @@
  *   zerowg init [--data DIR] [--store URI] [--keyring] [--key-fd N]
  *               [--subnet CIDR] [--port N] [--endpoint HOST[:PORT]]
  *               [--dns LIST] [--interface NAME] [--allowed-ips LIST]
- *               [--mtu N] [--nat]
+ *               [--mtu N] [--no-nat]
+ *
+ * A new store's defaults give a full-tunnel client (AllowedIPs 0.0.0.0/0,
+ * ::/0) a working internet out of the box: NAT on and DNS "auto" (the
+ * server's tunnel address, where `zerowg up` answers DNS).
  *
  * The unseal key is generated here (or read from --key-fd, then not shown)
  * and lives only in locked memory, on stdout once, and with --keyring in
@@ -40,11 +44,13 @@ static void usage(FILE *f)
 		"  --subnet CIDR      the tunnel's IPv4 subnet (default 10.13.13.0/24)\n"
 		"  --port N           the UDP port to listen on (default 51820)\n"
 		"  --endpoint HOST[:PORT]  how clients reach the server (e.g. vpn.example.com)\n"
-		"  --dns LIST         DNS servers for the clients (\"auto\": the server's tunnel address)\n"
+		"  --dns LIST         DNS servers for the clients (default \"auto\": the server's\n"
+		"                     tunnel address, where it relays DNS; \"none\": no DNS line)\n"
 		"  --interface NAME   the interface name (default zwg0)\n"
 		"  --allowed-ips LIST what clients route through the tunnel (default 0.0.0.0/0, ::/0)\n"
 		"  --mtu N            the interface's MTU (default 1420)\n"
-		"  --nat              forward and masquerade the clients' traffic to the internet\n"
+		"  --no-nat           do not forward and masquerade the clients' traffic to the\n"
+		"                     internet (default: on, through the default route)\n"
 		"With --key-fd the store is sealed with the key read from that descriptor\n"
 		"(32 raw bytes, base64 or hex), which is then not shown.\n");
 }
@@ -54,6 +60,7 @@ static const struct option longopts[] = {
 	CLI_STORE_LONGOPTS,
 	{ "keyring", no_argument, NULL, CLI_OPT_KEYRING },
 	CLI_SERVER_LONGOPTS,
+	{ "no-nat", no_argument, NULL, CLI_OPT_NO_NAT },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
@@ -198,6 +205,8 @@ int init_main(int argc, char *argv[])
 	       "  public key  %s\n",
 	       uri, srv.interface, srv.listen_port, v4, srv.ipv4_prefix, v6, srv.ipv6_prefix,
 	       pub64);
+	printf("  clients     NAT %s, DNS %s\n", srv.nat ? "on (--no-nat turns it off)" : "off",
+	       srv.dns ? srv.dns : "none");
 	if (srv.endpoint)
 		printf("  endpoint    %s\n", srv.endpoint);
 	else

@@ -61,9 +61,18 @@ static int apply_settings(struct server_record *s, const struct server_options *
 		s->listen_port = opt->listen_port;
 	if (opt->has_subnet) {
 		struct in_addr net = ipalloc_network(opt->subnet, opt->subnet_prefix);
+		char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &s->ipv4, was, sizeof(was));
 		/* the server takes the first host address */
 		s->ipv4.s_addr = htonl(ntohl(net.s_addr) + 1);
 		s->ipv4_prefix = opt->subnet_prefix;
+		/* DNS "auto" is stored as the address it meant: it follows the
+		 * server to the new subnet, or clients would ask an address
+		 * nobody answers on. */
+		inet_ntop(AF_INET, &s->ipv4, now, sizeof(now));
+		if (!opt->dns && s->dns && !strcmp(s->dns, was))
+			ret |= replace_str(&s->dns, now);
 	}
 	if (opt->endpoint || (opt->endpoint_port && s->endpoint)) {
 		char host[300], ep[320];
@@ -101,6 +110,27 @@ static int apply_settings(struct server_record *s, const struct server_options *
 	}
 	(void)creating;
 	return 0;
+}
+
+/*
+ * The defaults of a new server record that make a full-tunnel client work
+ * out of the box, as wg-easy and linuxserver/wireguard do: NAT on (the
+ * clients' traffic leaves through the default route, masqueraded) and DNS
+ * "auto" (clients ask the server's tunnel address, where the server's DNS
+ * relay answers: src/server/dns.h).  Only the IPv4 address: the relay
+ * listens there alone, and AAAA answers come back over IPv4 just as well;
+ * a second, IPv6 entry would be one more server for a client to try and
+ * time out on if IPv6 inside the tunnel is broken on its side.  Records
+ * that exist keep what they have: `zerowg up --nat` (stored) turns NAT on
+ * for an old store.
+ */
+static int set_new_record_defaults(struct server_record *s)
+{
+	char a[INET_ADDRSTRLEN];
+
+	s->nat = true;
+	inet_ntop(AF_INET, &s->ipv4, a, sizeof(a));
+	return replace_str(&s->dns, a);
 }
 
 int control_init_server(struct store *st, const struct server_options *opt,
@@ -150,10 +180,14 @@ int control_init_server(struct store *st, const struct server_options *opt,
 	s.ipv6_prefix = 64;
 	s.mtu = MODEL_DEFAULT_MTU;
 	s.created = (int64_t)time(NULL);
-	if (!(s.client_allowed_ips = strdup(MODEL_DEFAULT_CLIENT_ALLOWED_IPS))) {
+	if (!(s.client_allowed_ips = strdup(MODEL_DEFAULT_CLIENT_ALLOWED_IPS)) ||
+	    set_new_record_defaults(&s)) {
+		control_error_set(e, NULL, "out of memory");
 		ret = -ENOMEM;
 		goto out;
 	}
+	/* --subnet moves the DNS default with the address; --dns and
+	 * --no-nat override the defaults. */
 	if ((ret = apply_settings(&s, opt, true, e)))
 		goto out;
 	if (!model_server_validate(&s, e)) {
@@ -450,6 +484,15 @@ static int import_server(struct control *ctl, const struct wgconf *c, struct ser
 		control_error_set(e, "ipv4", "the config has no IPv4 Address in [Interface] (zerowg "
 				  "needs one, such as 10.13.13.1/24)");
 		return -EINVAL;
+	}
+	{
+		/* DNS "auto" (the old address) follows the server's new one */
+		char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &ctl->server.ipv4, was, sizeof(was));
+		inet_ntop(AF_INET, &s->ipv4, now, sizeof(now));
+		if (s->dns && !strcmp(s->dns, was) && (ret = replace_str(&s->dns, now)))
+			return ret;
 	}
 	if (c->dns && (ret = warn(w, nw, "DNS of [Interface] is the server's own resolver; it is "
 				  "ignored (set client DNS with --dns or PEERDNS)")))

@@ -193,7 +193,7 @@ int nat_setup(struct nat *nat, const char *ifname, const char *subnet4, const ch
 		nat->egress6[0] = '\0';
 	if (!nat->egress4[0] && !nat->egress6[0]) {
 		errbuf_set(err, errlen,
-			"NAT: no egress interface: %s%s%s; add a default route or run without --nat",
+			"NAT: no egress interface: %s%s%s; add a default route or turn NAT off with --no-nat",
 			why4[0] ? why4 : "no IPv4 subnet", "; ", why6[0] ? why6 : "no IPv6 subnet");
 		return -ENETUNREACH;
 	}
@@ -226,6 +226,24 @@ int nat_setup(struct nat *nat, const char *ifname, const char *subnet4, const ch
 fail:
 	nat_teardown(nat);
 	return ret;
+}
+
+void nat_describe(const struct nat *nat, char *buf, size_t len)
+{
+	char v4[IF_NAMESIZE + 16] = "", v6[IF_NAMESIZE + 16] = "";
+
+	if (!nat->table[0]) {
+		snprintf(buf, len, "NAT: off: clients reach this server and each other, not the "
+			 "internet behind it; turn it on with --nat");
+		return;
+	}
+	if (nat->egress4[0])
+		snprintf(v4, sizeof(v4), "%s (IPv4)", nat->egress4);
+	if (nat->egress6[0])
+		snprintf(v6, sizeof(v6), "%s (IPv6)", nat->egress6);
+	snprintf(buf, len, "NAT: clients' traffic to the internet leaves through %s%s%s, "
+		 "masqueraded%s; turn it off with --no-nat", v4, v4[0] && v6[0] ? " and " : "", v6,
+		 !v4[0] ? " (IPv4: no default route)" : !v6[0] ? " (IPv6: no default route)" : "");
 }
 
 void nat_teardown(struct nat *nat)

@@ -1,6 +1,7 @@
 /*
- * nat.h - optional forwarding and NAT for `zerowg up --nat`: clients reach
- * the networks behind the server with the server's address.
+ * nat.h - forwarding and NAT for `zerowg up` (on by default for a new
+ * store, --no-nat turns it off): clients reach the networks behind the
+ * server, the internet included, with the server's address.
  *
  * What it sets up, all of it undone by nat_teardown():
  *   - an nftables table "inet zerowg_<ifname>" (libnftables): masquerade
@@ -40,6 +41,14 @@ int nat_setup(struct nat *nat, const char *ifname, const char *subnet4, const ch
 /* Deletes the table and restores the forwarding switches.  Safe to call
  * on a struct nat that was never set up (zeroed) and twice. */
 void nat_teardown(struct nat *nat);
+
+/*
+ * The start-up line saying what NAT does and how to turn it off (or on):
+ * "NAT: clients' traffic to the internet leaves through eth0 (IPv4) and
+ * eth0 (IPv6), masqueraded; turn it off with --no-nat", or, on a struct
+ * nat that is not set up, "NAT: off ...".
+ */
+void nat_describe(const struct nat *nat, char *buf, size_t len);
 
 /* The nft script nat_setup runs (exposed for tests).  0 or -EINVAL if a
  * name or subnet is not acceptable.  buf is filled with the text. */

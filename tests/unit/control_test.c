@@ -2,8 +2,9 @@
  * control_test.c - the control layer's operations (src/control/control.c,
  * peerops.c, serverops.c, confdiff.c) over a memory store, and once over a
  * sealed store: init, add, list, disable/enable, rotate, revoke, expiry,
- * options, import, export, the desired device config and the hot-apply
- * diff; two controls on one store stand for two processes.
+ * options (and the defaults of a new store: NAT on, DNS the server's
+ * tunnel address), import, export, the desired device config and the
+ * hot-apply diff; two controls on one store stand for two processes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -912,6 +913,139 @@ static void test_corrupt_record(void)
 	teardown(ctl, st);
 }
 
+/* The server record a fresh store gets from init with these options
+ * (NAME VALUE pairs, NULL-terminated); the control is left open in *ctl. */
+static struct server_record init_with(struct store **st, struct control **ctl, const char *const *kv)
+{
+	struct server_options o;
+	struct server_record s;
+	struct control_error e;
+
+	*st = new_store();
+	server_options_init(&o);
+	for (; kv && kv[0]; kv += 2)
+		if (server_options_set(&o, kv[0], kv[1], &e))
+			abort();
+	if (control_init_server(*st, &o, &e) || control_open(*st, ctl, &e) ||
+	    control_get_server(*ctl, &s, NULL)) {
+		fprintf(stderr, "init_with: %s\n", e.msg);
+		abort();
+	}
+	server_options_free(&o);
+	return s;
+}
+
+/* A new store gives full-tunnel clients a working internet: NAT on, DNS
+ * the server's tunnel IPv4 (where the relay answers); the options turn
+ * either off; an existing record keeps what it has. */
+static void test_new_store_defaults(void)
+{
+	static const char *const subnet[] = { "subnet", "10.99.0.0/16", NULL };
+	static const char *const off[] = { "nat", "false", "dns", "none", NULL };
+	static const char *const other_dns[] = { "dns", "1.1.1.1, example.com", "nat", "off", NULL };
+	struct store *st;
+	struct control *ctl;
+	struct server_record s;
+	struct server_options o;
+	struct control_error e;
+	struct peer_add_result res;
+	char *j;
+
+	s = init_with(&st, &ctl, NULL);
+	CHECK(s.nat);
+	CHECK(s.dns && strcmp(s.dns, "10.13.13.1") == 0);
+	model_server_free(&s);
+	j = raw(st, "server");
+	CHECK(j && strstr(j, "\"nat\":true") && strstr(j, "\"dns\":\"10.13.13.1\""));
+	free(j);
+	/* the phone's config: full tunnel, DNS the server's IPv4 alone */
+	CHECK_INT(add(ctl, "phone", false, &res, &e), 0);
+	CHECK(res.client_config && strstr(res.client_config, "\nDNS = 10.13.13.1\n") &&
+	      strstr(res.client_config, "\nAllowedIPs = 0.0.0.0/0, ::/0\n"));
+	control_peer_add_result_free(&res);
+	teardown(ctl, st);
+
+	/* control_init_server(NULL options) is the same */
+	st = new_store();
+	CHECK_INT(control_init_server(st, NULL, &e), 0);
+	CHECK_INT(control_open(st, &ctl, &e), 0);
+	CHECK_INT(control_get_server(ctl, &s, NULL), 0);
+	CHECK(s.nat && s.dns && strcmp(s.dns, "10.13.13.1") == 0);
+	model_server_free(&s);
+	teardown(ctl, st);
+
+	/* --subnet: the DNS default is the server's address in that subnet */
+	s = init_with(&st, &ctl, subnet);
+	CHECK(s.dns && strcmp(s.dns, "10.99.0.1") == 0);
+	CHECK(strcmp(ip4(&s.ipv4), "10.99.0.1") == 0);
+	model_server_free(&s);
+	/* moving the subnet while no peer exists takes "auto" along */
+	server_options_init(&o);
+	CHECK_INT(server_options_set(&o, "subnet", "10.50.0.0/24", &e), 0);
+	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	server_options_free(&o);
+	CHECK_INT(control_get_server(ctl, &s, NULL), 0);
+	CHECK(s.dns && strcmp(s.dns, "10.50.0.1") == 0);
+	model_server_free(&s);
+	teardown(ctl, st);
+
+	/* --no-nat --dns none: neither */
+	s = init_with(&st, &ctl, off);
+	CHECK(!s.nat);
+	CHECK(s.dns == NULL);
+	model_server_free(&s);
+	/* an existing record keeps what it has: up without options */
+	server_options_init(&o);
+	n_events = 0;
+	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	CHECK_INT(n_events, 0);
+	CHECK_INT(control_get_server(ctl, &s, NULL), 0);
+	CHECK(!s.nat && s.dns == NULL);
+	model_server_free(&s);
+	/* `up --nat` once turns it on, and the store keeps it */
+	CHECK_INT(server_options_set(&o, "nat", "true", &e), 0);
+	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	server_options_free(&o);
+	control_close(ctl);
+	CHECK_INT(control_open(st, &ctl, &e), 0);
+	CHECK_INT(control_get_server(ctl, &s, NULL), 0);
+	CHECK(s.nat && s.dns == NULL);
+	model_server_free(&s);
+	teardown(ctl, st);
+
+	/* an import moves the server to the config's address: "auto" follows */
+	{
+		static const char conf[] = "[Interface]\nAddress = 10.44.0.1/24\nListenPort = 51820\n"
+					   "PrivateKey = " K1 "\n";
+		char **w = NULL;
+		size_t nw = 0, i;
+
+		s = init_with(&st, &ctl, NULL);
+		model_server_free(&s);
+		CHECK_INT(control_import_wgconf(ctl, conf, strlen(conf), &w, &nw, &e), 0);
+		for (i = 0; i < nw; i++)
+			free(w[i]);
+		free(w);
+		CHECK_INT(control_get_server(ctl, &s, NULL), 0);
+		CHECK(s.nat && s.dns && strcmp(s.dns, "10.44.0.1") == 0);
+		model_server_free(&s);
+		teardown(ctl, st);
+	}
+
+	/* DNS servers of one's own stay where they are when the subnet moves */
+	s = init_with(&st, &ctl, other_dns);
+	CHECK(!s.nat && s.dns && strcmp(s.dns, "1.1.1.1, example.com") == 0);
+	model_server_free(&s);
+	server_options_init(&o);
+	CHECK_INT(server_options_set(&o, "subnet", "10.51.0.0/24", &e), 0);
+	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	server_options_free(&o);
+	CHECK_INT(control_get_server(ctl, &s, NULL), 0);
+	CHECK(s.dns && strcmp(s.dns, "1.1.1.1, example.com") == 0);
+	model_server_free(&s);
+	teardown(ctl, st);
+}
+
 static void test_apply_options(void)
 {
 	struct store *st;
@@ -1168,6 +1302,7 @@ int main(void)
 	RUN(test_threads_one_control);
 	RUN(test_two_writers_racing);
 	RUN(test_corrupt_record);
+	RUN(test_new_store_defaults);
 	RUN(test_apply_options);
 	RUN(test_import);
 	RUN(test_import_errors);
