@@ -9,6 +9,7 @@
  * input.  tests/unit/cli_test.c tests them.  Relies on libc only.
  */
 #include "cli.h"
+#include "paths.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -44,7 +45,7 @@ char *cli_store_uri(const char *data_dir, const char *store_uri)
 
 	if (store_uri)
 		return strdup(store_uri);
-	if (asprintf(&uri, "sealed:%s", data_dir ? data_dir : CLI_DEFAULT_DATA_DIR) < 0)
+	if (asprintf(&uri, "sealed:%s", data_dir ? data_dir : paths_data_dir()) < 0)
 		return NULL;
 	return uri;
 }

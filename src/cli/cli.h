@@ -111,7 +111,8 @@ int cli_store_option(struct cli_store_opts *o, int opt, const char *arg);
 	{ "key-fd", required_argument, NULL, CLI_OPT_KEY_FD }, \
 	{ "credential", required_argument, NULL, CLI_OPT_CREDENTIAL }
 #define CLI_STORE_USAGE \
-	"  --data DIR         the sealed store's directory (default " CLI_DEFAULT_DATA_DIR ")\n" \
+	"  --data DIR         the sealed store's directory (default " CLI_DEFAULT_DATA_DIR ";\n" \
+	"                     as a user: $XDG_DATA_HOME/zerowg)\n" \
 	"  --store URI        another store: sealed:DIR or memory:\n" \
 	"  --key-fd N         read the unseal key from file descriptor N\n" \
 	"  --credential NAME  the systemd credential holding the key (zerowg-unseal-key)\n"

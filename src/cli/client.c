@@ -11,6 +11,7 @@
  * sanitizers) for curl's wiping allocators.
  */
 #include "client.h"
+#include "paths.h"
 #include "cli.h"
 #include "model.h"
 #include "server.h"
@@ -150,7 +151,7 @@ int client_open(struct client *c, const char *socket_path)
 	if (!socket_path)
 		socket_path = getenv("ZEROWG_ADMIN_SOCKET");
 	if (!socket_path || !*socket_path)
-		socket_path = SERVER_DEFAULT_ADMIN_SOCKET;
+		socket_path = paths_admin_socket();
 	c->socket_path = socket_path;
 	client_use_wiping_allocators();
 	if (!curl_ready || !(c->curl = curl_easy_init())) {
@@ -176,7 +177,7 @@ bool client_server_running(const char *socket_path)
 	if (!socket_path)
 		socket_path = getenv("ZEROWG_ADMIN_SOCKET");
 	if (!socket_path || !*socket_path)
-		socket_path = SERVER_DEFAULT_ADMIN_SOCKET;
+		socket_path = paths_admin_socket();
 	if (strlen(socket_path) >= sizeof(sun.sun_path))
 		return false;
 	strcpy(sun.sun_path, socket_path);

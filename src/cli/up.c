@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #define OPT_ADMIN_SOCKET 0x200
+#define OPT_USER 0x201
+#define OPT_TUN_FD 0x202
 
 static void usage(FILE *f)
 {
@@ -35,17 +37,24 @@ static void usage(FILE *f)
 		"SIGTERM or SIGINT.  Settings given here are saved in the store.\n\n"
 		"Where things are:\n"
 		CLI_STORE_USAGE
-		"  --admin-socket PATH  the admin API's socket (default " SERVER_DEFAULT_ADMIN_SOCKET ")\n"
+		"  --admin-socket PATH  the admin API's socket (default " SERVER_DEFAULT_ADMIN_SOCKET ";\n"
+		"                     as a user: $XDG_RUNTIME_DIR/zerowg/admin.sock)\n"
+		"Privileges (see docs/first-use.md, \"Without root\"):\n"
+		"  --user NAME        started as root: the user the server runs as (default zerowg);\n"
+		"                     a small privileged helper keeps only the interface work\n"
+		"  --tun-fd N         use the open TUN device N instead of creating one\n"
 		"The server:\n"
 		"  --interface NAME   the interface name (default zwg0)\n"
 		"  --port N           the UDP port to listen on (default 51820)\n"
 		"  --subnet CIDR      the tunnel's IPv4 subnet (default 10.13.13.0/24)\n"
 		"  --endpoint HOST[:PORT]  how clients reach the server\n"
-		"  --dns LIST         DNS for the clients (\"auto\": the server's tunnel address)\n"
+		"  --dns LIST         DNS for the clients (\"auto\": the server's tunnel address,\n"
+		"                     where it relays DNS; the default of a new store)\n"
 		"  --allowed-ips LIST what clients route through the tunnel (default 0.0.0.0/0, ::/0)\n"
 		"  --keepalive N      PersistentKeepalive of client configs (seconds, 0 = off)\n"
 		"  --mtu N            the interface's MTU (default 1420)\n"
-		"  --nat, --no-nat    forward and masquerade the clients' traffic, or not\n"
+		"  --nat, --no-nat    forward and masquerade the clients' traffic, or not (a new\n"
+		"                     store: on; an older one keeps what it has until --nat)\n"
 		"  --peers LIST       peers that must exist: a count (3: peer1..peer3) or names\n"
 		"Environment (as linuxserver/wireguard; flags win): SERVERURL, SERVERPORT,\n"
 		"PEERS, PEERDNS, INTERNAL_SUBNET, ALLOWEDIPS, PERSISTENTKEEPALIVE_PEERS,\n"
@@ -55,6 +64,8 @@ static void usage(FILE *f)
 static const struct option longopts[] = {
 	CLI_STORE_LONGOPTS,
 	{ "admin-socket", required_argument, NULL, OPT_ADMIN_SOCKET },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "tun-fd", required_argument, NULL, OPT_TUN_FD },
 	CLI_SERVER_LONGOPTS,
 	{ "keepalive", required_argument, NULL, 'k' },
 	{ "no-nat", no_argument, NULL, CLI_OPT_NO_NAT },
@@ -70,6 +81,8 @@ int up_main(int argc, char *argv[])
 	struct cli_store_opts so;
 	struct control_error e;
 	const char *admin_socket = getenv("ZEROWG_ADMIN_SOCKET");
+	const char *user = NULL;
+	int tun_fd = -1;
 	char *uri = NULL;
 	int c, ret = 1;
 
@@ -94,6 +107,21 @@ int up_main(int argc, char *argv[])
 				goto out;
 			}
 			admin_socket = optarg;
+			continue;
+		}
+		if (c == OPT_USER) {
+			user = optarg;
+			continue;
+		}
+		if (c == OPT_TUN_FD) {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || v < 3 || v > 65535) {
+				fprintf(stderr, "zerowg: --tun-fd \"%s\" is not an open file descriptor "
+					"number (3 or more)\n", optarg);
+				goto out;
+			}
+			tun_fd = (int)v;
 			continue;
 		}
 		name = cli_server_option(c, &value);
@@ -128,6 +156,8 @@ int up_main(int argc, char *argv[])
 	rt.key.keyring_desc = NULL;
 	rt.key.allow_prompt = isatty(STDIN_FILENO) && so.key_fd != STDIN_FILENO;
 	rt.admin_socket = admin_socket && *admin_socket ? admin_socket : NULL;
+	rt.user = user;
+	rt.tun_fd = tun_fd;
 	ret = server_main(&opts, &rt);
 out:
 	server_options_free(&opts);

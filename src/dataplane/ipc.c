@@ -14,6 +14,7 @@
 #include "timers.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ struct ipc_server {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char name[32];
 	ino_t ino;
+	bool adopted;		/* bound by someone else, who unlinks it */
 };
 
 static int peer_apply(struct device *dev, const struct uapi_peer *up)
@@ -411,13 +413,32 @@ static void inotify_ready(struct device *dev, struct loop_source *src, uint32_t 
 	(void)events;
 }
 
-struct ipc_server *ipc_server_open(struct device *dev, const char *dir)
+/* Serves the listening socket fd (bound to srv->path, in dir) from the
+ * device's loop, and watches dir for the socket file's removal.  fd
+ * belongs to srv from here on, also on failure.  0 or -1 with errno. */
+static int serve(struct ipc_server *srv, int fd, const char *dir)
+{
+	struct stat st;
+
+	srv->listen_src.fd = fd;
+	srv->listen_src.ready = listen_ready;
+	if (stat(srv->path, &st) < 0)
+		return -1;
+	srv->ino = st.st_ino;
+	if (device_watch(srv->dev, &srv->listen_src, EPOLLIN) < 0)
+		return -1;
+	srv->inotify_src.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (srv->inotify_src.fd < 0 ||
+	    inotify_add_watch(srv->inotify_src.fd, dir,
+			      IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF) < 0)
+		return -1;
+	srv->inotify_src.ready = inotify_ready;
+	return device_watch(srv->dev, &srv->inotify_src, EPOLLIN);
+}
+
+static struct ipc_server *server_new(struct device *dev, const char *dir)
 {
 	struct ipc_server *srv = calloc(1, sizeof(*srv));
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd = -1, saved;
-	mode_t old_umask;
 
 	if (!srv)
 		return NULL;
@@ -425,9 +446,47 @@ struct ipc_server *ipc_server_open(struct device *dev, const char *dir)
 	srv->listen_src.fd = srv->inotify_src.fd = -1;
 	snprintf(srv->name, sizeof(srv->name), "%s.sock", dev->ifname);
 	if ((size_t)snprintf(srv->path, sizeof(srv->path), "%s/%s", dir, srv->name) >= sizeof(srv->path)) {
+		free(srv);
 		errno = ENAMETOOLONG;
-		goto err;
+		return NULL;
 	}
+	return srv;
+}
+
+struct ipc_server *ipc_server_adopt(struct device *dev, int listen_fd, const char *dir)
+{
+	struct ipc_server *srv = server_new(dev, dir);
+	int saved, fl;
+
+	if (!srv) {
+		close(listen_fd);
+		return NULL;
+	}
+	fl = fcntl(listen_fd, F_GETFL);
+	if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    serve(srv, listen_fd, dir) < 0) {
+		if (srv->listen_src.fd < 0)
+			close(listen_fd);
+		saved = errno;
+		/* Not ours to unlink: the one who bound it does. */
+		srv->ino = 0;
+		ipc_server_close(srv);
+		errno = saved;
+		return NULL;
+	}
+	srv->adopted = true;
+	return srv;
+}
+
+struct ipc_server *ipc_server_open(struct device *dev, const char *dir)
+{
+	struct ipc_server *srv = server_new(dev, dir);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = -1, saved;
+	mode_t old_umask;
+
+	if (!srv)
+		return NULL;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		goto err;
 	strcpy(sun.sun_path, srv->path);
@@ -450,22 +509,12 @@ struct ipc_server *ipc_server_open(struct device *dev, const char *dir)
 		goto err;
 	}
 	umask(old_umask);
-	if (chmod(srv->path, 0600) < 0 || listen(fd, 64) < 0 || stat(srv->path, &st) < 0)
+	if (chmod(srv->path, 0600) < 0 || listen(fd, 64) < 0)
 		goto err;
-	srv->ino = st.st_ino;
-	srv->listen_src.fd = fd;
-	fd = -1;
-	srv->listen_src.ready = listen_ready;
-	if (device_watch(dev, &srv->listen_src, EPOLLIN) < 0)
+	if (serve(srv, fd, dir) < 0) {
+		fd = -1;	/* serve() took it */
 		goto err;
-	srv->inotify_src.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (srv->inotify_src.fd < 0 ||
-	    inotify_add_watch(srv->inotify_src.fd, dir,
-			      IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF) < 0)
-		goto err;
-	srv->inotify_src.ready = inotify_ready;
-	if (device_watch(dev, &srv->inotify_src, EPOLLIN) < 0)
-		goto err;
+	}
 	return srv;
 err:
 	saved = errno;
@@ -489,7 +538,7 @@ void ipc_server_close(struct ipc_server *srv)
 	if (srv->listen_src.fd >= 0) {
 		device_unwatch(srv->dev, &srv->listen_src);
 		close(srv->listen_src.fd);
-		if (stat(srv->path, &st) == 0 && st.st_ino == srv->ino)
+		if (!srv->adopted && srv->ino && stat(srv->path, &st) == 0 && st.st_ino == srv->ino)
 			unlink(srv->path);
 	}
 	free(srv);

@@ -17,6 +17,11 @@ struct ipc_server;
  * it from dev's loop; the loop stops when the socket file is removed.
  * Returns NULL with errno set. */
 struct ipc_server *ipc_server_open(struct device *dev, const char *dir);
+/* Serves a socket someone else bound and listens on (the privileged part
+ * of `zerowg up`): listen_fd at dir/IFNAME.sock.  It is not unlinked at
+ * close.  listen_fd belongs to the server from here on, also on failure.
+ * NULL with errno set. */
+struct ipc_server *ipc_server_adopt(struct device *dev, int listen_fd, const char *dir);
 /* Stops serving and unlinks the socket file if it is still ours. */
 void ipc_server_close(struct ipc_server *srv);
 

@@ -34,12 +34,18 @@
 #include "control.h"
 #include "crypto.h"
 #include "device.h"
+#include "dns.h"
 #include "driver.h"
+#include "egress.h"
 #include "ipc.h"
+#include "listenfds.h"
 #include "log.h"
 #include "nat.h"
 #include "netlink.h"
+#include "paths.h"
+#include "priv.h"
 #include "render.h"
+#include "sandbox.h"
 #include "secmem.h"
 #include "stats.h"
 #include "tun.h"
@@ -48,11 +54,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -61,9 +69,33 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How the server got its interface (docs/first-use.md, "Without root"). */
+enum server_mode {
+	MODE_ROOT,	/* started as root: runs as its own user, the privileged
+			 * part keeps root for the interface work */
+	MODE_CAPS,	/* started as a user with CAP_NET_ADMIN (systemd's
+			 * AmbientCapabilities=): the privileged part keeps it */
+	MODE_ROOTLESS,	/* an ordinary user: the privileged part owns a user and
+			 * network namespace of its own, where the tunnel lives */
+};
+
 struct server {
 	const struct server_options *opts;
 	const struct server_runtime *rt;
+	enum server_mode mode;
+	uid_t uid;				/* who the server runs as */
+	gid_t gid;
+	char store_uri[4200];
+	char admin_path[108];
+	char uapi_dir[108];			/* "" = no UAPI socket */
+	/* The privileged part: the interface, its addresses, routes and NAT.
+	 * Its lock is a leaf. */
+	struct priv_client priv;
+	bool priv_started;
+	bool nat_on;				/* the privileged part set NAT up */
+	struct egress egress;			/* rootless: slirp4netns */
+	struct listen_fds lfds;			/* socket activation (LISTEN_FDS) */
+	struct dns_relay *dns;			/* clients' DNS on the tunnel address */
 	struct store_key *key;
 	struct store *store;
 	struct control *ctl;
@@ -102,7 +134,7 @@ struct server {
 
 /* ------------------------------------------------------------ helpers -- */
 
-static bool has_cap_ipc_lock(void)
+static bool has_cap(int cap)
 {
 	FILE *f = fopen("/proc/self/status", "re");
 	char line[256];
@@ -114,7 +146,7 @@ static bool has_cap_ipc_lock(void)
 		if (sscanf(line, "CapEff: %llx", &caps) == 1)
 			break;
 	fclose(f);
-	return caps & (1ULL << 14);	/* CAP_IPC_LOCK */
+	return caps & (1ULL << cap);
 }
 
 /*
@@ -132,8 +164,10 @@ static void lock_memory(void)
 	log_info("not locking all memory in a sanitizer build");
 	return;
 #endif
+	/* Not has_cap(CAP_IPC_LOCK): the server drops every capability
+	 * before it allocates most of its memory. */
 	getrlimit(RLIMIT_MEMLOCK, &rl);
-	if (!has_cap_ipc_lock() && rl.rlim_cur != RLIM_INFINITY) {
+	if (rl.rlim_cur != RLIM_INFINITY) {
 		log_error("not locking all memory (no CAP_IPC_LOCK, RLIMIT_MEMLOCK %llu KiB): "
 			  "keys stay in locked pages, other memory may be swapped",
 			  (unsigned long long)rl.rlim_cur / 1024);
@@ -157,6 +191,19 @@ static void format_addr(char *buf, size_t len, int family, const void *addr, uns
 	if (!inet_ntop(family, addr, a, sizeof(a)))
 		snprintf(a, sizeof(a), "?");
 	snprintf(buf, len, "%s/%u", a, prefix);
+}
+
+/* A start-up line: what was set up, shown at every log level (the log
+ * says more with LOG_LEVEL=verbose). */
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("zerowg: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
 }
 
 /* ------------------------------------------------------------- apply -- */
@@ -232,13 +279,12 @@ static int apply_locked(struct server *srv, char *err, size_t errlen)
 }
 
 /* The routes for site-to-site subnets, through the interface. */
-static int route_netlink(void *ctx, bool add, const struct netlink_prefix *dst, char *err,
+static int route_priv(void *ctx, bool add, const struct netlink_prefix *dst, char *err,
 			 size_t errlen)
 {
 	struct server *srv = ctx;
 
-	return add ? netlink_route_add(srv->ifindex, dst, err, errlen) :
-		     netlink_route_del(srv->ifindex, dst, err, errlen);
+	return priv_route(&srv->priv, add, dst, err, errlen);
 }
 
 /* Brings the data plane to what the store says, from any thread. */
@@ -320,7 +366,6 @@ static void refresh_interface(struct server *srv)
 	uint8_t pub[MODEL_KEY_LEN];
 	char a4[64], a6[64], err[512];
 	struct netlink_prefix p;
-	int ifindex = srv->ifindex;
 	bool moved;
 
 	if (control_get_server(srv->ctl, &rec, pub) < 0)
@@ -339,21 +384,22 @@ static void refresh_interface(struct server *srv)
 			if (!strcmp(old[i], now[i]))
 				continue;
 			if (netlink_prefix_parse(&p, now[i]) &&
-			    netlink_addr_add(ifindex, &p, err, sizeof(err)) < 0)
+			    priv_addr(&srv->priv, true, &p, err, sizeof(err)) < 0)
 				log_error("%s", err);
 			if (netlink_prefix_parse(&p, old[i]) &&
-			    netlink_addr_del(ifindex, &p, err, sizeof(err)) < 0)
+			    priv_addr(&srv->priv, false, &p, err, sizeof(err)) < 0)
 				log_error("%s", err);
 		}
 		apply_routes_set_own(&srv->routes, a4, a6);
 		log_info("interface %s: addresses now %s and %s", rec.interface, a4, a6);
 	}
 	if (rec.mtu != srv->rec.mtu && rec.mtu &&
-	    netlink_link_set(ifindex, rec.mtu, true, err, sizeof(err)) < 0)
+	    priv_link_set(&srv->priv, rec.mtu, true, err, sizeof(err)) < 0)
 		log_error("%s", err);
 	if (moved || rec.nat != srv->rec.nat) {
-		nat_teardown(&srv->nat);
-		if (rec.nat && nat_setup(&srv->nat, rec.interface, a4, a6, err, sizeof(err)) < 0)
+		if (priv_nat_teardown(&srv->priv, err, sizeof(err)) < 0)
+			log_error("%s", err);
+		if (rec.nat && priv_nat_setup(&srv->priv, a4, a6, err, sizeof(err)) < 0)
 			log_error("%s", err);
 	}
 	model_server_free(&srv->rec);
@@ -494,15 +540,22 @@ static void *manager_main(void *arg)
 				on_expiry_timer(srv);
 			else if (fd == srv->mgr_stop_fd)
 				done = true;
+			else if (fd == srv->priv.fd) {
+				log_error("the privileged part (pid %d) has exited: the interface, its "
+					  "routes and NAT can no longer be managed; shutting down "
+					  "(nothing stored is lost)", (int)srv->priv.pid);
+				srv->exit_status = 1;
+				done = true;
+			}
 		}
 	}
 	shut_down(srv);
 	return NULL;
 }
 
-static int manager_watch(struct server *srv, int fd)
+static int manager_watch(struct server *srv, int fd, uint32_t events)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	struct epoll_event ev = { .events = events, .data.fd = fd };
 
 	if (fd < 0)
 		return -1;
@@ -521,12 +574,143 @@ static void on_wake(struct device *dev, struct loop_source *src, uint32_t events
 	(void)events;
 }
 
+/* ---------------------------------------------------------- privileges -- */
+
+/* LISTEN_FDS: 0 or 1 after a message. */
+static int collect_listen_fds(struct server *srv)
+{
+	char err[512] = "";
+	int ret = listen_fds_collect(&srv->lfds, err, sizeof(err));
+
+	if (ret < 0) {
+		fprintf(stderr, "zerowg: socket activation: %s\n", err[0] ? err : strerror(-ret));
+		return 1;
+	}
+	if (srv->lfds.http >= 0) {
+		say("socket activation passed a TCP socket (fd %d); there is no web interface "
+		    "yet: it is closed", srv->lfds.http);
+		close(srv->lfds.http);
+		srv->lfds.http = -1;
+	}
+	if (srv->lfds.admin >= 0)
+		say("admin API on the socket from socket activation");
+	return 0;
+}
+
+static const char *mode_name(enum server_mode m)
+{
+	return m == MODE_ROOT ? "root" : m == MODE_CAPS ? "CAP_NET_ADMIN" : "rootless";
+}
+
+/*
+ * Decides how the interface is made, prepares what the server's user must
+ * own, and forks the privileged part -- before any key is read, so it
+ * never holds one.  0 or 1 after a message.
+ */
+static int privsep_start(struct server *srv)
+{
+	const char *user = srv->rt->user ? srv->rt->user : SERVER_DEFAULT_USER;
+	struct priv_config pc;
+	char err[512] = "";
+	int ret;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.tun_fd = srv->rt->tun_fd;
+	srv->uid = (uid_t)-1;
+	srv->gid = (gid_t)-1;
+	if (geteuid() == 0) {
+		struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+
+		srv->mode = MODE_ROOT;
+		ret = sandbox_lookup_user(user, &srv->uid, &srv->gid, err, sizeof(err));
+		if (ret == -ENOENT) {
+			fprintf(stderr, "zerowg: the server runs as the user \"%s\", which does not "
+				"exist: create it (useradd --system --no-create-home --shell "
+				"/usr/sbin/nologin %s; ./dev does) or pass --user NAME\n", user, user);
+			return 1;
+		}
+		if (ret < 0) {
+			fprintf(stderr, "zerowg: --user %s: %s\n", user, err);
+			return 1;
+		}
+		if (srv->uid == 0) {
+			fprintf(stderr, "zerowg: --user %s is root: the server must run as a user "
+				"of its own (e.g. zerowg)\n", user);
+			return 1;
+		}
+		/* Keys stay in locked memory after the drop: without
+		 * CAP_IPC_LOCK that needs an unlimited RLIMIT_MEMLOCK. */
+		if (setrlimit(RLIMIT_MEMLOCK, &unlimited) < 0)
+			log_info("cannot lift RLIMIT_MEMLOCK (%s): keys stay in locked pages, "
+				 "other memory may be swapped", strerror(errno));
+		ret = store_hand_over(srv->store_uri, srv->uid, srv->gid, err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "zerowg: %s\n", err[0] ? err : strerror(-ret));
+			return 1;
+		}
+		pc.uid = srv->uid;
+		pc.gid = srv->gid;
+		snprintf(srv->uapi_dir, sizeof(srv->uapi_dir), "%s",
+			 srv->rt->uapi_dir ? srv->rt->uapi_dir : IPC_SOCKET_DIR);
+	} else {
+		pc.uid = geteuid();
+		pc.gid = getegid();
+		if (has_cap(CAP_NET_ADMIN)) {
+			srv->mode = MODE_CAPS;
+		} else {
+			srv->mode = MODE_ROOTLESS;
+			pc.new_userns = true;
+		}
+		/* wg(8) looks only in /var/run/wireguard, which is root's
+		 * unless the operator gave it to us (docs/first-use.md). */
+		if (srv->rt->uapi_dir)
+			snprintf(srv->uapi_dir, sizeof(srv->uapi_dir), "%s", srv->rt->uapi_dir);
+		else if (srv->mode == MODE_CAPS && access(IPC_SOCKET_DIR, W_OK) == 0)
+			snprintf(srv->uapi_dir, sizeof(srv->uapi_dir), "%s", IPC_SOCKET_DIR);
+		else
+			say("no UAPI socket (wg(8) looks only in %s, which this user cannot "
+			    "write): zerowg peer list shows the peers", IPC_SOCKET_DIR);
+	}
+	snprintf(pc.uapi_dir, sizeof(pc.uapi_dir), "%s", srv->uapi_dir);
+	if (srv->lfds.admin < 0)
+		snprintf(pc.admin_path, sizeof(pc.admin_path), "%s", srv->admin_path);
+	ret = priv_fork(&pc, &srv->priv, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "zerowg: starting the privileged part: %s\n", err);
+		return 1;
+	}
+	srv->priv_started = true;
+	if (srv->mode == MODE_ROOT)
+		say("privileges: started as root; the server runs as %s (uid %u), a helper "
+		    "(pid %d) keeps root for the interface, its routes and NAT", user,
+		    (unsigned)srv->uid, (int)srv->priv.pid);
+	else if (srv->mode == MODE_CAPS)
+		say("privileges: started with CAP_NET_ADMIN; a helper (pid %d) keeps it for "
+		    "the interface, the server drops it", (int)srv->priv.pid);
+	else
+		say("privileges: rootless (no CAP_NET_ADMIN, so no TUN here): the UDP socket "
+		    "stays in this network namespace, the tunnel interface lives in a user and "
+		    "network namespace of its own (/proc/%d/ns/net)",
+		    (int)priv_netns_pid(&srv->priv));
+	if (srv->mode == MODE_ROOTLESS) {
+		/* Before any key is loaded: it forks and execs. */
+		ret = egress_start(&srv->egress, priv_netns_pid(&srv->priv), err, sizeof(err));
+		if (ret < 0)
+			say("egress: %s; clients reach this server and each other, not the "
+			    "internet", err);
+		else
+			say("egress: slirp4netns (pid %d) carries the clients' traffic out "
+			    "through this network namespace", (int)srv->egress.pid);
+	}
+	return 0;
+}
+
 /* ----------------------------------------------------------- start-up -- */
 
 /* Opens (or, for memory:, creates) the store.  0 or 1 after a message. */
 static int open_store(struct server *srv)
 {
-	const char *uri = srv->rt->store_uri ? srv->rt->store_uri : SERVER_DEFAULT_STORE;
+	const char *uri = srv->store_uri;
 	struct control_error e;
 	const char *where = NULL;
 	char err[512] = "";
@@ -601,10 +785,10 @@ static int configure_interface(struct server *srv)
 			srv->addr4, srv->addr6);
 		return 1;
 	}
-	if ((ret = netlink_addr_add(ifindex, &p4, err, sizeof(err))) < 0 ||
-	    (ret = netlink_addr_add(ifindex, &p6, err, sizeof(err))) < 0 ||
-	    (ret = netlink_link_set(ifindex, srv->rec.mtu ? srv->rec.mtu : TUN_DEFAULT_MTU, true,
-				    err, sizeof(err))) < 0) {
+	if ((ret = priv_addr(&srv->priv, true, &p4, err, sizeof(err))) < 0 ||
+	    (ret = priv_addr(&srv->priv, true, &p6, err, sizeof(err))) < 0 ||
+	    (ret = priv_link_set(&srv->priv, srv->rec.mtu ? srv->rec.mtu : TUN_DEFAULT_MTU, true,
+				 err, sizeof(err))) < 0) {
 		fprintf(stderr, "zerowg: %s\n", err);
 		return 1;
 	}
@@ -675,17 +859,119 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+#ifdef ZWG_TESTING
+/* Tests only: a forbidden system call on the real server, after its filter
+ * is in place.  "netlink" is refused (the server goes on and says so),
+ * "execve" kills the process. */
+static void seccomp_probe(const char *what)
+{
+	if (!what)
+		return;
+	if (!strcmp(what, "netlink")) {
+		int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
+		log_info("seccomp probe: socket(AF_NETLINK) %s", fd < 0 ? strerror(errno) : "allowed");
+		if (fd >= 0)
+			close(fd);
+	} else if (!strcmp(what, "execve")) {
+		char *argv[] = { "/bin/true", NULL };
+		log_info("seccomp probe: execve(/bin/true)");
+		execve(argv[0], argv, argv + 1);
+		log_info("seccomp probe: execve returned: %s", strerror(errno));
+	}
+}
+#endif
+
+/*
+ * The clients' DNS: when their DNS line names the server's own tunnel
+ * address (the default, "auto"), a relay answers there, forwarding to the
+ * host's resolvers.  Its socket comes from the privileged part (port 53).
+ * 0 or 1 after a message.
+ */
+static int start_dns(struct server *srv)
+{
+	struct netlink_prefix allow[2], addr;
+	char a4[INET_ADDRSTRLEN], err[512] = "";
+	size_t n = 0;
+	int fd, ret;
+
+	inet_ntop(AF_INET, &srv->rec.ipv4, a4, sizeof(a4));
+	if (!dns_list_names(srv->rec.dns, a4)) {
+		say("DNS: clients use %s (no relay on %s)",
+		    srv->rec.dns && *srv->rec.dns ? srv->rec.dns : "their own servers", a4);
+		return 0;
+	}
+	if (!netlink_prefix_parse(&addr, a4))
+		return 1;
+	if (netlink_prefix_parse(&allow[n], srv->addr4))
+		netlink_prefix_mask(&allow[n]), n++;
+	if (netlink_prefix_parse(&allow[n], srv->addr6))
+		netlink_prefix_mask(&allow[n]), n++;
+	ret = priv_dns_open(&srv->priv, &addr, DNS_PORT, &fd, err, sizeof(err));
+	if (ret < 0) {
+		log_error("DNS: cannot listen on %s:%d: %s; clients told to ask there get no "
+			  "answer (set --dns to other servers)", a4, DNS_PORT, err);
+		return 0;
+	}
+	srv->dns = dns_relay_start(fd, allow, n, NULL, err, sizeof(err));
+	if (!srv->dns) {
+		log_error("DNS: %s; clients told to ask %s get no answer (set --dns to other "
+			  "servers)", err, a4);
+		return 0;
+	}
+	dns_relay_describe(srv->dns, err, sizeof(err));
+	say("%s", err);
+	return 0;
+}
+
+/*
+ * Socket activation handed over the UDP socket(s): their port is the
+ * server's (and the clients' Endpoint's).  0 or 1 after a message.
+ */
+static int use_activated_port(struct server *srv)
+{
+	struct server_options o;
+	struct control_error e;
+	char port[8];
+	int ret;
+
+	if (srv->opts && srv->opts->listen_port && srv->opts->listen_port != srv->lfds.udp_port) {
+		fprintf(stderr, "zerowg: --port %u, but socket activation passed a UDP socket on port "
+			"%u: drop --port, or change ListenDatagram=\n", srv->opts->listen_port,
+			srv->lfds.udp_port);
+		return 1;
+	}
+	server_options_init(&o);
+	snprintf(port, sizeof(port), "%u", srv->lfds.udp_port);
+	control_error_clear(&e);
+	ret = server_options_set(&o, "port", port, &e);
+	if (ret == 0)
+		ret = control_apply_options(srv->ctl, &o, &e);
+	server_options_free(&o);
+	if (ret < 0) {
+		fprintf(stderr, "zerowg: %s\n", e.msg[0] ? e.msg : strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
 static int start(struct server *srv)
 {
 	long long t0, t1, t2, t3;
 	struct control_error e;
 	char err[512] = "";
-	const char *admin;
-	int ret;
+	int ret, admin_fd;
 
 	t0 = mono_ms();
 	if (open_store(srv))
 		return 1;
+	/* The key is loaded (as root, where it had to be): from here on the
+	 * server is its own user with no capability at all. */
+	ret = sandbox_drop_privileges(srv->mode == MODE_ROOT ? srv->uid : (uid_t)-1,
+				      srv->mode == MODE_ROOT ? srv->gid : (gid_t)-1, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "zerowg: dropping privileges: %s\n", err);
+		return 1;
+	}
 	t1 = mono_ms();
 	control_error_clear(&e);
 	ret = control_open(srv->store, &srv->ctl, &e);
@@ -703,6 +989,8 @@ static int start(struct server *srv)
 			return 1;
 		}
 	}
+	if (srv->lfds.udp_port && use_activated_port(srv))
+		return 1;
 	ret = control_get_server(srv->ctl, &srv->rec, srv->public_key);
 	if (ret < 0) {
 		fprintf(stderr, "zerowg: reading the server record: %s\n", strerror(-ret));
@@ -716,12 +1004,19 @@ static int start(struct server *srv)
 	 * GSO/GRO, crypto on every core (ZWG_DISABLE_OFFLOAD and ZWG_WORKERS
 	 * apply here too). */
 	struct tun_offloads off;
-	srv->tun_fd = device_open_tun(srv->rec.interface, &off);
-	if (srv->tun_fd < 0) {
-		fprintf(stderr, "zerowg: cannot create the TUN interface %s: %s (it needs "
-			"CAP_NET_ADMIN and /dev/net/tun; is another server using that name?)\n",
-			srv->rec.interface, strerror(-srv->tun_fd));
+	char ifname[IF_NAMESIZE];
+	snprintf(ifname, sizeof(ifname), "%s", srv->rec.interface);
+	ret = priv_tun_open(&srv->priv, ifname, &srv->tun_fd, &srv->ifindex, &off, err,
+			    sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "zerowg: cannot create the TUN interface %s: %s\n",
+			srv->rec.interface, err[0] ? err : strerror(-ret));
 		return 1;
+	}
+	if (strcmp(ifname, srv->rec.interface)) {
+		/* --tun-fd: the interface is the one handed over. */
+		log_info("interface %s (from --tun-fd) instead of %s", ifname, srv->rec.interface);
+		snprintf(srv->rec.interface, sizeof(srv->rec.interface), "%s", ifname);
 	}
 	srv->dev = calloc(1, sizeof(*srv->dev));
 	if (!srv->dev) {
@@ -729,6 +1024,9 @@ static int start(struct server *srv)
 		return 1;
 	}
 	ret = device_init(srv->dev, srv->rec.interface, srv->tun_fd);
+	/* The privileged part knows the index: in rootless mode the interface
+	 * is in its namespace, not ours. */
+	srv->dev->ifindex = srv->ifindex;
 	if (ret < 0) {
 		free(srv->dev);
 		srv->dev = NULL;
@@ -742,18 +1040,35 @@ static int start(struct server *srv)
 			strerror(-ret));
 		return 1;
 	}
-	srv->ifindex = srv->dev->ifindex;
+	if (srv->lfds.udp4 >= 0 || srv->lfds.udp6 >= 0) {
+		ret = device_adopt_sockets(srv->dev, srv->lfds.udp4, srv->lfds.udp6);
+		if (ret < 0) {
+			fprintf(stderr, "zerowg: cannot use the UDP socket(s) from socket activation: "
+				"%s\n", strerror(-ret));
+			return 1;
+		}
+		srv->lfds.udp4 = srv->lfds.udp6 = -1;	/* the device's now */
+		say("UDP port %u from socket activation", srv->lfds.udp_port);
+	}
 	srv->drv = driver_inproc_new(srv->dev);
 	if (!srv->drv) {
 		fprintf(stderr, "zerowg: out of memory\n");
 		return 1;
 	}
-	srv->ipc = ipc_server_open(srv->dev, srv->rt->uapi_dir ? srv->rt->uapi_dir : IPC_SOCKET_DIR);
-	if (!srv->ipc) {
-		fprintf(stderr, "zerowg: cannot create the UAPI socket %s/%s.sock: %s\n",
-			srv->rt->uapi_dir ? srv->rt->uapi_dir : IPC_SOCKET_DIR, srv->rec.interface,
-			strerror(errno));
-		return 1;
+	if (srv->uapi_dir[0]) {
+		int fd;
+		ret = priv_uapi_open(&srv->priv, &fd, err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "zerowg: cannot create the UAPI socket %s/%s.sock: %s\n",
+				srv->uapi_dir, srv->rec.interface, err[0] ? err : strerror(-ret));
+			return 1;
+		}
+		srv->ipc = ipc_server_adopt(srv->dev, fd, srv->uapi_dir);
+		if (!srv->ipc) {
+			fprintf(stderr, "zerowg: cannot serve the UAPI socket %s/%s.sock: %s\n",
+				srv->uapi_dir, srv->rec.interface, strerror(errno));
+			return 1;
+		}
 	}
 	if (configure_interface(srv))
 		return 1;
@@ -762,7 +1077,7 @@ static int start(struct server *srv)
 		fprintf(stderr, "zerowg: out of memory\n");
 		return 1;
 	}
-	apply_routes_init(&srv->routes, route_netlink, srv);
+	apply_routes_init(&srv->routes, route_priv, srv);
 	apply_routes_add_own(&srv->routes, srv->addr4);
 	apply_routes_add_own(&srv->routes, srv->addr6);
 	srv->routes_ready = true;
@@ -774,10 +1089,25 @@ static int start(struct server *srv)
 	log_info("start-up: store %lld ms, peers loaded %lld ms, interface %lld ms, "
 		 "peers applied %lld ms", t1 - t0, t2 - t1, t3 - t2, mono_ms() - t3);
 	if (srv->rec.nat &&
-	    nat_setup(&srv->nat, srv->rec.interface, srv->addr4, srv->addr6, err, sizeof(err)) < 0) {
-		fprintf(stderr, "zerowg: %s\n", err);
-		return 1;
+	    priv_nat_setup(&srv->priv, srv->addr4, srv->addr6, err, sizeof(err)) < 0) {
+		/* Asked for now (--nat): a failure is fatal.  On by default or
+		 * from the store: the VPN itself works, say what does not. */
+		if (srv->opts && srv->opts->nat == 1) {
+			fprintf(stderr, "zerowg: %s\n", err);
+			return 1;
+		}
+		log_error("%s; clients reach this server and each other, not the internet",
+			  err);
+	} else if (srv->rec.nat) {
+		srv->nat_on = true;
+		say("%s", err);
+	} else {
+		struct nat none = { 0 };
+		nat_describe(&none, err, sizeof(err));
+		say("%s", err);
 	}
+	if (start_dns(srv))
+		return 1;
 
 	srv->stats_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	srv->expiry_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -786,9 +1116,13 @@ static int start(struct server *srv)
 	srv->wake_src.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	srv->wake_src.ready = on_wake;
 	srv->wake_src.ctx = srv;
-	if (srv->mgr_epoll < 0 || manager_watch(srv, srv->sig_fd) < 0 ||
-	    manager_watch(srv, srv->stats_fd) < 0 || manager_watch(srv, srv->expiry_fd) < 0 ||
-	    manager_watch(srv, srv->mgr_stop_fd) < 0 || srv->wake_src.fd < 0 ||
+	/* The privileged part's socket only for its hang-up: its replies are
+	 * read by the callers. */
+	if (srv->mgr_epoll < 0 || manager_watch(srv, srv->sig_fd, EPOLLIN) < 0 ||
+	    manager_watch(srv, srv->stats_fd, EPOLLIN) < 0 ||
+	    manager_watch(srv, srv->expiry_fd, EPOLLIN) < 0 ||
+	    manager_watch(srv, srv->mgr_stop_fd, EPOLLIN) < 0 ||
+	    manager_watch(srv, srv->priv.fd, EPOLLRDHUP) < 0 || srv->wake_src.fd < 0 ||
 	    device_watch(srv->dev, &srv->wake_src, EPOLLIN) < 0) {
 		fprintf(stderr, "zerowg: cannot set up the event loop: %s\n", strerror(errno));
 		return 1;
@@ -804,8 +1138,29 @@ static int start(struct server *srv)
 	srv->api.refresh = api_refresh;
 	srv->api.reload = api_reload;
 	srv->api.ctx = srv;
-	admin = srv->rt->admin_socket ? srv->rt->admin_socket : SERVER_DEFAULT_ADMIN_SOCKET;
-	srv->api_srv = api_server_start(&srv->api, admin, err, sizeof(err));
+	/* The last step before packets and requests: nothing below parses
+	 * input with a system call this filter does not allow. */
+	ret = sandbox_seccomp(SANDBOX_SERVER, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "zerowg: %s\n", err);
+		return 1;
+	}
+#ifdef ZWG_TESTING
+	seccomp_probe(getenv("ZWG_TEST_SECCOMP_PROBE"));
+#endif
+	if (srv->lfds.admin >= 0) {
+		admin_fd = srv->lfds.admin;
+		srv->lfds.admin = -1;
+		ret = 0;
+	} else {
+		ret = priv_admin_open(&srv->priv, &admin_fd, err, sizeof(err));
+	}
+	if (ret < 0) {
+		fprintf(stderr, "zerowg: cannot create the admin socket %s: %s\n", srv->admin_path,
+			err[0] ? err : strerror(-ret));
+		return 1;
+	}
+	srv->api_srv = api_server_start_fd(&srv->api, admin_fd, err, sizeof(err));
 	if (!srv->api_srv) {
 		fprintf(stderr, "zerowg: %s\n", err);
 		return 1;
@@ -854,9 +1209,15 @@ static void close_fd(int *fd)
 
 static void teardown(struct server *srv)
 {
+	char err[512];
+
 	api_server_stop(srv->api_srv);
 	srv->api_srv = NULL;
-	nat_teardown(&srv->nat);
+	dns_relay_stop(srv->dns);
+	srv->dns = NULL;
+	if (srv->priv_started && !srv->priv.dead &&
+	    priv_nat_teardown(&srv->priv, err, sizeof(err)) < 0)
+		log_error("%s", err);
 	close_fd(&srv->mgr_epoll);
 	close_fd(&srv->stats_fd);
 	close_fd(&srv->expiry_fd);
@@ -883,11 +1244,17 @@ static void teardown(struct server *srv)
 	store_close(srv->store);
 	store_key_free(srv->key);
 	pthread_mutex_destroy(&srv->apply_lock);
+	/* Last: it removes the UAPI and admin socket files and any NAT left,
+	 * and is waited for, so the host is as before once we exit. */
+	if (srv->priv_started)
+		priv_close(&srv->priv);
+	egress_stop(&srv->egress);
+	listen_fds_close(&srv->lfds);
 }
 
 int server_main(const struct server_options *opts, const struct server_runtime *rt)
 {
-	static const struct server_runtime no_rt = { .key = { .fd = -1 } };
+	static const struct server_runtime no_rt = { .key = { .fd = -1 }, .tun_fd = -1 };
 	struct server srv;
 	sigset_t mask, old;
 	int ret, status = 1;
@@ -898,12 +1265,12 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 	srv.tun_fd = -1;
 	srv.sig_fd = srv.stats_fd = srv.expiry_fd = srv.wake_src.fd = -1;
 	srv.mgr_stop_fd = srv.mgr_epoll = -1;
+	srv.lfds.udp4 = srv.lfds.udp6 = srv.lfds.admin = srv.lfds.http = -1;
 	pthread_mutex_init(&srv.apply_lock, NULL);
 	log_init("zerowg", log_level_from_string(getenv("LOG_LEVEL")));
 
 	if ((ret = secmem_harden_process()) < 0)
 		log_error("could not make the process non-dumpable: %s", strerror(-ret));
-	lock_memory();
 	if (!crypto_init()) {
 		fprintf(stderr, "zerowg: libcrypto lacks an algorithm WireGuard needs (OpenSSL 3 "
 			"required)\n");
@@ -919,8 +1286,16 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, &old);
 	srv.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	snprintf(srv.store_uri, sizeof(srv.store_uri), "%s",
+		 srv.rt->store_uri ? srv.rt->store_uri : "");
+	if (!srv.store_uri[0])
+		snprintf(srv.store_uri, sizeof(srv.store_uri), "sealed:%s", paths_data_dir());
+	snprintf(srv.admin_path, sizeof(srv.admin_path), "%s",
+		 srv.rt->admin_socket ? srv.rt->admin_socket : paths_admin_socket());
 
-	if (start(&srv) == 0) {
+	if (collect_listen_fds(&srv) == 0 && privsep_start(&srv) == 0 &&
+	    (lock_memory(), start(&srv) == 0)) {
+		struct sandbox_status sst;
 		char pub64[KEY_BASE64_LEN + 1];
 		struct uapi_config now;
 
@@ -928,11 +1303,15 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 		if (driver_get_stats(srv.drv, &now) < 0)
 			now.listen_port = 0;
 		key_to_base64(pub64, srv.public_key);
+		if (sandbox_status_read(0, &sst) == 0) {
+			char line[256];
+			sandbox_status_format(&sst, line, sizeof(line));
+			say("%s (%s mode)", line, mode_name(srv.mode));
+		}
 		log_confs(&srv);
 		fprintf(stderr, "zerowg: interface %s up, listening on UDP port %u, public key %s, "
 			"%zu peers, admin API on %s\n", srv.rec.interface, now.listen_port, pub64,
-			control_peer_count(srv.ctl),
-			srv.rt->admin_socket ? srv.rt->admin_socket : SERVER_DEFAULT_ADMIN_SOCKET);
+			control_peer_count(srv.ctl), srv.admin_path);
 		uapi_config_free(&now);
 		audit_log(AUDIT_SERVER_START, NULL, "cli", true, NULL);
 		sd_notifyf(0, "READY=1\nSTATUS=%s up, %zu peers", srv.rec.interface,

@@ -33,21 +33,25 @@
 
 struct server_options;	/* control.h */
 
-/* The admin socket when --admin-socket is not given. */
+/* The admin socket when --admin-socket is not given, as root (a user's
+ * is under $XDG_RUNTIME_DIR: paths.h). */
 #define SERVER_DEFAULT_ADMIN_SOCKET "/run/zerowg/admin.sock"
-/* The store when neither --data nor --store is given. */
-#define SERVER_DEFAULT_STORE "sealed:/var/lib/zerowg"
+/* The user a server started as root runs as. */
+#define SERVER_DEFAULT_USER "zerowg"
 
 /* Where the process finds things: flags of `zerowg up` that are not
  * settings of the server record. */
 struct server_runtime {
 	const char *store_uri;		/* "sealed:DIR" (--data DIR) or --store URI;
-					 * NULL = SERVER_DEFAULT_STORE */
+					 * NULL = sealed:paths_data_dir() */
 	struct store_key_source key;	/* --key-fd N (fd), credential, keyring,
 					 * allow_prompt: see store.h */
 	const char *admin_socket;	/* --admin-socket; NULL = the default */
 	const char *uapi_dir;		/* NULL = /var/run/wireguard (the UAPI
 					 * socket wg(8) talks to) */
+	const char *user;		/* --user: started as root, the user the
+					 * server runs as (NULL = "zerowg") */
+	int tun_fd;			/* --tun-fd: adopt this TUN; -1 = create */
 };
 
 /*

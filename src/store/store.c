@@ -8,13 +8,18 @@
  * struct store_ops in store_backend.h) and on libc only.
  */
 #include "store_backend.h"
+#include "log.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Per thread, because a struct store is shared by threads and each wants
  * the message for its own failure. */
@@ -261,4 +266,74 @@ void store_value_free(uint8_t *val, size_t len)
 const char *store_describe(const struct store *s)
 {
 	return s->description;
+}
+
+/* ---------------------------------------------------------- ownership -- */
+
+int store_hand_over(const char *uri, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	const char *dir;
+	struct dirent *de;
+	struct stat st;
+	size_t moved = 0;
+	DIR *d;
+	int fd, ret = 0;
+
+	if (!uri || strncmp(uri, "sealed:", 7) || !uri[7])
+		return 0;	/* memory: has no files */
+	dir = uri + 7;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;	/* missing or not a directory: store_open says so */
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	if (st.st_uid == uid) {
+		close(fd);
+		return 0;
+	}
+	if (st.st_uid != 0) {
+		snprintf(err, errlen, "the store %s belongs to uid %u, but the server runs as uid %u: "
+			 "give it to the server's user (chown -R %u:%u %s) or pass --user",
+			 dir, (unsigned)st.st_uid, (unsigned)uid, (unsigned)uid, (unsigned)gid, dir);
+		close(fd);
+		return -EPERM;
+	}
+	/* A root-owned store (made by `zerowg init` as root) becomes the
+	 * server's: its records, its lock, the directory itself.  Only
+	 * regular files directly inside; nothing is followed. */
+	d = fdopendir(fd);
+	if (!d) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	while ((de = readdir(d))) {
+		struct stat fst;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(fd, de->d_name, &fst, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(fst.st_mode))
+			continue;
+		if (fchownat(fd, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot give %s/%s to uid %u: %s", dir, de->d_name,
+				 (unsigned)uid, strerror(errno));
+			break;
+		}
+		moved++;
+	}
+	if (ret == 0 && fchown(fd, uid, gid) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot give %s to uid %u: %s", dir, (unsigned)uid,
+			 strerror(errno));
+	}
+	if (ret == 0 && fchmod(fd, 0700) < 0)
+		ret = -errno;
+	closedir(d);
+	if (ret == 0)
+		log_info("store %s (%zu files) now belongs to the server's user (uid %u)", dir, moved,
+			 (unsigned)uid);
+	return ret;
 }

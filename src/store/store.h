@@ -38,6 +38,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define STORE_KEY_LEN 32	/* the unseal key */
 #define STORE_ANY_VERSION UINT64_MAX	/* put/delete without a CAS check */
@@ -110,6 +111,16 @@ int store_create(const char *uri, const struct store_key *key, struct store **ou
 int store_open(const char *uri, const struct store_key *key, struct store **out,
 	       char *err, size_t errlen);
 void store_close(struct store *s);
+
+/*
+ * Before a server started as root drops to its own user (uid, gid): a
+ * sealed store owned by root becomes that user's (the directory and the
+ * regular files in it; nothing is followed).  One owned by the user
+ * already is left alone; one owned by anyone else is refused (-EPERM,
+ * with the fix in err).  memory: and a missing directory: 0 (opening
+ * says what is wrong).
+ */
+int store_hand_over(const char *uri, uid_t uid, gid_t gid, char *err, size_t errlen);
 
 /* 1..STORE_KEY_NAME_MAX bytes of [A-Za-z0-9._/-]. */
 bool store_key_name_valid(const char *key) __attribute__((warn_unused_result));

@@ -109,6 +109,9 @@ int sealed_record_open(const struct sealed_keys *keys, const uint8_t *buf, size_
 int store_file_read(int dirfd, const char *fname, size_t max, uint8_t **buf, size_t *len);
 int store_file_replace(int dirfd, const char *fname, const uint8_t *buf, size_t len,
 		       bool *renamed);
+/* A file root creates in a directory someone else owns becomes that
+ * owner's (fchown; nothing when not root).  0 or -errno. */
+int store_file_give_to_dir_owner(int dirfd, int fd);
 int store_file_sweep(int dirfd, void (*removed)(const char *fname, void *arg), void *arg);
 int store_file_mkdir(const char *dir);
 void store_file_hex(char *out, const uint8_t *in, size_t len);

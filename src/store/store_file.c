@@ -127,6 +127,22 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+int store_file_give_to_dir_owner(int dirfd, int fd)
+{
+	struct stat dir;
+
+	/* Only root can, and only root needs to: the server runs as its own
+	 * user and owns the directory; a root CLI (init, import) writing
+	 * there must leave files that user can read. */
+	if (geteuid() != 0)
+		return 0;
+	if (fstat(dirfd, &dir) < 0)
+		return -errno;
+	if (dir.st_uid == 0)
+		return 0;
+	return fchown(fd, dir.st_uid, dir.st_gid) < 0 ? -errno : 0;
+}
+
 int store_file_replace(int dirfd, const char *fname, const uint8_t *buf, size_t len,
 		       bool *renamed)
 {
@@ -147,7 +163,9 @@ int store_file_replace(int dirfd, const char *fname, const uint8_t *buf, size_t 
 	}
 	if (fd < 0)
 		return -errno;
-	ret = write_all(fd, buf, len);
+	ret = store_file_give_to_dir_owner(dirfd, fd);
+	if (ret == 0)
+		ret = write_all(fd, buf, len);
 	if (ret == 0 && fsync(fd) < 0)
 		ret = -errno;
 	if (close(fd) < 0 && ret == 0)

@@ -224,6 +224,7 @@ static int writer_lock(struct sealed_store *ss)
 		if (ss->lockfd < 0)
 			return store_fail(-errno, "cannot open the lock file %s/%s: %s",
 					  ss->dir, LOCK_FILE, strerror(errno));
+		store_file_give_to_dir_owner(ss->dirfd, ss->lockfd);
 	}
 	/* Bounded: a writer that hangs holding the lock must not hang every
 	 * other zerowg process with it.  Back off from 1 ms to 64 ms. */

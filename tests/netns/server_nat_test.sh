@@ -68,10 +68,23 @@ check "SIGTERM: forwarding is back to its old value (0)" \
 	       [ \"\$(ip netns exec '$(H s)' cat /proc/sys/net/ipv6/conf/all/forwarding)\" = 0 ]"
 check_not "SIGTERM: the client no longer reaches the internet namespace" ping_ok c 198.18.0.2 2
 
-# A crash leaves the table behind; the next start replaces it.
+# A crash of the server: its privileged helper, which holds the table, is
+# still alive and removes it.
 check "restart: the server starts again with --nat" srv_start --nat || finish
+helper=$(pgrep -P "$(srv_pid)" | head -n 1)
+check "the privileged helper is the server's child" test -n "$helper"
 srv_stop KILL
-check "kill -9: the table is left behind (nothing could remove it)" table_present
+check "kill -9 of the server: its privileged helper removes the table" \
+	wait_for 5 table_absent
+check "kill -9 of the server: the helper exits too" \
+	wait_for 5 sh -c "! kill -0 '$helper' 2>/dev/null"
+# Both killed at once: nothing could remove the table; the next start
+# replaces it.
+check "restart: the server starts again with --nat" srv_start --nat || finish
+helper=$(pgrep -P "$(srv_pid)" | head -n 1)
+kill -9 "$helper" 2>/dev/null
+srv_stop KILL
+check "kill -9 of both: the table is left behind (nothing could remove it)" table_present
 check "restart after kill -9: the server starts and replaces the table" srv_start --nat || finish
 check "restart after kill -9: exactly one table, with its rules" \
 	sh -c "[ \"\$(ip netns exec '$(H s)' nft list tables | grep -c '$TABLE')\" = 1 ] &&
