@@ -27,6 +27,7 @@
 #define OPT_ADMIN_SOCKET 0x200
 #define OPT_USER 0x201
 #define OPT_TUN_FD 0x202
+#define OPT_NETNS 0x203
 
 static void usage(FILE *f)
 {
@@ -43,6 +44,8 @@ static void usage(FILE *f)
 		"  --user NAME        started as root: the user the server runs as (default zerowg);\n"
 		"                     a small privileged helper keeps only the interface work\n"
 		"  --tun-fd N         use the open TUN device N instead of creating one\n"
+		"  --netns PATH       put the tunnel interface into this network namespace\n"
+		"                     (/run/netns/NAME); the UDP socket stays here\n"
 		"The server:\n"
 		"  --interface NAME   the interface name (default zwg0)\n"
 		"  --port N           the UDP port to listen on (default 51820)\n"
@@ -66,6 +69,7 @@ static const struct option longopts[] = {
 	{ "admin-socket", required_argument, NULL, OPT_ADMIN_SOCKET },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "tun-fd", required_argument, NULL, OPT_TUN_FD },
+	{ "netns", required_argument, NULL, OPT_NETNS },
 	CLI_SERVER_LONGOPTS,
 	{ "keepalive", required_argument, NULL, 'k' },
 	{ "no-nat", no_argument, NULL, CLI_OPT_NO_NAT },
@@ -81,7 +85,7 @@ int up_main(int argc, char *argv[])
 	struct cli_store_opts so;
 	struct control_error e;
 	const char *admin_socket = getenv("ZEROWG_ADMIN_SOCKET");
-	const char *user = NULL;
+	const char *user = NULL, *netns = NULL;
 	int tun_fd = -1;
 	char *uri = NULL;
 	int c, ret = 1;
@@ -111,6 +115,15 @@ int up_main(int argc, char *argv[])
 		}
 		if (c == OPT_USER) {
 			user = optarg;
+			continue;
+		}
+		if (c == OPT_NETNS) {
+			if (optarg[0] != '/') {
+				fprintf(stderr, "zerowg: --netns \"%s\" is not a path (e.g. "
+					"/run/netns/app or /proc/PID/ns/net)\n", optarg);
+				goto out;
+			}
+			netns = optarg;
 			continue;
 		}
 		if (c == OPT_TUN_FD) {
@@ -158,6 +171,7 @@ int up_main(int argc, char *argv[])
 	rt.admin_socket = admin_socket && *admin_socket ? admin_socket : NULL;
 	rt.user = user;
 	rt.tun_fd = tun_fd;
+	rt.netns_path = netns;
 	ret = server_main(&opts, &rt);
 out:
 	server_options_free(&opts);

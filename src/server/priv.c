@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/if_tun.h>
+#include <linux/nsfs.h>
 #include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -898,6 +899,45 @@ static void close_other_fds(int *keep, size_t n)
 	}
 }
 
+/*
+ * --netns PATH: the tunnel goes into a namespace someone prepared (ip netns
+ * add, podman, a systemd unit's NetworkNamespacePath=).  Root joins it
+ * directly; a user joins one it owns through its user namespace (where it
+ * then holds CAP_NET_ADMIN), as nsenter -U -n would.
+ */
+static int join_netns(const char *path, char *msg, size_t len)
+{
+	int fd, ufd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		errbuf_set(msg, len, "--netns %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (setns(fd, CLONE_NEWNET) == 0) {
+		close(fd);
+		return 0;
+	}
+	e = errno;
+	if (e == EPERM) {
+		ufd = ioctl(fd, NS_GET_USERNS);
+		if (ufd >= 0) {
+			if (setns(ufd, CLONE_NEWUSER) == 0 && setns(fd, CLONE_NEWNET) == 0)
+				e = 0;
+			else
+				e = errno;
+			close(ufd);
+		}
+	}
+	close(fd);
+	if (e)
+		errbuf_set(msg, len, "--netns %s: cannot enter it: %s (it must be a network "
+			   "namespace: /run/netns/NAME from `ip netns add`, as root, or "
+			   "/proc/PID/ns/net of a process of this user's)", path, strerror(e));
+	return -e;
+}
+
 static void __attribute__((noreturn)) child_main(const struct priv_config *cfg, int fd)
 {
 	struct priv_config ccfg = *cfg;
@@ -907,7 +947,9 @@ static void __attribute__((noreturn)) child_main(const struct priv_config *cfg, 
 
 	session_init(&s, &ccfg, &priv_ops_default, fd);
 	/* First, while /proc/self is still ours (see enter_userns). */
-	if (cfg->new_userns)
+	if (cfg->netns_path[0])
+		s.setup_error = join_netns(cfg->netns_path, s.setup_msg, sizeof(s.setup_msg));
+	else if (cfg->new_userns)
 		s.setup_error = enter_userns(s.setup_msg, sizeof(s.setup_msg));
 	/* Rootless it stays dumpable: it holds no secret, and the server and
 	 * slirp4netns (same uid) must open /proc/PID/ns/{user,net}. */

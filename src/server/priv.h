@@ -143,6 +143,10 @@ struct priv_config {
 	uid_t uid;			/* the server's user and group: the admin */
 	gid_t gid;			/* socket and a directory we create are theirs */
 	bool new_userns;		/* rootless: own user + network namespace */
+	char netns_path[108];		/* "" or a network namespace to join instead
+					 * (--netns: /run/netns/NAME, /proc/PID/ns/net);
+					 * one a user made is joined through its
+					 * owning user namespace */
 };
 
 /* ---------------------------------------------------- privileged side -- */

@@ -672,6 +672,14 @@ static int privsep_start(struct server *srv)
 			    "write): zerowg peer list shows the peers", IPC_SOCKET_DIR);
 	}
 	snprintf(pc.uapi_dir, sizeof(pc.uapi_dir), "%s", srv->uapi_dir);
+	if (srv->rt->netns_path) {
+		if (strlen(srv->rt->netns_path) >= sizeof(pc.netns_path)) {
+			fprintf(stderr, "zerowg: --netns \"%s\" is too long\n", srv->rt->netns_path);
+			return 1;
+		}
+		snprintf(pc.netns_path, sizeof(pc.netns_path), "%s", srv->rt->netns_path);
+		pc.new_userns = false;
+	}
 	if (srv->lfds.admin < 0)
 		snprintf(pc.admin_path, sizeof(pc.admin_path), "%s", srv->admin_path);
 	ret = priv_fork(&pc, &srv->priv, err, sizeof(err));
@@ -692,7 +700,10 @@ static int privsep_start(struct server *srv)
 		    "stays in this network namespace, the tunnel interface lives in a user and "
 		    "network namespace of its own (/proc/%d/ns/net)",
 		    (int)priv_netns_pid(&srv->priv));
-	if (srv->mode == MODE_ROOTLESS) {
+	if (srv->rt->netns_path)
+		say("the tunnel interface goes into the network namespace %s; the UDP socket "
+		    "stays here", srv->rt->netns_path);
+	else if (srv->mode == MODE_ROOTLESS) {
 		/* Before any key is loaded: it forks and execs. */
 		ret = egress_start(&srv->egress, priv_netns_pid(&srv->priv), err, sizeof(err));
 		if (ret < 0)

@@ -52,6 +52,8 @@ struct server_runtime {
 	const char *user;		/* --user: started as root, the user the
 					 * server runs as (NULL = "zerowg") */
 	int tun_fd;			/* --tun-fd: adopt this TUN; -1 = create */
+	const char *netns_path;		/* --netns: the tunnel interface's network
+					 * namespace (NULL: here, or rootless a new one) */
 };
 
 /*
