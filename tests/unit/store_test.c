@@ -767,6 +767,96 @@ static void test_sealed_stray_files(void)
 
 /* Several handles on one directory see each other's writes, and the name
  * cache of one does not hide records another deleted or added. */
+/* Every regular file in dir (and dir itself) belongs to uid. */
+static bool all_owned_by(const char *dir, uid_t uid)
+{
+	struct dirent *de;
+	struct stat st;
+	char path[1024];
+	bool ok;
+	DIR *d;
+
+	if (stat(dir, &st) < 0 || st.st_uid != uid)
+		return false;
+	d = opendir(dir);
+	if (!d)
+		return false;
+	ok = true;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (lstat(path, &st) < 0 || (S_ISREG(st.st_mode) && st.st_uid != uid))
+			ok = false;
+	}
+	closedir(d);
+	return ok;
+}
+
+/*
+ * A server started as root runs as its own user: the root-owned store
+ * that `zerowg init` made is handed over (the directory and its regular
+ * files, nothing followed), one of another user's is refused, and a file
+ * a root CLI writes into the user's directory becomes the user's.
+ */
+static void test_sealed_hand_over(void)
+{
+	char dir[512], err[512], uri[600], link[700], target[700];
+	struct store *s = NULL;
+	struct stat st;
+	uid_t nobody = 65534;
+	gid_t nogroup = 65534;
+
+	if (geteuid() != 0) {
+		/* Only root can hand over; as a user it must be a no-op on
+		 * one's own store and say no to another's. */
+		snprintf(uri, sizeof(uri), "%s", new_sealed_uri(dir, sizeof(dir)));
+		CHECK_INT(store_create(uri, key_a, &s, err, sizeof(err)), 0);
+		store_close(s);
+		CHECK_INT(store_hand_over(uri, geteuid(), getegid(), err, sizeof(err)), 0);
+		CHECK(all_owned_by(dir, geteuid()));
+		CHECK_INT(store_hand_over(uri, geteuid() + 1, getegid(), err, sizeof(err)), -EPERM);
+		return;
+	}
+	snprintf(uri, sizeof(uri), "%s", new_sealed_uri(dir, sizeof(dir)));
+	CHECK_INT(store_create(uri, key_a, &s, err, sizeof(err)), 0);
+	CHECK_INT(put_str(s, "server", "identity", STORE_NEW, NULL), 0);
+	store_close(s);
+	/* A symlink planted in the directory is neither followed nor chowned. */
+	snprintf(target, sizeof(target), "%s/../outside", dir);
+	CHECK(close(open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == 0);
+	snprintf(link, sizeof(link), "%s/zz-link", dir);
+	CHECK_INT(symlink(target, link), 0);
+	CHECK(all_owned_by(dir, 0));
+
+	CHECK_INT(store_hand_over(uri, nobody, nogroup, err, sizeof(err)), 0);
+	CHECK(all_owned_by(dir, nobody));
+	CHECK_INT(stat(dir, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0700);
+	CHECK_INT(lstat(link, &st), 0);
+	CHECK_INT(st.st_uid, 0);			/* the link itself untouched */
+	CHECK_INT(stat(target, &st), 0);
+	CHECK_INT(st.st_uid, 0);			/* and nothing followed */
+	CHECK_INT(unlink(link), 0);
+	/* Again: already the user's, nothing to do. */
+	CHECK_INT(store_hand_over(uri, nobody, nogroup, err, sizeof(err)), 0);
+
+	/* Root writes a record into the user's store (an import while the
+	 * server is down): the new file is the user's too. */
+	CHECK_INT(store_open(uri, key_a, &s, err, sizeof(err)), 0);
+	CHECK_INT(put_str(s, "peers/phone", "phone-record", STORE_NEW, NULL), 0);
+	store_close(s);
+	CHECK(all_owned_by(dir, nobody));
+
+	/* Another user's store is refused, with the fix named. */
+	CHECK_INT(store_hand_over(uri, 4242, 4242, err, sizeof(err)), -EPERM);
+	CHECK(contains(err, dir) && contains(err, "chown -R 4242"));
+	/* memory: and a missing directory: nothing to do. */
+	CHECK_INT(store_hand_over("memory:", nobody, nogroup, err, sizeof(err)), 0);
+	CHECK_INT(store_hand_over("sealed:/nonexistent/zwg", nobody, nogroup, err, sizeof(err)), 0);
+	unlink(target);
+}
+
 static void test_sealed_two_handles(void)
 {
 	char dir[512], err[512], uri[600];
@@ -1214,6 +1304,7 @@ int main(void)
 	RUN(test_sealed_two_handles);
 	RUN(test_key_text);
 	RUN(test_key_from_fd);
+	RUN(test_sealed_hand_over);
 	RUN(test_key_from_credential);
 	RUN(test_key_keyring);
 	RUN(test_key_prompt);
