@@ -52,6 +52,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1024,6 +1025,17 @@ static int start(struct server *srv)
 			srv->rec.interface, err[0] ? err : strerror(-ret));
 		return 1;
 	}
+	/* The loop never blocks: an adopted TUN (--tun-fd) may come blocking. */
+	{
+		int fl = fcntl(srv->tun_fd, F_GETFL);
+		if (fl < 0 || fcntl(srv->tun_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+			fprintf(stderr, "zerowg: the TUN fd: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	/* Our copy of --tun-fd: the helper handed the interface back. */
+	if (srv->rt->tun_fd >= 0 && srv->rt->tun_fd != srv->tun_fd)
+		close(srv->rt->tun_fd);
 	if (strcmp(ifname, srv->rec.interface)) {
 		/* --tun-fd: the interface is the one handed over. */
 		log_info("interface %s (from --tun-fd) instead of %s", ifname, srv->rec.interface);

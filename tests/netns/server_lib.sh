@@ -46,7 +46,7 @@ srv_start() {
 	n=0
 	while [ $n -lt 100 ]; do
 		if [ -S "$ADMIN" ] && X s ip link show "$(sif)" 2>/dev/null | grep -q ',UP'; then
-			"$ZWG" peer list --admin-socket "$ADMIN" >/dev/null 2>&1 && return 0
+			timeout 5 "$ZWG" peer list --admin-socket "$ADMIN" >/dev/null 2>&1 && return 0
 		fi
 		if ! running "$pid"; then
 			echo "zerowg up exited during start-up:"
