@@ -168,81 +168,10 @@ while time.time() < end:
         pass
     c.close()
 EOF
-# The internet's DNS server: example.test A -> 198.18.0.77, anything else
-# NXDOMAIN; one log line per query: "SRC ID NAME".
-cat >"$W/fakedns.py" <<'EOF'
-import socket, struct, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("198.18.0.2", 53))
-s.settimeout(1)
-log = open(sys.argv[1], "a")
-end = time.time() + 300
-while time.time() < end:
-    try:
-        q, src = s.recvfrom(4096)
-    except socket.timeout:
-        continue
-    if len(q) < 12:
-        continue
-    qid = struct.unpack(">H", q[:2])[0]
-    off, labels = 12, []
-    while off < len(q) and q[off] != 0:
-        labels.append(q[off + 1:off + 1 + q[off]].decode("ascii", "replace"))
-        off += 1 + q[off]
-    name = ".".join(labels)
-    qtype = struct.unpack(">H", q[off + 1:off + 3])[0] if off + 3 <= len(q) else 0
-    log.write("%s %d %s\n" % (src[0], qid, name))
-    log.flush()
-    question = q[12:off + 5]
-    if name.lower() == "example.test" and qtype == 1:
-        head = struct.pack(">HHHHHH", qid, 0x8180, 1, 1, 0, 0)
-        rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([198, 18, 0, 77])
-    else:
-        head = struct.pack(">HHHHHH", qid, 0x8183, 1, 0, 0, 0)
-        rr = b""
-    s.sendto(head + question + rr, src)
-EOF
-# A raw DNS query: python3 dnsq.py SERVER NAME ID -> the first A address of
-# the answer (exit 0), or why not (exit 1).
-cat >"$W/dnsq.py" <<'EOF'
-import socket, struct, sys
-server, name, qid = sys.argv[1], sys.argv[2], int(sys.argv[3])
-q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
-for l in name.split("."):
-    q += bytes([len(l)]) + l.encode()
-q += b"\0" + struct.pack(">HH", 1, 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(1)
-for attempt in range(3):
-    s.sendto(q, (server, 53))
-    try:
-        a, src = s.recvfrom(65535)
-    except socket.timeout:
-        continue
-    break
-else:
-    print("no answer from %s in 3 s" % server); sys.exit(1)
-aid, flags, qd, an = struct.unpack(">HHHH", a[:8])
-if aid != qid:
-    print("answer id %d, the query's %d" % (aid, qid)); sys.exit(1)
-if flags & 15 or an == 0:
-    print("rcode %d, %d answers" % (flags & 15, an)); sys.exit(1)
-off = len(q)
-def skip_name(off):
-    while a[off] != 0:
-        if a[off] >= 0xc0:
-            return off + 2
-        off += 1 + a[off]
-    return off + 1
-for i in range(an):
-    off = skip_name(off)
-    rtype, rclass, ttl, rdlen = struct.unpack(">HHIH", a[off:off + 10])
-    off += 10
-    if rtype == 1 and rdlen == 4:
-        print(socket.inet_ntoa(a[off:off + 4])); sys.exit(0)
-    off += rdlen
-print("no A record"); sys.exit(1)
-EOF
+# The internet's DNS server (example.test A -> 198.18.0.77, one log line
+# per query: "SRC ID NAME") and a raw DNS query: tests/tools/*.py, copied
+# where nobody can read them.
+cp "${0%/*}/../tools/fakedns.py" "${0%/*}/../tools/dnsq.py" "$W/"
 chmod 644 "$W"/*.py
 
 X inet "$PY" "$W/svc.py" 198.18.0.2 "$IPORT" inet "$W/inet.conns" >"$W/inet-svc.log" 2>&1 &
