@@ -412,6 +412,18 @@ wait_hs() {
 }
 
 # wait_for SECONDS CMD...: until CMD succeeds (polled every 0.1 s).
+# tun_lock: a test that runs something as a user opens /dev/net/tun to
+# users and restores its mode; that mode is the whole machine's, so such
+# tests take this lock (held until the test's shell exits) before they
+# read the old mode, and two of them never interleave a change and a
+# restore.  Waits 10 minutes at most.
+tun_lock() {
+	local d
+	d=/run/lock; [ -d "$d" ] || d=/tmp
+	exec 8>"$d/zerowg-tests-dev-net-tun.lock" || return 1
+	flock -w 600 8
+}
+
 wait_for() {
 	local n lim
 	lim=$(($1 * 10)); shift

@@ -59,6 +59,7 @@ UNSEAL=$(head -c 32 /dev/urandom | base64)
 NETNS_ETC=/etc/netns/$SNS
 ETC_NETNS_MADE=""
 [ -d /etc/netns ] || ETC_NETNS_MADE=1
+tun_lock || { fail "setup: cannot take the /dev/net/tun lock"; finish; }
 TUN_MODE_BEFORE=$(stat -c %a /dev/net/tun) || { fail "setup: no /dev/net/tun"; finish; }
 SPID="" ANCHOR="" HELPER="" SSLIRP="" CSLIRP="" ZPID=""
 
