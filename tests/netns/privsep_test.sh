@@ -537,4 +537,21 @@ check "--tun-fd: SIGTERM: the helper is gone" wait_for 5 not_running "$HP"
 check "--tun-fd: SIGTERM: no UAPI socket file left" gone "/var/run/wireguard/$TIF.sock"
 check "--tun-fd: SIGTERM: no admin socket file left" gone "$ADMIN"
 check "--tun-fd: SIGTERM: $TIF is gone" wait_for 5 no_link "$TIF"
+
+# No /dev/net/tun (a container started without --device /dev/net/tun):
+# in a mount namespace of its own, /dev/net is an empty tmpfs.
+no_tun_dev() {
+	printf '%s\n' "$UNSEAL" | timeout 20 ip netns exec "$(H s)" unshare -m sh -c \
+		"mount -t tmpfs none /dev/net && exec '$ZWG' up --data '$W/data' --key-fd 0 \
+		 --admin-socket '$W/notun.sock' --interface '$(sif)' --port '$SPORT'" \
+		>"$W/notun.out" 2>&1
+	st=$?
+	cat "$W/notun.out"
+	[ "$st" = 1 ] && grep -q '/dev/net/tun' "$W/notun.out" &&
+		grep -qi 'modprobe tun\|--device /dev/net/tun' "$W/notun.out"
+}
+check "no /dev/net/tun: exit 1, naming it and the fix" no_tun_dev
+check "no /dev/net/tun: no admin socket left behind" gone "$W/notun.sock"
+check "no /dev/net/tun: the store still opens (nothing lost)" \
+	sh -c "printf '%s\n' '$UNSEAL' | '$ZWG' export --data '$W/data' --key-fd 0 | grep -q PrivateKey"
 finish
