@@ -1,7 +1,8 @@
 /*
  * server.c - `zerowg up` (server.h): start-up in a fixed order that fails
- * closed, the loop's own sources (signals, the statistics and expiry
- * timers), and a shutdown that undoes everything.
+ * closed, applies and reloads, and a shutdown that undoes everything.  How
+ * it gets its interface and drops its privileges is in server_mode.c, its
+ * manager thread (signals, timers) in server_manager.c.
  *
  * Threads: the calling thread becomes the device's loop thread and owns the
  * device: it moves packets and answers the driver's gets and sets
@@ -23,10 +24,12 @@
  * So no request can wait forever on a loop that no longer runs.
  *
  * Relies on store.h, control.h, the data plane (device.h, ipc.h, tun.h:
- * only to create, run and tear down the device), driver.h, netlink.h,
- * nat.h, apply.h, stats.h, audit.h, api.h and libsystemd.
+ * only to create, run and tear down the device), driver.h, priv.h (every
+ * privileged step), sandbox.h, dns.h, apply.h, stats.h, audit.h, api.h
+ * and libsystemd.
  */
 #include "server.h"
+#include "server_internal.h"
 #include "api.h"
 #include "api_http.h"
 #include "apply.h"
@@ -70,85 +73,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How the server got its interface (docs/first-use.md, "Without root"). */
-enum server_mode {
-	MODE_ROOT,	/* started as root: runs as its own user, the privileged
-			 * part keeps root for the interface work */
-	MODE_CAPS,	/* started as a user with CAP_NET_ADMIN (systemd's
-			 * AmbientCapabilities=): the privileged part keeps it */
-	MODE_ROOTLESS,	/* an ordinary user: the privileged part owns a user and
-			 * network namespace of its own, where the tunnel lives */
-};
-
-struct server {
-	const struct server_options *opts;
-	const struct server_runtime *rt;
-	enum server_mode mode;
-	uid_t uid;				/* who the server runs as */
-	gid_t gid;
-	char store_uri[4200];
-	char admin_path[108];
-	char uapi_dir[108];			/* "" = no UAPI socket */
-	/* The privileged part: the interface, its addresses, routes and NAT.
-	 * Its lock is a leaf. */
-	struct priv_client priv;
-	bool priv_started;
-	bool nat_on;				/* the privileged part set NAT up */
-	struct egress egress;			/* rootless: slirp4netns */
-	struct listen_fds lfds;			/* socket activation (LISTEN_FDS) */
-	struct dns_relay *dns;			/* clients' DNS on the tunnel address */
-	struct store_key *key;
-	struct store *store;
-	struct control *ctl;
-	struct server_record rec;		/* without its private key */
-	uint8_t public_key[MODEL_KEY_LEN];
-	char addr4[64];				/* "10.13.13.1/24" */
-	char addr6[64];
-
-	int tun_fd;
-	int ifindex;
-	struct device *dev;		/* created, run and torn down here only */
-	struct driver *drv;		/* every other use of the data plane */
-	struct ipc_server *ipc;
-	/* Serialises applies, reloads and expiry: a set is computed from a
-	 * get, and two of those must not cross.  Outermost lock. */
-	pthread_mutex_t apply_lock;
-	struct apply_routes routes;
-	bool routes_ready;
-	struct nat nat;
-	struct stats *stats;
-	struct api api;
-	struct api_server *api_srv;
-
-	/* The manager thread's sources (epoll on mgr_epoll). */
-	int sig_fd;				/* signalfd: INT, TERM, HUP */
-	int stats_fd;				/* timerfd, every STATS_INTERVAL_SEC */
-	int expiry_fd;				/* timerfd, the earliest expiry */
-	int mgr_stop_fd;			/* eventfd: the loop stopped by itself */
-	int mgr_epoll;
-	pthread_t manager;
-	bool manager_started;
-	struct loop_source wake_src;		/* eventfd: the manager stops the loop */
-	bool api_stopped;			/* set by the manager (atomic) */
-	int exit_status;			/* set by the manager before it stops the loop */
-};
 
 /* ------------------------------------------------------------ helpers -- */
-
-static bool has_cap(int cap)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	unsigned long long caps = 0;
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			break;
-	fclose(f);
-	return caps & (1ULL << cap);
-}
 
 /*
  * mlockall, where it cannot backfire: with MCL_FUTURE every later
@@ -196,7 +122,7 @@ static void format_addr(char *buf, size_t len, int family, const void *addr, uns
 
 /* A start-up line: what was set up, shown at every log level (the log
  * says more with LOG_LEVEL=verbose). */
-static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+void server_say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -251,7 +177,7 @@ static int desired_prefixes(void *ctx, apply_prefix_fn fn, void *arg)
  * desired state is read, so a change stored meanwhile is applied by this
  * apply or by the next one, never lost.
  */
-static int apply_locked(struct server *srv, char *err, size_t errlen)
+int server_apply_locked(struct server *srv, char *err, size_t errlen)
 {
 	struct apply_peers_source src = { .desired_peers = desired_peers,
 					  .prefixes = desired_prefixes, .ctx = srv };
@@ -294,7 +220,7 @@ static int server_apply(struct server *srv, char *err, size_t errlen)
 	int ret;
 
 	pthread_mutex_lock(&srv->apply_lock);
-	ret = apply_locked(srv, err, errlen);
+	ret = server_apply_locked(srv, err, errlen);
 	pthread_mutex_unlock(&srv->apply_lock);
 	return ret;
 }
@@ -302,7 +228,7 @@ static int server_apply(struct server *srv, char *err, size_t errlen)
 /* Wall-clock seconds, read precisely: time() may read a coarse clock
  * that lags the timerfd's by a tick, which would make an expiry timer
  * that just fired look early. */
-static int64_t wall_now(void)
+int64_t server_wall_now(void)
 {
 	struct timespec ts;
 
@@ -313,7 +239,7 @@ static int64_t wall_now(void)
 /* Arms the expiry timer for the earliest expiry (never earlier than
  * not_before, so a peer the control layer did not expire cannot make the
  * loop spin). */
-static void arm_expiry_after(struct server *srv, int64_t not_before)
+void server_arm_expiry_after(struct server *srv, int64_t not_before)
 {
 	struct itimerspec its = { 0 };
 	int64_t next;
@@ -329,7 +255,7 @@ static void arm_expiry_after(struct server *srv, int64_t not_before)
 
 static void arm_expiry(struct server *srv)
 {
-	arm_expiry_after(srv, 1);
+	server_arm_expiry_after(srv, 1);
 }
 
 /* The control layer heard of a stored change (on the thread that made it). */
@@ -412,7 +338,7 @@ static void refresh_interface(struct server *srv)
 
 /* Under apply_lock, so that a reload never races another one, an apply
  * nor the expiry timer. */
-static int server_reload(struct server *srv, char *err, size_t errlen)
+int server_reload(struct server *srv, char *err, size_t errlen)
 {
 	struct control_error e;
 	int ret;
@@ -427,7 +353,7 @@ static int server_reload(struct server *srv, char *err, size_t errlen)
 	} else {
 		refresh_interface(srv);
 		arm_expiry(srv);
-		ret = apply_locked(srv, err, errlen);
+		ret = server_apply_locked(srv, err, errlen);
 	}
 	audit_log(AUDIT_SERVER_RELOAD, NULL, NULL, ret == 0, ret == 0 ? NULL : err);
 	audit_set_thread_via(NULL);
@@ -438,283 +364,6 @@ static int server_reload(struct server *srv, char *err, size_t errlen)
 static int api_reload(void *ctx, char *err, size_t errlen)
 {
 	return server_reload(ctx, err, errlen);
-}
-
-/* ------------------------------------------------------- the manager -- */
-
-/* The manager thread: signals, statistics, expiry; never the packet loop. */
-
-static void on_stats_timer(struct server *srv)
-{
-	uint64_t n;
-
-	if (read(srv->stats_fd, &n, sizeof(n)) != sizeof(n))
-		return;
-	if (stats_sample(srv->stats, srv->drv, (int64_t)time(NULL), true) < 0)
-		log_error("statistics: cannot read the interface's counters");
-}
-
-static void on_expiry_timer(struct server *srv)
-{
-	char err[512] = "";
-	uint64_t n;
-	int64_t now;
-	int ret;
-
-	if (read(srv->expiry_fd, &n, sizeof(n)) != sizeof(n))
-		return;
-	pthread_mutex_lock(&srv->apply_lock);
-	audit_set_thread_via("expiry");
-	now = wall_now();
-	ret = control_expire_due(srv->ctl, now, NULL, NULL);
-	if (ret < 0) {
-		log_error("expiring peers: %s", strerror(-ret));
-		/* The desired config leaves expired peers out even if storing
-		 * the change failed, but then nothing noted which peers: apply
-		 * everything. */
-		control_mark_all_changed(srv->ctl);
-	}
-	if (apply_locked(srv, err, sizeof(err)) < 0)
-		log_error("%s", err);
-	audit_set_thread_via(NULL);
-	/* If storing failed, the peer is still due: retry in a second. */
-	arm_expiry_after(srv, now + 1);
-	pthread_mutex_unlock(&srv->apply_lock);
-}
-
-/* Stops the admin API (requests in progress finish: the loop still
- * serves their driver calls), then wakes the loop to stop it. */
-static void shut_down(struct server *srv)
-{
-	uint64_t one = 1;
-
-	api_server_stop(srv->api_srv);
-	srv->api_srv = NULL;
-	__atomic_store_n(&srv->api_stopped, true, __ATOMIC_RELEASE);
-	if (write(srv->wake_src.fd, &one, sizeof(one)) < 0)
-		log_warn_errno("eventfd");
-}
-
-/* true: shut down. */
-static bool on_signal(struct server *srv)
-{
-	struct signalfd_siginfo si;
-
-	while (read(srv->sig_fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			char err[512] = "";
-			if (server_reload(srv, err, sizeof(err)) < 0)
-				log_error("%s", err);
-			else
-				log_info("store reloaded (SIGHUP)");
-			continue;
-		}
-		log_info("received signal %u, shutting down", si.ssi_signo);
-		sd_notify(0, "STOPPING=1");
-		return true;
-	}
-	return false;
-}
-
-static void *manager_main(void *arg)
-{
-	struct server *srv = arg;
-	bool done = false;
-
-	while (!done) {
-		struct epoll_event ev[4];
-		int n = epoll_wait(srv->mgr_epoll, ev, 4, -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_warn_errno("manager: epoll_wait");
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			int fd = ev[i].data.fd;
-			if (fd == srv->sig_fd)
-				done |= on_signal(srv);
-			else if (fd == srv->stats_fd)
-				on_stats_timer(srv);
-			else if (fd == srv->expiry_fd)
-				on_expiry_timer(srv);
-			else if (fd == srv->mgr_stop_fd)
-				done = true;
-			else if (fd == srv->priv.fd) {
-				log_error("the privileged part (pid %d) has exited: the interface, its "
-					  "routes and NAT can no longer be managed; shutting down "
-					  "(nothing stored is lost)", (int)srv->priv.pid);
-				srv->exit_status = 1;
-				done = true;
-			}
-		}
-	}
-	shut_down(srv);
-	return NULL;
-}
-
-static int manager_watch(struct server *srv, int fd, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.fd = fd };
-
-	if (fd < 0)
-		return -1;
-	return epoll_ctl(srv->mgr_epoll, EPOLL_CTL_ADD, fd, &ev);
-}
-
-/* On the loop: the manager has stopped the API. */
-static void on_wake(struct device *dev, struct loop_source *src, uint32_t events)
-{
-	struct server *srv = src->ctx;
-	uint64_t n;
-
-	if (read(src->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_warn_errno("eventfd");
-	device_stop(dev, srv->exit_status);
-	(void)events;
-}
-
-/* ---------------------------------------------------------- privileges -- */
-
-/* LISTEN_FDS: 0 or 1 after a message. */
-static int collect_listen_fds(struct server *srv)
-{
-	char err[512] = "";
-	int ret = listen_fds_collect(&srv->lfds, err, sizeof(err));
-
-	if (ret < 0) {
-		fprintf(stderr, "zerowg: socket activation: %s\n", err[0] ? err : strerror(-ret));
-		return 1;
-	}
-	if (srv->lfds.http >= 0) {
-		say("socket activation passed a TCP socket (fd %d); there is no web interface "
-		    "yet: it is closed", srv->lfds.http);
-		close(srv->lfds.http);
-		srv->lfds.http = -1;
-	}
-	if (srv->lfds.admin >= 0)
-		say("admin API on the socket from socket activation");
-	return 0;
-}
-
-static const char *mode_name(enum server_mode m)
-{
-	return m == MODE_ROOT ? "root" : m == MODE_CAPS ? "CAP_NET_ADMIN" : "rootless";
-}
-
-/*
- * Decides how the interface is made, prepares what the server's user must
- * own, and forks the privileged part -- before any key is read, so it
- * never holds one.  0 or 1 after a message.
- */
-static int privsep_start(struct server *srv)
-{
-	const char *user = srv->rt->user ? srv->rt->user : SERVER_DEFAULT_USER;
-	struct priv_config pc;
-	char err[512] = "";
-	int ret;
-
-	memset(&pc, 0, sizeof(pc));
-	pc.tun_fd = srv->rt->tun_fd;
-	srv->uid = (uid_t)-1;
-	srv->gid = (gid_t)-1;
-	if (geteuid() == 0) {
-		struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
-
-		srv->mode = MODE_ROOT;
-		ret = sandbox_lookup_user(user, &srv->uid, &srv->gid, err, sizeof(err));
-		if (ret == -ENOENT) {
-			fprintf(stderr, "zerowg: the server runs as the user \"%s\", which does not "
-				"exist: create it (useradd --system --no-create-home --shell "
-				"/usr/sbin/nologin %s; ./dev does) or pass --user NAME\n", user, user);
-			return 1;
-		}
-		if (ret < 0) {
-			fprintf(stderr, "zerowg: --user %s: %s\n", user, err);
-			return 1;
-		}
-		if (srv->uid == 0) {
-			fprintf(stderr, "zerowg: --user %s is root: the server must run as a user "
-				"of its own (e.g. zerowg)\n", user);
-			return 1;
-		}
-		/* Keys stay in locked memory after the drop: without
-		 * CAP_IPC_LOCK that needs an unlimited RLIMIT_MEMLOCK. */
-		if (setrlimit(RLIMIT_MEMLOCK, &unlimited) < 0)
-			log_info("cannot lift RLIMIT_MEMLOCK (%s): keys stay in locked pages, "
-				 "other memory may be swapped", strerror(errno));
-		ret = store_hand_over(srv->store_uri, srv->uid, srv->gid, err, sizeof(err));
-		if (ret < 0) {
-			fprintf(stderr, "zerowg: %s\n", err[0] ? err : strerror(-ret));
-			return 1;
-		}
-		pc.uid = srv->uid;
-		pc.gid = srv->gid;
-		snprintf(srv->uapi_dir, sizeof(srv->uapi_dir), "%s",
-			 srv->rt->uapi_dir ? srv->rt->uapi_dir : IPC_SOCKET_DIR);
-	} else {
-		pc.uid = geteuid();
-		pc.gid = getegid();
-		if (has_cap(CAP_NET_ADMIN)) {
-			srv->mode = MODE_CAPS;
-		} else {
-			srv->mode = MODE_ROOTLESS;
-			pc.new_userns = true;
-		}
-		/* wg(8) looks only in /var/run/wireguard, which is root's
-		 * unless the operator gave it to us (docs/first-use.md). */
-		if (srv->rt->uapi_dir)
-			snprintf(srv->uapi_dir, sizeof(srv->uapi_dir), "%s", srv->rt->uapi_dir);
-		else if (srv->mode == MODE_CAPS && access(IPC_SOCKET_DIR, W_OK) == 0)
-			snprintf(srv->uapi_dir, sizeof(srv->uapi_dir), "%s", IPC_SOCKET_DIR);
-		else
-			say("no UAPI socket (wg(8) looks only in %s, which this user cannot "
-			    "write): zerowg peer list shows the peers", IPC_SOCKET_DIR);
-	}
-	snprintf(pc.uapi_dir, sizeof(pc.uapi_dir), "%s", srv->uapi_dir);
-	if (srv->rt->netns_path) {
-		if (strlen(srv->rt->netns_path) >= sizeof(pc.netns_path)) {
-			fprintf(stderr, "zerowg: --netns \"%s\" is too long\n", srv->rt->netns_path);
-			return 1;
-		}
-		snprintf(pc.netns_path, sizeof(pc.netns_path), "%s", srv->rt->netns_path);
-		pc.new_userns = false;
-	}
-	if (srv->lfds.admin < 0)
-		snprintf(pc.admin_path, sizeof(pc.admin_path), "%s", srv->admin_path);
-	ret = priv_fork(&pc, &srv->priv, err, sizeof(err));
-	if (ret < 0) {
-		fprintf(stderr, "zerowg: starting the privileged part: %s\n", err);
-		return 1;
-	}
-	srv->priv_started = true;
-	if (srv->mode == MODE_ROOT)
-		say("privileges: started as root; the server runs as %s (uid %u), a helper "
-		    "(pid %d) keeps root for the interface, its routes and NAT", user,
-		    (unsigned)srv->uid, (int)srv->priv.pid);
-	else if (srv->mode == MODE_CAPS)
-		say("privileges: started with CAP_NET_ADMIN; a helper (pid %d) keeps it for "
-		    "the interface, the server drops it", (int)srv->priv.pid);
-	else
-		say("privileges: rootless (no CAP_NET_ADMIN, so no TUN here): the UDP socket "
-		    "stays in this network namespace, the tunnel interface lives in a user and "
-		    "network namespace of its own (/proc/%d/ns/net)",
-		    (int)priv_netns_pid(&srv->priv));
-	if (srv->rt->netns_path)
-		say("the tunnel interface goes into the network namespace %s; the UDP socket "
-		    "stays here", srv->rt->netns_path);
-	else if (srv->mode == MODE_ROOTLESS) {
-		/* Before any key is loaded: it forks and execs. */
-		ret = egress_start(&srv->egress, priv_netns_pid(&srv->priv), err, sizeof(err));
-		if (ret < 0)
-			say("egress: %s; clients reach this server and each other, not the "
-			    "internet", err);
-		else
-			say("egress: slirp4netns (pid %d) carries the clients' traffic out "
-			    "through this network namespace", (int)srv->egress.pid);
-	}
-	return 0;
 }
 
 /* ----------------------------------------------------------- start-up -- */
@@ -871,27 +520,6 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-#ifdef ZWG_TESTING
-/* Tests only: a forbidden system call on the real server, after its filter
- * is in place.  "netlink" is refused (the server goes on and says so),
- * "execve" kills the process. */
-static void seccomp_probe(const char *what)
-{
-	if (!what)
-		return;
-	if (!strcmp(what, "netlink")) {
-		int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
-		log_info("seccomp probe: socket(AF_NETLINK) %s", fd < 0 ? strerror(errno) : "allowed");
-		if (fd >= 0)
-			close(fd);
-	} else if (!strcmp(what, "execve")) {
-		char *argv[] = { "/bin/true", NULL };
-		log_info("seccomp probe: execve(/bin/true)");
-		execve(argv[0], argv, argv + 1);
-		log_info("seccomp probe: execve returned: %s", strerror(errno));
-	}
-}
-#endif
 
 /*
  * The clients' DNS: when their DNS line names the server's own tunnel
@@ -908,7 +536,7 @@ static int start_dns(struct server *srv)
 
 	inet_ntop(AF_INET, &srv->rec.ipv4, a4, sizeof(a4));
 	if (!dns_list_names(srv->rec.dns, a4)) {
-		say("DNS: clients use %s (no relay on %s)",
+		server_say("DNS: clients use %s (no relay on %s)",
 		    srv->rec.dns && *srv->rec.dns ? srv->rec.dns : "their own servers", a4);
 		return 0;
 	}
@@ -931,7 +559,7 @@ static int start_dns(struct server *srv)
 		return 0;
 	}
 	dns_relay_describe(srv->dns, err, sizeof(err));
-	say("%s", err);
+	server_say("%s", err);
 	return 0;
 }
 
@@ -1071,7 +699,7 @@ static int start(struct server *srv)
 			return 1;
 		}
 		srv->lfds.udp4 = srv->lfds.udp6 = -1;	/* the device's now */
-		say("UDP port %u from socket activation", srv->lfds.udp_port);
+		server_say("UDP port %u from socket activation", srv->lfds.udp_port);
 	}
 	srv->drv = driver_inproc_new(srv->dev);
 	if (!srv->drv) {
@@ -1123,11 +751,11 @@ static int start(struct server *srv)
 			  err);
 	} else if (srv->rec.nat) {
 		srv->nat_on = true;
-		say("%s", err);
+		server_say("%s", err);
 	} else {
 		struct nat none = { 0 };
 		nat_describe(&none, err, sizeof(err));
-		say("%s", err);
+		server_say("%s", err);
 	}
 	if (start_dns(srv))
 		return 1;
@@ -1137,15 +765,15 @@ static int start(struct server *srv)
 	srv->mgr_stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	srv->mgr_epoll = epoll_create1(EPOLL_CLOEXEC);
 	srv->wake_src.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	srv->wake_src.ready = on_wake;
+	srv->wake_src.ready = server_on_wake;
 	srv->wake_src.ctx = srv;
 	/* The privileged part's socket only for its hang-up: its replies are
 	 * read by the callers. */
-	if (srv->mgr_epoll < 0 || manager_watch(srv, srv->sig_fd, EPOLLIN) < 0 ||
-	    manager_watch(srv, srv->stats_fd, EPOLLIN) < 0 ||
-	    manager_watch(srv, srv->expiry_fd, EPOLLIN) < 0 ||
-	    manager_watch(srv, srv->mgr_stop_fd, EPOLLIN) < 0 ||
-	    manager_watch(srv, srv->priv.fd, EPOLLRDHUP) < 0 || srv->wake_src.fd < 0 ||
+	if (srv->mgr_epoll < 0 || server_manager_watch(srv, srv->sig_fd, EPOLLIN) < 0 ||
+	    server_manager_watch(srv, srv->stats_fd, EPOLLIN) < 0 ||
+	    server_manager_watch(srv, srv->expiry_fd, EPOLLIN) < 0 ||
+	    server_manager_watch(srv, srv->mgr_stop_fd, EPOLLIN) < 0 ||
+	    server_manager_watch(srv, srv->priv.fd, EPOLLRDHUP) < 0 || srv->wake_src.fd < 0 ||
 	    device_watch(srv->dev, &srv->wake_src, EPOLLIN) < 0) {
 		fprintf(stderr, "zerowg: cannot set up the event loop: %s\n", strerror(errno));
 		return 1;
@@ -1169,7 +797,7 @@ static int start(struct server *srv)
 		return 1;
 	}
 #ifdef ZWG_TESTING
-	seccomp_probe(getenv("ZWG_TEST_SECCOMP_PROBE"));
+	server_seccomp_probe(getenv("ZWG_TEST_SECCOMP_PROBE"));
 #endif
 	if (srv->lfds.admin >= 0) {
 		admin_fd = srv->lfds.admin;
@@ -1201,7 +829,7 @@ static int run(struct server *srv)
 	/* From here on the loop thread owns the device; the manager and the
 	 * API reach it through the driver. */
 	driver_inproc_direct(srv->drv, false);
-	if (pthread_create(&srv->manager, NULL, manager_main, srv) != 0) {
+	if (pthread_create(&srv->manager, NULL, server_manager_main, srv) != 0) {
 		log_error("cannot start the manager thread");
 		return 1;
 	}
@@ -1316,7 +944,7 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 	snprintf(srv.admin_path, sizeof(srv.admin_path), "%s",
 		 srv.rt->admin_socket ? srv.rt->admin_socket : paths_admin_socket());
 
-	if (collect_listen_fds(&srv) == 0 && privsep_start(&srv) == 0 &&
+	if (server_collect_listen_fds(&srv) == 0 && server_privsep_start(&srv) == 0 &&
 	    (lock_memory(), start(&srv) == 0)) {
 		struct sandbox_status sst;
 		char pub64[KEY_BASE64_LEN + 1];
@@ -1329,7 +957,7 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 		if (sandbox_status_read(0, &sst) == 0) {
 			char line[256];
 			sandbox_status_format(&sst, line, sizeof(line));
-			say("%s (%s mode)", line, mode_name(srv.mode));
+			server_say("%s (%s mode)", line, server_mode_name(srv.mode));
 		}
 		log_confs(&srv);
 		fprintf(stderr, "zerowg: interface %s up, listening on UDP port %u, public key %s, "
