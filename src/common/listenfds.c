@@ -121,7 +121,7 @@ static const char *describe_file(int fd)
 	case S_IFCHR: return "a character device";
 	case S_IFBLK: return "a block device";
 	case S_IFIFO: return "a pipe";
-	default: return "not a socket";
+	default: return "another kind of file";
 	}
 }
 

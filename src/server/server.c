@@ -909,6 +909,7 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 	struct server srv;
 	sigset_t mask, old;
 	int ret, status = 1;
+	bool listen_ok;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.opts = opts;
@@ -919,6 +920,11 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 	srv.lfds.udp4 = srv.lfds.udp6 = srv.lfds.admin = srv.lfds.http = -1;
 	pthread_mutex_init(&srv.apply_lock, NULL);
 	log_init("zerowg", log_level_from_string(getenv("LOG_LEVEL")));
+	snprintf(srv.admin_path, sizeof(srv.admin_path), "%s",
+		 srv.rt->admin_socket ? srv.rt->admin_socket : paths_admin_socket());
+	/* First, before anything opens a file: activated sockets start at fd 3,
+	 * and a signalfd made earlier would stand where one is missing. */
+	listen_ok = server_collect_listen_fds(&srv) == 0;
 
 	if ((ret = secmem_harden_process()) < 0)
 		log_error("could not make the process non-dumpable: %s", strerror(-ret));
@@ -941,10 +947,8 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 		 srv.rt->store_uri ? srv.rt->store_uri : "");
 	if (!srv.store_uri[0])
 		snprintf(srv.store_uri, sizeof(srv.store_uri), "sealed:%s", paths_data_dir());
-	snprintf(srv.admin_path, sizeof(srv.admin_path), "%s",
-		 srv.rt->admin_socket ? srv.rt->admin_socket : paths_admin_socket());
 
-	if (server_collect_listen_fds(&srv) == 0 && server_privsep_start(&srv) == 0 &&
+	if (listen_ok && server_privsep_start(&srv) == 0 &&
 	    (lock_memory(), start(&srv) == 0)) {
 		struct sandbox_status sst;
 		char pub64[KEY_BASE64_LEN + 1];

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 bool server_has_cap(int cap)
@@ -59,8 +60,19 @@ int server_collect_listen_fds(struct server *srv)
 		close(srv->lfds.http);
 		srv->lfds.http = -1;
 	}
-	if (srv->lfds.admin >= 0)
-		server_say("admin API on the socket from socket activation");
+	if (srv->lfds.admin >= 0) {
+		struct sockaddr_un sun;
+		socklen_t len = sizeof(sun);
+
+		/* The path the service manager bound, for the lines that name
+		 * it; the socket file is its, not ours to remove. */
+		memset(&sun, 0, sizeof(sun));
+		if (getsockname(srv->lfds.admin, (struct sockaddr *)&sun, &len) == 0 &&
+		    sun.sun_family == AF_UNIX && sun.sun_path[0])
+			snprintf(srv->admin_path, sizeof(srv->admin_path), "%.*s",
+				 (int)sizeof(sun.sun_path), sun.sun_path);
+		server_say("admin API on %s, from socket activation", srv->admin_path);
+	}
 	return 0;
 }
 
