@@ -250,6 +250,20 @@ static int verify_dropped(uid_t uid, gid_t gid, bool bounding, bool groups, int 
 	return 0;
 }
 
+/* /proc/self/setgroups says "deny" (a user namespace made by a user). */
+static bool setgroups_denied(void)
+{
+	FILE *f = fopen("/proc/self/setgroups", "re");
+	char word[16] = "";
+
+	if (!f)
+		return false;
+	if (fscanf(f, "%15s", word) != 1)
+		word[0] = '\0';
+	fclose(f);
+	return !strcmp(word, "deny");
+}
+
 int sandbox_drop_privileges(uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	/* NOROOT: uid 0 gets no capabilities at execve; NO_SETUID_FIXUP:
@@ -273,7 +287,10 @@ int sandbox_drop_privileges(uid_t uid, gid_t gid, char *err, size_t errlen)
 		return ret;
 	}
 	setpcap = cap_has(d, CAP_SETPCAP);
-	setgid_cap = cap_has(d, CAP_SETGID);
+	/* In a user namespace made with setgroups denied (unshare -r),
+	 * setgroups() fails even with CAP_SETGID: there are no groups to
+	 * set. */
+	setgid_cap = cap_has(d, CAP_SETGID) && !setgroups_denied();
 
 	/* Ambient first: it is what a future execve would hand on. */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {

@@ -99,6 +99,12 @@ struct device {
 	bool sockets_adopted;		/* sock4/sock6 came from socket activation
 					 * (device_adopt_sockets), until a rebind */
 	uint32_t fwmark;
+	/* Sets SO_MARK on one of the device's UDP sockets: every mark the
+	 * data plane sets goes through it.  NULL: setsockopt right here;
+	 * zerowgd, which keeps no capability, asks its helper instead
+	 * (markhelper.h).  0 or -errno. */
+	int (*set_mark)(void *ctx, int fd, uint32_t mark);
+	void *set_mark_ctx;
 
 	/* Offloads, each detected at start with a fallback (offload.h). */
 	bool tun_vnet;			/* TUN reads/writes carry a virtio_net_hdr */

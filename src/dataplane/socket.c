@@ -3,7 +3,10 @@
  *
  * Socket buffers are raised as far as the kernel lets us (SO_RCVBUFFORCE
  * needs CAP_NET_ADMIN, else SO_RCVBUF up to rmem_max): a userspace WireGuard
- * that keeps the 208 KiB default drops bursts at the receiver.
+ * that keeps the 208 KiB default drops bursts at the receiver.  (zerowgd
+ * binds its first sockets with CAP_NET_ADMIN; a rebind after it dropped
+ * its privileges gets rmem_max/wmem_max.)  SO_MARK, which also needs
+ * CAP_NET_ADMIN, goes through the device's set_mark hook (apply_mark).
  *
  * Sockets from socket activation (socket_adopt) get the same options after
  * the fact.  systemd's ListenDatagram=PORT is one IPv6 socket that is not
@@ -36,8 +39,16 @@ static void set_buffers(int fd)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
-static int open_bound(int family, uint16_t port, uint32_t fwmark, uint16_t *bound,
-		      bool want_gro, bool *gro_ok)
+/* SO_MARK through the device's hook (a helper with CAP_NET_ADMIN), or
+ * here.  0 or -errno. */
+static int apply_mark(struct device *dev, int fd, uint32_t mark)
+{
+	if (dev->set_mark)
+		return dev->set_mark(dev->set_mark_ctx, fd, mark);
+	return setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0 ? -errno : 0;
+}
+
+static int open_bound(struct device *dev, int family, uint16_t port, uint16_t *bound, bool *gro_ok)
 {
 	int one = 1, fd, ret;
 	union uapi_sockaddr sa;
@@ -61,10 +72,10 @@ static int open_bound(int family, uint16_t port, uint32_t fwmark, uint16_t *boun
 		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
 			goto err;
 	}
-	if (fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
-		goto err;
+	if (dev->fwmark && (ret = apply_mark(dev, fd, dev->fwmark)) < 0)
+		goto out;
 	set_buffers(fd);
-	if (want_gro && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+	if (dev->udp_gro_wanted && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) < 0)
 		*gro_ok = false;
 	if (bind(fd, &sa.sa, len) < 0)
 		goto err;
@@ -75,6 +86,7 @@ static int open_bound(int family, uint16_t port, uint32_t fwmark, uint16_t *boun
 	return fd;
 err:
 	ret = -errno;
+out:
 	close(fd);
 	return ret;
 }
@@ -103,10 +115,10 @@ int socket_bind(struct device *dev, uint16_t port)
 	/* With port 0, the port the kernel picks for IPv6 may be taken for
 	 * IPv4: try a few times, as wireguard-go does. */
 	for (int attempt = 0; attempt < (port ? 1 : 100); attempt++) {
-		fd6 = open_bound(AF_INET6, port, dev->fwmark, &bound, dev->udp_gro_wanted, &gro);
+		fd6 = open_bound(dev, AF_INET6, port, &bound, &gro);
 		if (fd6 == -EAFNOSUPPORT || fd6 == -EADDRNOTAVAIL) {
 			fd6 = -1;	/* no IPv6 here: IPv4 only */
-			fd4 = open_bound(AF_INET, port, dev->fwmark, &bound, dev->udp_gro_wanted, &gro);
+			fd4 = open_bound(dev, AF_INET, port, &bound, &gro);
 			ret = fd4;
 			break;
 		}
@@ -114,7 +126,7 @@ int socket_bind(struct device *dev, uint16_t port)
 			ret = fd6;
 			break;
 		}
-		fd4 = open_bound(AF_INET, bound, dev->fwmark, &bound, dev->udp_gro_wanted, &gro);
+		fd4 = open_bound(dev, AF_INET, bound, &bound, &gro);
 		if (fd4 >= 0 || fd4 == -EAFNOSUPPORT) {
 			if (fd4 < 0)
 				fd4 = -1;
@@ -160,12 +172,12 @@ static int adopt_one(struct device *dev, int fd, int family, bool *v4mapped, boo
 	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
 	union uapi_sockaddr sa;
 	socklen_t len = sizeof(sa);
-	int one = 1, flags, domain;
+	int one = 1, flags, domain, ret;
 	uint16_t port;
 
 	domain = sockopt_int(fd, SOL_SOCKET, SO_DOMAIN);
 	if (domain < 0) {
-		int ret = -errno;
+		ret = -errno;
 		log_error("Adopted socket fd %d: %s", fd, strerror(-ret));
 		return ret;
 	}
@@ -216,8 +228,8 @@ static int adopt_one(struct device *dev, int fd, int family, bool *v4mapped, boo
 		 * mapped (unmap_v4), not also as IP_PKTINFO over the same union. */
 		(void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &zero, sizeof(zero));
 	}
-	if (dev->fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &dev->fwmark, sizeof(dev->fwmark)) < 0)
-		return -errno;
+	if (dev->fwmark && (ret = apply_mark(dev, fd, dev->fwmark)) < 0)
+		return ret;
 	set_buffers(fd);
 	if (dev->udp_gro_wanted && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) < 0)
 		*gro_ok = false;
@@ -276,9 +288,11 @@ int socket_set_fwmark(struct device *dev, uint32_t mark)
 {
 	struct udp_socket *s[2] = { &dev->sock4, &dev->sock6 };
 
+	int ret;
+
 	for (int i = 0; i < 2; i++)
-		if (s[i]->fd >= 0 && setsockopt(s[i]->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
-			return -errno;
+		if (s[i]->fd >= 0 && (ret = apply_mark(dev, s[i]->fd, mark)) < 0)
+			return ret;
 	return 0;
 }
 

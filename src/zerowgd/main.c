@@ -17,6 +17,17 @@
  * It stops on SIGINT/SIGTERM, when its socket file is removed, and when its
  * interface is deleted; moving the interface to another network namespace
  * does not stop it (the TUN fd and the UDP sockets stay where they are).
+ *
+ * Privileges: everything that needs them (the TUN, the first UDP sockets,
+ * the UAPI socket in root's directory) is done first, single-threaded.
+ * Then, if it has CAP_NET_ADMIN, it forks the fwmark helper (markhelper.h:
+ * SO_MARK for `wg set fwmark`, and the socket file's removal at exit),
+ * drops every capability for good (sandbox.h) -- as root to a user of its
+ * own ("zerowgd" if that user exists, else "nobody"; never the `zerowg up`
+ * server's user "zerowg", which owns that server's admin socket and
+ * store), as anyone else keeping its uid -- and installs the zerowgd
+ * seccomp filter before it serves anything.  If the helper dies, zerowgd
+ * says so and goes on (only fwmark changes fail).
  */
 #include "clock.h"
 #include "crypto.h"
@@ -24,18 +35,22 @@
 #include "ipc.h"
 #include "listenfds.h"
 #include "log.h"
+#include "markhelper.h"
+#include "sandbox.h"
 #include "secmem.h"
 #include "tun.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef ZEROWG_VERSION
@@ -109,10 +124,10 @@ static int daemonize(void)
 	return fds[1];
 }
 
-static void detach_stdio(bool keep_stderr)
+/* fd: /dev/null, opened before the seccomp filter (which allows read-only
+ * opens only). */
+static void detach_stdio(int fd, bool keep_stderr)
 {
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-
 	if (fd < 0)
 		return;
 	dup2(fd, STDIN_FILENO);
@@ -121,6 +136,130 @@ static void detach_stdio(bool keep_stderr)
 		dup2(fd, STDERR_FILENO);
 	if (fd > STDERR_FILENO)
 		close(fd);
+}
+
+/* ---- privileges ---- */
+
+/* Who zerowgd becomes when it starts as root: a user of its own if the
+ * operator made one, else nobody.  Not "zerowg": that user owns `zerowg
+ * up`'s admin socket and store, which the process that parses the network
+ * must not reach. */
+static const char *const run_as[] = { "zerowgd", "nobody" };
+
+static bool has_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	return syscall(SYS_capget, &hdr, d) == 0 && (d[cap / 32].effective & (1u << (cap % 32)));
+}
+
+/* What id of this user namespace is outside it (map: /proc/self/uid_map
+ * or gid_map, lines "inside outside count"); -1 if it is not mapped. */
+static long long outside_id(const char *map, unsigned long id)
+{
+	FILE *f = fopen(map, "re");
+	unsigned long in, out, count;
+	long long found = -1;
+
+	if (!f)
+		return errno == ENOENT ? (long long)id : -1;
+	for (int lines = 0; lines < 340 && fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3; lines++)
+		if (id >= in && id - in < count) {
+			found = (long long)(out + (id - in));
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
+/* id is mapped in this user namespace. */
+static bool id_mapped(const char *map, unsigned long id)
+{
+	return outside_id(map, id) >= 0;
+}
+
+/* The user to become as root, in *uid and *gid; false to keep the uid (a
+ * root of a user namespace whose candidates are not mapped in it). */
+static bool pick_user(uid_t *uid, gid_t *gid)
+{
+	char err[512];
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(run_as) / sizeof(run_as[0]); i++) {
+		int ret = sandbox_lookup_user(run_as[i], uid, gid, err, sizeof(err));
+
+		if (ret == -ENOENT)
+			continue;
+		if (ret < 0)
+			fatal("%s", err);
+		if (*uid == 0)
+			continue;
+		any = true;
+		if (!id_mapped("/proc/self/uid_map", *uid) || !id_mapped("/proc/self/gid_map", *gid)) {
+			log_info("sandbox: user %s (uid %u) is not mapped in this user namespace",
+				 run_as[i], (unsigned)*uid);
+			continue;
+		}
+		if (i > 0)
+			log_info("sandbox: no user \"%s\": running as %s (give zerowgd a user of "
+				 "its own: useradd --system --no-create-home --shell /usr/sbin/nologin "
+				 "%s)", run_as[0], run_as[i], run_as[0]);
+		else
+			log_info("sandbox: running as %s (uid %u)", run_as[i], (unsigned)*uid);
+		return true;
+	}
+	if (!any)
+		fatal("zerowgd runs as the user \"%s\" or \"%s\" and neither exists: create one "
+		      "(useradd --system --no-create-home --shell /usr/sbin/nologin %s)",
+		      run_as[0], run_as[1], run_as[0]);
+	/* uid 0 of a user namespace is an ordinary user outside it -- unless
+	 * root made the namespace mapping itself (unshare -r as root). */
+	if (outside_id("/proc/self/uid_map", 0) == 0)
+		log_error("sandbox: uid 0 of this user namespace is root outside it and neither "
+			  "\"%s\" nor \"%s\" is mapped in it: staying root, with no capability "
+			  "(map one of them, or start zerowgd outside the user namespace)",
+			  run_as[0], run_as[1]);
+	else
+		log_info("sandbox: staying uid 0 of this user namespace, with no capability");
+	return false;
+}
+
+/*
+ * Forks the fwmark helper if there is CAP_NET_ADMIN to keep, then drops
+ * every capability (and, as root, the uid).  Single-threaded, after
+ * everything privileged and before anything is served.
+ */
+static void drop_privileges(struct markhelper *helper, const char *ifname, bool keep_stderr)
+{
+	char path[128], err[512] = "";
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s.sock", IPC_SOCKET_DIR, ifname);
+	memset(helper, 0, sizeof(*helper));	/* no helper: markhelper_stop does nothing */
+	helper->fd = -1;
+	helper->pid = -1;
+	if (has_cap(CAP_NET_ADMIN)) {
+		ret = markhelper_start(helper, path, keep_stderr, err, sizeof(err));
+		if (ret < 0)
+			fatal("%s", err);
+		log_info("fwmark helper started (pid %d): it keeps CAP_NET_ADMIN alone, for "
+			 "`wg set fwmark`", (int)helper->pid);
+	} else {
+		log_info("no CAP_NET_ADMIN: no fwmark helper (`wg set fwmark` will fail with EPERM)");
+	}
+	if (geteuid() == 0 && has_cap(CAP_SETUID) && has_cap(CAP_SETGID) && !pick_user(&uid, &gid)) {
+		uid = (uid_t)-1;
+		gid = (gid_t)-1;
+	}
+	/* sandbox_drop_privileges sets the groups when it has CAP_SETGID;
+	 * where setgroups() is denied there are none to set. */
+	ret = sandbox_drop_privileges(uid, gid, err, sizeof(err));
+	if (ret < 0)
+		fatal("dropping privileges: %s", err);
 }
 
 int main(int argc, char **argv)
@@ -134,7 +273,10 @@ int main(int argc, char **argv)
 	struct loop_source sig_src;
 	struct listen_fds lf;
 	struct tun_offloads off;
-	int ready_fd = -1, tun_fd = -1, lf_ret, ret;
+	struct markhelper helper;
+	struct sandbox_status sst;
+	char err[512] = "";
+	int ready_fd = -1, tun_fd = -1, null_fd = -1, lf_ret, ret;
 	sigset_t mask;
 
 	for (int i = 1; i < argc; i++) {
@@ -231,8 +373,6 @@ int main(int argc, char **argv)
 			 dev->listen_port, lf.udp6_dual && lf.udp4 < 0 ?
 			 " (one IPv6 socket that also takes IPv4)" : "");
 	}
-	if ((ret = device_start_workers(dev, -1)) < 0)
-		fatal("Failed to set up device %s: %s", ifname, strerror(-ret));
 	ipc = ipc_server_open(dev, IPC_SOCKET_DIR);
 	if (!ipc)
 		fatal("Failed to create UAPI socket %s/%s.sock: %s", IPC_SOCKET_DIR, ifname,
@@ -242,12 +382,33 @@ int main(int argc, char **argv)
 	if (sig_src.fd < 0 || device_watch(dev, &sig_src, EPOLLIN) < 0)
 		fatal("signalfd: %s", strerror(errno));
 
+	/* The last privileged steps, before any thread exists (capabilities
+	 * are per thread).  The helper keeps stderr only where we do. */
+	drop_privileges(&helper, ifname, foreground || level != NULL);
+	if (helper.fd >= 0 && (ret = markhelper_attach(&helper, dev)) < 0)
+		fatal("fwmark helper: watching its socket: %s", strerror(-ret));
+	if ((ret = device_start_workers(dev, -1)) < 0)
+		fatal("Failed to set up device %s: %s", ifname, strerror(-ret));
+	if (ready_fd >= 0)
+		null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	/* From here on, every thread: nothing below opens a file for writing
+	 * or makes a process (sandbox.c, SANDBOX_DAEMON). */
+	if ((ret = sandbox_seccomp(SANDBOX_DAEMON, err, sizeof(err))) < 0)
+		fatal("%s", err);
+	if ((ret = sandbox_status_read(0, &sst)) == 0) {
+		char line[256];
+		sandbox_status_format(&sst, line, sizeof(line));
+		log_info("%s", line);
+	} else {
+		log_error("sandbox: cannot read /proc/self/status: %s", strerror(-ret));
+	}
+
 	log_info("Device started (listening on UDP port %u)", dev->listen_port);
 	if (ready_fd >= 0) {
 		char ok = 0;
 		/* Keep errors visible where the caller can see them only if
 		 * asked for logs; otherwise go quiet like wireguard-go. */
-		detach_stdio(level != NULL);
+		detach_stdio(null_fd, level != NULL);
 		if (write(ready_fd, &ok, 1) != 1)
 			_exit(1);
 		close(ready_fd);
@@ -255,7 +416,10 @@ int main(int argc, char **argv)
 
 	ret = device_run(dev);
 	log_info("Shutting down");
+	/* Its unlink of the socket file fails as a user in root's directory
+	 * (EACCES, ignored): the helper removes it when it sees our EOF. */
 	ipc_server_close(ipc);
+	markhelper_stop(&helper, 2000);
 	device_teardown(dev);
 	close(tun_fd);
 	close(sig_src.fd);
