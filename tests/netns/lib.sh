@@ -424,6 +424,32 @@ tun_lock() {
 	flock -w 600 8
 }
 
+# tagged_pids REGEX: the live processes with an environment line matching
+# REGEX.  Tests that run things as another user tag them with a variable,
+# so that cleanup finds every one, whoever it runs as.
+tagged_pids() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$p" = "/proc/$$" ] && continue
+		tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -q "$1" || continue
+		running "${p#/proc/}" && echo "${p#/proc/}"
+	done
+}
+# kill_tagged REGEX: TERM to every tagged process, KILL after 3 s.
+kill_tagged() {
+	local pids n
+	pids=$(tagged_pids "$1")
+	[ -n "$pids" ] && kill $pids 2>/dev/null
+	n=0
+	while [ -n "$(tagged_pids "$1")" ] && [ $n -lt 30 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	pids=$(tagged_pids "$1")
+	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	return 0
+}
+
 wait_for() {
 	local n lim
 	lim=$(($1 * 10)); shift

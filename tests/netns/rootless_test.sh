@@ -65,28 +65,9 @@ SPID="" ANCHOR="" HELPER="" SSLIRP="" CSLIRP="" ZPID=""
 
 # tagged [SUFFIX]: pids of live processes whose environment has our tag
 # (ZWG_RLT=<pid>-SUFFIX; any suffix without one).
-tagged() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$p" = "/proc/$$" ] && continue
-		tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -q "^$TAG-${1:-}" || continue
-		running "${p#/proc/}" && echo "${p#/proc/}"
-	done
-}
-kill_tagged() {
-	local pids n
-	pids=$(tagged)
-	[ -n "$pids" ] && kill $pids 2>/dev/null
-	n=0
-	while [ -n "$(tagged)" ] && [ $n -lt 30 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	pids=$(tagged)
-	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
-}
+tagged() { tagged_pids "^$TAG-${1:-}"; }
 rootless_cleanup() {
-	kill_tagged
+	kill_tagged "^$TAG-"
 	chmod "$TUN_MODE_BEFORE" /dev/net/tun
 	rm -f "$NETNS_ETC/resolv.conf"
 	rmdir "$NETNS_ETC" 2>/dev/null

@@ -45,25 +45,9 @@ tun_lock || { fail "setup: cannot take the /dev/net/tun lock"; finish; }
 TUN_MODE_BEFORE=$(stat -c %a /dev/net/tun) || { fail "setup: no /dev/net/tun"; finish; }
 
 # tagged: pids of live processes with our tag in their environment.
-tagged() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$p" = "/proc/$$" ] && continue
-		tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -qx "$TAG" || continue
-		running "${p#/proc/}" && echo "${p#/proc/}"
-	done
-}
+tagged() { tagged_pids "^$TAG\$"; }
 ssb_cleanup() {
-	local pids n
-	pids=$(tagged)
-	[ -n "$pids" ] && kill $pids 2>/dev/null
-	n=0
-	while [ -n "$(tagged)" ] && [ $n -lt 30 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	pids=$(tagged)
-	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	kill_tagged "^$TAG\$"
 	chmod "$TUN_MODE_BEFORE" /dev/net/tun
 	lib_cleanup
 }
