@@ -53,6 +53,20 @@ char *cli_store_uri(const char *data_dir, const char *store_uri);
 /* write(2) until done.  0 or -errno. */
 int cli_write_all(int fd, const void *buf, size_t len);
 
+/* ---- secret_out.c: where a key may be written ---- */
+
+/* 0 if fd may receive a key: a terminal, a pipe, a socket that is not the
+ * systemd journal ($JOURNAL_STREAM), or /dev/null.  -EPERM for anything
+ * that stores (a regular file, a block device, another character device,
+ * the journal), -EBADF if fd is closed; then *what (len bytes) says what
+ * it is ("the file /root/x.conf"). */
+int cli_secret_sink_check(int fd, char *what, size_t len);
+/* Before a verb that prints a key changes anything: 0 if stdout may
+ * receive it, else 1 after "zerowg: REFUSAL: stdout is the file X, and
+ * zerowg writes no key to a file.  Run it in a terminal, or pipe it where
+ * it goes: EXAMPLE". */
+int cli_secret_stdout_check(const char *refusal, const char *example);
+
 /* ---- genkey.c ---- */
 
 /* Reads a base64 key the way `wg pubkey` does: exactly 44 characters, then

@@ -6,8 +6,8 @@
  *
  * The config holds private keys, and zerowg never puts a key on a disk in
  * plaintext, so export writes to a pipe or a terminal only: when stdout is
- * a regular file (`zerowg export > wg0.conf`) or a block device it
- * refuses, before the store is even opened.  There is no --output.
+ * a file (`zerowg export > wg0.conf`) it refuses, before the store is even
+ * opened (secret_out.c judges).  There is no --output.
  *
  * The server's private key is not in the admin API, so export reads the
  * store directly (a running server may hold it open at the same time).
@@ -20,7 +20,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -33,16 +32,6 @@ static void usage(FILE *f)
 		"        zerowg export | ssh newhost 'zerowg import /dev/stdin'\n\n"
 		"Options:\n"
 		CLI_STORE_USAGE);
-}
-
-/* true if stdout leads to storage: a regular file or a block device. */
-static bool stdout_is_storage(void)
-{
-	struct stat st;
-
-	if (fstat(STDOUT_FILENO, &st) < 0)
-		return false;
-	return S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
 }
 
 int export_main(int argc, char *argv[])
@@ -75,13 +64,10 @@ int export_main(int argc, char *argv[])
 			"(\"%s\")\n", argv[optind]);
 		return 1;
 	}
-	if (stdout_is_storage()) {
-		fprintf(stderr, "zerowg: refusing to export: stdout is a file, and the config holds "
-			"the server's private key and the preshared keys, which zerowg never "
-			"writes to a disk in plaintext.  Pipe it where it goes instead "
-			"(zerowg export | ssh host 'zerowg import /dev/stdin').\n");
+	if (cli_secret_stdout_check("refusing to export: the config holds the server's private "
+				    "key and the peers' preshared keys",
+				    "zerowg export | ssh host 'zerowg import /dev/stdin'"))
 		return 1;
-	}
 	if (cli_store_open(&so, &st, &ctl))
 		return 1;
 	r = control_export(ctl, &text);

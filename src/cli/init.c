@@ -13,9 +13,10 @@
  * server's tunnel address, where `zerowg up` answers DNS).
  *
  * The unseal key is generated here (or read from --key-fd, then not shown)
- * and lives only in locked memory, on stdout once, and with --keyring in
- * the kernel keyring for this boot; never in the data directory.  An
- * existing store is never overwritten.
+ * and lives only in locked memory, on stdout once (a terminal or a pipe:
+ * when stdout is a file, init refuses before it creates anything), and
+ * with --keyring in the kernel keyring for a week at most; never in the
+ * data directory.  An existing store is never overwritten.
  *
  * Relies on store.h (create, key handling) and control.h (server record,
  * option validation shared with `zerowg up`).
@@ -153,6 +154,13 @@ int init_main(int argc, char *argv[])
 			"itself\n");
 		goto out;
 	}
+	/* The new key is shown on stdout: where it would land in a file,
+	 * create nothing (a store nobody can open is worse than none). */
+	if (so.key_fd < 0 &&
+	    cli_secret_stdout_check("not creating the store: its new unseal key is shown "
+				    "once, on stdout", "zerowg init, or zerowg init | less; or "
+				    "seal it with your own key: zerowg init --key-fd 3 3<KEYFILE"))
+		goto out;
 	uri = cli_store_uri(so.data_dir, so.store_uri);
 	if (!uri || !(key = store_key_new())) {
 		fprintf(stderr, "zerowg: out of memory\n");

@@ -10,7 +10,9 @@
  *   zerowg peer rotate NAME [--keep-key] [--no-qr]
  *
  * add and rotate print the new client config (the only time its private
- * key is visible, unless kept) and its QR code; see show.c.  Input the CLI
+ * key is visible, unless kept) and its QR code; see show.c.  They do so
+ * only to a terminal or a pipe, and refuse before the server changes
+ * anything when stdout is a file (secret_out.c).  Input the CLI
  * can judge by itself (the name, --expires) is checked here first with the
  * control layer's own validators, so the message is the same as the
  * server's and nothing is sent; the rest is judged by the server and its
@@ -85,6 +87,20 @@ static int check_name(struct peer_cmd *pc, const char *name)
 	pc->name = name;
 	snprintf(pc->subject, sizeof(pc->subject), "peer \"%s\"", name);
 	return 0;
+}
+
+/* add and rotate print a private key: before the server changes anything,
+ * stdout must be somewhere a key may go (secret_out.c).  0, or 1 after a
+ * message. */
+static int refuse_secret_stdout(struct peer_cmd *pc, const char *not_done)
+{
+	char refusal[MODEL_NAME_MAX + 96], example[MODEL_NAME_MAX + 64];
+
+	snprintf(refusal, sizeof(refusal), "%s %s: its client config holds its private key",
+		 pc->subject, not_done);
+	snprintf(example, sizeof(example), "zerowg peer %s %s | less",
+		 strcmp(not_done, "not added") ? "rotate" : "add", pc->name);
+	return cli_secret_stdout_check(refusal, example);
 }
 
 /* Prints the config of an add or rotate answer. */
@@ -197,6 +213,8 @@ static int cmd_add(struct peer_cmd *pc, int argc, char *argv[])
 		json_object_set(body, "routes", routes);
 	if (pc->keep_key)
 		json_object_set_new(body, "keep_key", json_true());
+	if (refuse_secret_stdout(pc, "not added"))
+		goto out;
 	if (client_open(&pc->client, pc->admin_socket) < 0)
 		goto out;
 	answer = client_call(&pc->client, "POST", "/v1/peers", body, pc->subject, NULL);
@@ -482,6 +500,8 @@ static int cmd_rotate(struct peer_cmd *pc, int argc, char *argv[])
 
 	if ((ret = simple_args(pc, argc, argv, true)))
 		return ret < 0 ? 0 : ret;
+	if (refuse_secret_stdout(pc, "not rotated"))
+		return 1;
 	path = client_peer_path(pc->name, "/rotate");
 	body = json_pack("{sb}", "keep_key", pc->keep_key);
 	if (!path || !body) {

@@ -6,7 +6,8 @@
  * From the running server's admin API (GET /v1/peers/NAME/config); when no
  * server answers, from the store itself (then the unseal key is needed,
  * as for import and export).  A peer whose key was not kept cannot be
- * shown again: the message says to rotate it.
+ * shown again: the message says to rotate it.  Like every verb that prints
+ * a key, it writes to a terminal or a pipe only (secret_out.c).
  *
  * Relies on client.h, unseal.c (cli_store_open) and show.c.
  */
@@ -126,6 +127,10 @@ int showpeer_main(int argc, char *argv[])
 			"peer1); `zerowg peer list` lists them\n");
 		return 1;
 	}
+	/* Before the unseal key is asked for, or the server is. */
+	if (cli_secret_stdout_check("not showing the client configs: they hold private keys",
+				    "zerowg show-peer NAME | less"))
+		return 1;
 	if (client_server_running(admin_socket)) {
 		if (client_open(&client, admin_socket) < 0)
 			return 1;

@@ -9,6 +9,7 @@
  * and control_apply_options() turn options into records.
  */
 #include "envconf.h"
+#include "model_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -289,7 +290,7 @@ static int option_set(struct server_options *o, const char *opt, const char *v, 
 	unsigned n;
 	bool b;
 
-	snprintf(q, sizeof(q), "%.80s%s", v, strlen(v) > 80 ? "..." : "");
+	model_quote(v, q, sizeof(q));
 	if (!strcmp(opt, "interface")) {
 		size_t i, len = strlen(v);
 		for (i = 0; i < len; i++)

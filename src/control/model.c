@@ -56,26 +56,79 @@ bool model_may_hold_key(const char *s)
 	return false;
 }
 
-/* Quoting user text in a message: cut long input, keep it printable, and
- * never show what may be a key pasted in the wrong place. */
+/* Quoting user text in a message: cut long input, escape what is not
+ * printable ASCII the way C writes it ("1.1.1.1\nPostUp", "vpn\r",
+ * "\x1b[2J"; a quote or backslash gets its backslash too), so the person
+ * sees exactly what was given and a terminal or log line is never
+ * steered by it, and never show what may be a key pasted in the wrong
+ * place. */
 const char *model_quote(const char *s, char *buf, size_t len)
 {
+	static const char hex[] = "0123456789abcdef";
 	size_t i, j = 0;
 
+	if (len == 0)
+		return buf;
 	if (model_may_hold_key(s)) {
 		snprintf(buf, len, "(not shown: it may be a key)");
 		return buf;
 	}
+	for (i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[5];
+		size_t n;
 
-	for (i = 0; s[i] && j + 4 < len; i++)
-		buf[j++] = isprint((unsigned char)s[i]) ? s[i] : '?';
-	if (s[i] && j >= 3) {
-		j -= 3;
+		if (c == '\n' || c == '\r' || c == '\t' || c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
+			n = 2;
+		} else if (c < 0x20 || c >= 0x7f) {
+			esc[0] = '\\';
+			esc[1] = 'x';
+			esc[2] = hex[c >> 4];
+			esc[3] = hex[c & 15];
+			n = 4;
+		} else {
+			esc[0] = (char)c;
+			n = 1;
+		}
+		/* Room for this, "..." and the NUL, or cut here. */
+		if (j + n + 4 > len)
+			break;
+		memcpy(buf + j, esc, n);
+		j += n;
+	}
+	if (s[i] && j + 4 <= len) {
 		memcpy(buf + j, "...", 3);
 		j += 3;
 	}
-	buf[j] = '\0';
+	buf[j < len ? j : len - 1] = '\0';
 	return buf;
+}
+
+/*
+ * Text that a client config takes on one line (DNS, AllowedIPs, the
+ * endpoint): a control character there, above all a newline, would start
+ * a line of its own ("1.1.1.1\nPostUp = ...", "\n[Peer]"), so none is
+ * accepted, not even a tab.  Lists are separated with commas or spaces.
+ */
+static bool one_line(const char *text, const char *what, const char *field, bool list,
+		     struct control_error *e)
+{
+	char q[96];
+
+	for (const char *p = text; *p; p++) {
+		if (!iscntrl((unsigned char)*p))
+			continue;
+		control_error_set(e, field, "%s%s%s \"%s\" has a control character (%s): a "
+				  "client config takes it on one line%s", what ? what : "",
+				  what ? ": " : "", field, model_quote(text, q, sizeof(q)),
+				  *p == '\n' ? "a newline" : *p == '\r' ? "a carriage return" :
+				  *p == '\t' ? "a tab" : "not printable",
+				  list ? "; separate the entries with commas (1.1.1.1, 8.8.8.8)" : "");
+		return false;
+	}
+	return true;
 }
 
 bool model_name_valid(const char *name, struct control_error *e)
@@ -439,6 +492,8 @@ bool model_endpoint_valid(const char *text, struct control_error *e)
 	const char *colon;
 	struct in6_addr a6;
 
+	if (!one_line(text, NULL, "endpoint", false, e))
+		return false;
 	if (strlen(text) >= sizeof(host))
 		goto bad;
 	if (text[0] == '[') {
@@ -483,6 +538,8 @@ bool model_dns_valid(const char *text, const char *field, struct control_error *
 		control_error_set(e, field, "%s is longer than 512 characters", field);
 		return false;
 	}
+	if (!one_line(text, NULL, field, true, e))
+		return false;
 	while (*s) {
 		size_t len;
 		struct in6_addr a;
@@ -581,8 +638,11 @@ bool model_server_validate(const struct server_record *s, struct control_error *
 	if (s->client_allowed_ips) {
 		struct ip_prefix *list = NULL;
 		size_t n = 0;
-		int ret = model_parse_prefix_list(s->client_allowed_ips, "server", "client_allowed_ips",
-						  false, &list, &n, e);
+		int ret = -EINVAL;
+
+		if (one_line(s->client_allowed_ips, "server", "client_allowed_ips", true, e))
+			ret = model_parse_prefix_list(s->client_allowed_ips, "server",
+						      "client_allowed_ips", false, &list, &n, e);
 		free(list);
 		if (ret)
 			return false;
@@ -744,6 +804,8 @@ int model_peer_allowed_ips_check(const char *name, const char *allowed_ips,
 	int ret;
 
 	snprintf(what, sizeof(what), "peer \"%s\"", name);
+	if (!one_line(allowed_ips, what, "allowed_ips", true, e))
+		return -EINVAL;
 	ret = model_parse_prefix_list(allowed_ips, what, "allowed_ips", false, &list, &n, e);
 	free(list);
 	return ret;

@@ -709,9 +709,19 @@ static int rotate_peer(struct api *api, const char *name, const char *body, size
 		reply_control_error(r, ret, &e);
 		goto out;
 	}
-	if (apply(api, err, sizeof(err)) < 0)
+	/* A rotation is asked for because the old key may be in the wrong
+	 * hands: if the device still lets it in, that is a failure, not a
+	 * warning, as for disable and revoke.  The new config is not sent:
+	 * its key is not in the device either, and another rotate (once the
+	 * device is fixed) makes a fresh one. */
+	if (apply(api, err, sizeof(err)) < 0) {
 		audit_log(AUDIT_PEER_ROTATE, name, NULL, false, err);
-	reply_new_key(api, r, 200, &res, err);
+		api_reply_error(r, 500, NULL, "peer \"%s\": a new key is stored, but %s; the old "
+				"key may still connect until the device is updated: rotate again "
+				"once it is", name, err);
+		goto out;
+	}
+	reply_new_key(api, r, 200, &res, NULL);
 out:
 	control_peer_add_result_free(&res);
 	json_decref(o);

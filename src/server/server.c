@@ -483,6 +483,9 @@ static void log_confs(struct server *srv)
 
 	if (!o || !o->log_confs || !o->n_peers)
 		return;
+	/* Stricter than the CLI (src/cli/secret_out.c also takes a pipe or a
+	 * socket): a daemon's pipe or socket is a log collector (docker's
+	 * json-file, journald), i.e. a disk. */
 	if (!isatty(STDOUT_FILENO)) {
 		printf("LOG_CONFS: not printing client configs (they hold private keys) to a "
 		       "log that may be written to disk; show them with `zerowg show-peer NAME`\n");

@@ -87,7 +87,9 @@ struct store_key_source {
 int store_key_load(const struct store_key_source *src, struct store_key **out,
 		   const char **where, char *err, size_t errlen);
 /* Puts a key into the user keyring under desc (for `zerowg init --keyring`),
- * readable by its owner (uid) and by possessors; NULL desc = "zerowg:unseal".
+ * read-only (view/read/search) for its owner (uid) and possessors, and
+ * expiring after a week; a read-only key of an earlier call is replaced.
+ * NULL desc = "zerowg:unseal".
  * 0 or -errno (-EPERM/-ENOSYS where a seccomp filter denies keyrings). */
 int store_key_to_keyring(const struct store_key *k, const char *desc);
 /* base64 text of the key (44 chars + NUL) for showing it once. */

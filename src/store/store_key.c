@@ -35,9 +35,30 @@
 /* Room for the longest accepted form (hex + CRLF) and a little more, so
  * "too long" is told apart from "just right". */
 #define KEY_TEXT_MAX 128
-/* Owner may view/read/search it, possessor anything: readable by the
- * service even when the user keyring is not linked into its session. */
-#define KEY_PERM 0x3f0b0000u
+/*
+ * The key `zerowg init --keyring` leaves in the kernel for `zerowg up`.
+ *
+ * Where: the user keyring (@u) of the uid that ran init.  It is the
+ * narrowest that still works: a session keyring (@s) dies with the login
+ * or sudo that ran init and is not the one a later `zerowg up` from
+ * another shell or a service gets; @u is shared by every process of that
+ * uid and by nothing else (load_keyring searches @u first, then @s for a
+ * key an operator put there by hand).
+ *
+ * Who can read it: processes running as that uid (and root, which can
+ * become any uid or read any memory anyway); nobody may change it, its
+ * permissions or its timeout afterwards.  Possessor and owner may view,
+ * read and search it (0x0b each), nothing else: readable by the service
+ * even when @u is not linked into its session, and by no other user.
+ *
+ * How long: KEYRING_TIMEOUT, a week.  The key is meant "for this boot",
+ * but a server that runs for months must not leave it readable in the
+ * kernel all that time; a week covers restarts and debugging after an
+ * init, and production takes the key from a systemd credential.  Once it
+ * expired, `keyctl padd user zerowg:unseal @u` (or --key-fd) gives it again.
+ */
+#define KEY_PERM 0x0b0b0000u
+#define KEYRING_TIMEOUT (7u * 24 * 3600)
 
 struct store_key *store_key_new(void)
 {
@@ -229,23 +250,37 @@ static int load_keyring(const char *desc, struct store_key *k, char *err, size_t
 
 int store_key_to_keyring(const struct store_key *k, const char *desc)
 {
-	long id;
+	long id, old;
 	int ret;
 
 	if (!desc)
 		desc = DEFAULT_KEYRING_DESC;
-	/* Setting the permissions below needs possession: the user keyring
-	 * must be reachable from our session keyring.  A login session links
-	 * it (pam_keyinit); a container exec or a bare service may not, so
-	 * link it as a login would (harmless if it already is). */
+	/* Setting the timeout and permissions below needs possession: the
+	 * user keyring must be reachable from our session keyring.  A login
+	 * session links it (pam_keyinit); a container exec or a bare service
+	 * may not, so link it as a login would (harmless if it already is). */
 	(void)syscall(SYS_keyctl, KEYCTL_LINK, KEY_SPEC_USER_KEYRING, KEY_SPEC_SESSION_KEYRING);
 	id = syscall(SYS_add_key, "user", desc, k->bytes, (size_t)STORE_KEY_LEN,
 		     KEY_SPEC_USER_KEYRING);
+	if (id < 0 && errno == EACCES) {
+		/* A key of an earlier init is there, read-only (KEY_PERM), so
+		 * add_key cannot update it: take it out of @u (that needs
+		 * write on @u, not on the key) and add the new one. */
+		old = syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_USER_KEYRING, "user", desc, 0);
+		if (old > 0 && syscall(SYS_keyctl, KEYCTL_UNLINK, old, KEY_SPEC_USER_KEYRING) == 0)
+			id = syscall(SYS_add_key, "user", desc, k->bytes, (size_t)STORE_KEY_LEN,
+				     KEY_SPEC_USER_KEYRING);
+		else
+			errno = EACCES;
+	}
 	if (id < 0)
 		return -errno;
-	if (syscall(SYS_keyctl, KEYCTL_SETPERM, id, KEY_PERM) < 0) {
+	/* The timeout first: once KEY_PERM is set, nobody may set it. */
+	if (syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, id, KEYRING_TIMEOUT) < 0 ||
+	    syscall(SYS_keyctl, KEYCTL_SETPERM, id, KEY_PERM) < 0) {
 		ret = -errno;
 		syscall(SYS_keyctl, KEYCTL_REVOKE, id);
+		syscall(SYS_keyctl, KEYCTL_UNLINK, id, KEY_SPEC_USER_KEYRING);
 		return ret;
 	}
 	return 0;

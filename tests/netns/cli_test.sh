@@ -14,7 +14,11 @@
 #   hand-written wg-quick config into a fresh store (then `up` serves its
 #   peers; a re-import with one more peer reaches the running server),
 #   genkey/pubkey/genpsk against wg, ten `peer add` at once, and a restart
-#   that keeps the server's identity and peers.
+#   that keeps the server's identity and peers.  No key goes into a file:
+#   init, peer add, peer rotate and show-peer with stdout in a file exit 1,
+#   write nothing there and change nothing (no store, no peer, the old
+#   key); through a pipe they work.  init --keyring leaves a read-only key
+#   that expires within a week.
 #
 # Unseal keys stay in shell variables and reach zerowg through pipes (never
 # a file).  The admin sockets and stores live in the run's directory $W.
@@ -177,6 +181,19 @@ init_shown() {
 	zk "$k" export --data "$W/data3" --key-fd 0 | grep -q '^PrivateKey = '
 }
 check "init without a key shows a new unseal key once, with instructions, and it unseals" init_shown
+# Its stdout a file: the key would land on disk, so init refuses and
+# creates nothing (a store whose key went into a file, or nowhere, is
+# worse than none).
+init_into_file() {
+	local rc
+	"$ZWG" init --data "$W/data5" --interface "zw${ID}f" >"$W/init5.out" 2>"$W/init5.err"
+	rc=$?
+	cat "$W/init5.err"
+	[ $rc -eq 1 ] && grep -q "stdout is the file $W/init5.out" "$W/init5.err" &&
+		grep -q "zerowg writes no key to a file" "$W/init5.err" &&
+		[ ! -s "$W/init5.out" ] && [ ! -e "$W/data5" ]
+}
+check "init > FILE: exit 1, nothing in the file, no store created" init_into_file
 # --keyring, as another user (each uid has its own user keyring, so no
 # other test or person sees this key): init keeps the key there and export
 # finds it without being given one.
@@ -192,21 +209,30 @@ check_keyring() {
 	# its user keyring linked in, so it "possesses" the keys it adds there
 	# (zerowg restricts the key's permissions, which needs possession);
 	# under root's session keyring it would not.
+	# The key is in that uid's user keyring, read-only for possessor and
+	# owner (0b0b0000: view, read, search), expiring within a week (the
+	# expiry column of /proc/keys: "6d", or "1w" in its first second).
 	setpriv --reuid="$u" --regid="$u" --clear-groups keyctl session - sh -c '
 		keyctl link @u @s >/dev/null &&
 		"$0" init --data "$1/d" --keyring --interface "$2" >/dev/null &&
-		"$0" export --data "$1/d" </dev/null | grep -q "^PrivateKey = "' \
-		"$KU/zerowg" "$KU" "zw${ID}k" >/dev/null
+		"$0" export --data "$1/d" </dev/null | grep -q "^PrivateKey = " &&
+		id=$(keyctl search @u user zerowg:unseal) &&
+		keyctl rdescribe "$id" && keyctl rdescribe "$id" | grep -q "^user;$3;$3;0b0b0000;" &&
+		grep "^$(printf %08x "$id") " /proc/keys &&
+		grep -qE "^$(printf %08x "$id") +[^ ]+ +[0-9]+ +(6d|1w) " /proc/keys &&
+		! keyctl timeout "$id" 0 2>/dev/null && ! keyctl setperm "$id" 0x3f3f0000 2>/dev/null' \
+		"$KU/zerowg" "$KU" "zw${ID}k" "$u"
 	r=$?
-	# Leave no key behind in that uid's keyring.
+	# Leave no key behind in that uid's keyring (read-only: it cannot be
+	# revoked, but invalidating needs only search).
 	setpriv --reuid="$u" --regid="$u" --clear-groups keyctl session - sh -c \
-		'keyctl link @u @s && id=$(keyctl search @u user zerowg:unseal) && keyctl revoke "$id"' \
+		'keyctl link @u @s && id=$(keyctl search @u user zerowg:unseal) && keyctl invalidate "$id"' \
 		>/dev/null 2>&1
 	rm -rf "$KU"
 	return $r
 }
 if command -v setpriv >/dev/null 2>&1 && command -v keyctl >/dev/null 2>&1; then
-	check "init --keyring: the key goes to the kernel keyring, where export finds it" check_keyring
+	check "init --keyring: the key goes to the kernel keyring, read-only, for a week; export finds it" check_keyring
 else
 	skip "init --keyring (needs setpriv and keyctl)"
 fi
@@ -304,6 +330,30 @@ check "show-peer shows a kept key's config again" \
 	sh -c '"$0" show-peer phone2 --no-qr | grep -qF "$1"' "$ZWG" "$(conf_value "$(config_of "$ADD2")" PrivateKey)"
 expect_fail "show-peer refuses a peer whose key was not kept" "not kept" \
 	sh -c '"$0" peer add phone3 --no-qr >/dev/null && "$0" show-peer phone3' "$ZWG"
+
+# ------------------------------------------- no key ever goes to a file --
+
+# into_file NAME CMD...: CMD with stdout in $W/NAME.out exits 1, says the
+# file is why, and wrote nothing there.
+into_file() {
+	local n rc
+	n=$1; shift
+	"$@" >"$W/$n.out" 2>"$W/$n.err"
+	rc=$?
+	cat "$W/$n.err"
+	[ $rc -eq 1 ] && grep -q "stdout is the file $W/$n.out" "$W/$n.err" && [ ! -s "$W/$n.out" ]
+}
+check "peer add > FILE: exit 1, nothing in the file" into_file leak1 "$ZWG" peer add leak1
+expect_fail "peer add > FILE: the peer was not added" '"leak1"' "$ZWG" peer show leak1
+check "peer add | cat: the config goes through the pipe" \
+	sh -c '"$0" peer add leak2 --no-qr | cat | grep -q "^PrivateKey = " &&
+		"$0" peer revoke leak2' "$ZWG"
+PHONE2_PUB=$(pubkey_of_config "$(config_of "$ADD2")" 2>/dev/null)
+check "peer rotate > FILE: exit 1, nothing in the file" into_file leak3 "$ZWG" peer rotate phone2
+check "peer rotate > FILE: the old key is still the one in wg show" listed "$PHONE2_PUB"
+check "show-peer > FILE: exit 1, nothing in the file" into_file leak4 "$ZWG" show-peer phone2
+check "show-peer > /dev/null is allowed (the key goes nowhere)" \
+	sh -c '"$0" show-peer phone2 --no-qr >/dev/null' "$ZWG"
 
 # ------------------------------------------------------ ten CLIs at once --
 

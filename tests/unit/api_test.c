@@ -600,6 +600,32 @@ static void test_rotate(void)
 	j = call("POST", "/v1/peers/nobody/rotate", NULL, &status);
 	CHECK_INT(status, 404);
 	json_decref(j);
+
+	/* The device keeps the old key (apply fails): a rotation that did not
+	 * kill the old key is a failure the caller sees, as for disable, and
+	 * its answer carries no key that the device does not know either. */
+	snprintf(old_pub, sizeof(old_pub), "%s", phone_pub);
+	fail_apply = true;
+	j = call("POST", "/v1/peers/phone/rotate", "{}", &status);
+	fail_apply = false;
+	CHECK_INT(status, 500);
+	CHECK(str(j, "error") && strstr(str(j, "error"), "peer \"phone\": a new key is stored, "
+					  "but applying the configuration to interface api0") &&
+	      strstr(str(j, "error"), "rotate again"));
+	CHECK(!strstr(last_text, "PrivateKey") && !strstr(last_text, "private_key") &&
+	      !strstr(last_text, "client_config"));
+	CHECK(device_has(old_pub));	/* what the 500 is about */
+	json_decref(j);
+	/* Once the device works, another rotate puts a live key in. */
+	j = call("POST", "/v1/peers/phone/rotate", "{}", &status);
+	CHECK_INT(status, 200);
+	peer = json_object_get(j, "peer");
+	CHECK(!device_has(old_pub));
+	CHECK(str(peer, "public_key") && device_has(str(peer, "public_key")));
+	if (str(peer, "public_key"))
+		snprintf(phone_pub, sizeof(phone_pub), "%s", str(peer, "public_key"));
+	remember_secret(str(j, "private_key"));
+	json_decref(j);
 }
 
 static void test_stats(void)

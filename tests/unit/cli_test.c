@@ -18,8 +18,10 @@
 #include "../../src/cli/client.c"
 #include "../../src/cli/genkey.c"
 #include "../../src/cli/peer.c"
+#include "../../src/cli/secret_out.c"
 #include "../../src/cli/show.c"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <sys/mman.h>
@@ -27,33 +29,79 @@
 
 /* ------------------------------------------------ capturing fd output -- */
 
+/* stdout is captured in a pipe, as `zerowg ... | less` would see it (a
+ * verb that prints a key refuses a file); stderr, and stdout when a test
+ * wants "stdout is a file", in a memfd (a regular file). */
 struct capture {
 	int fd, saved, memfd;
+	bool pipe;
 };
+
+static void capture_begin_as(struct capture *c, int fd, bool as_file)
+{
+	int p[2];
+
+	fflush(fd == STDOUT_FILENO ? stdout : stderr);
+	c->fd = fd;
+	c->pipe = fd == STDOUT_FILENO && !as_file;
+	c->saved = dup(fd);
+	if (c->pipe) {
+		/* Room for all a verb prints: nobody reads until it returns. */
+		if (pipe2(p, O_CLOEXEC) < 0 || fcntl(p[1], F_SETPIPE_SZ, 1 << 20) < 0)
+			abort();
+		c->memfd = p[0];
+		if (dup2(p[1], fd) < 0)
+			abort();
+		close(p[1]);
+	} else {
+		c->memfd = memfd_create("capture", 0);
+		if (c->memfd < 0 || dup2(c->memfd, fd) < 0)
+			abort();
+	}
+	if (c->saved < 0)
+		abort();
+}
 
 static void capture_begin(struct capture *c, int fd)
 {
-	fflush(fd == STDOUT_FILENO ? stdout : stderr);
-	c->fd = fd;
-	c->memfd = memfd_create("capture", 0);
-	c->saved = dup(fd);
-	if (c->memfd < 0 || c->saved < 0 || dup2(c->memfd, fd) < 0)
-		abort();
+	capture_begin_as(c, fd, false);
 }
 
 /* Restores the fd and returns what was written (malloc'd). */
 static char *capture_end(struct capture *c)
 {
-	off_t len;
+	size_t len = 0, cap = 1 << 16;
+	off_t flen;
 	char *buf;
 
 	fflush(c->fd == STDOUT_FILENO ? stdout : stderr);
-	dup2(c->saved, c->fd);
+	dup2(c->saved, c->fd);	/* closes the pipe's last write end */
 	close(c->saved);
-	len = lseek(c->memfd, 0, SEEK_END);
-	buf = calloc(1, (size_t)len + 1);
-	if (!buf || pread(c->memfd, buf, (size_t)len, 0) != len)
-		abort();
+	if (c->pipe) {
+		buf = malloc(cap + 1);
+		for (;;) {
+			ssize_t n;
+
+			if (!buf)
+				abort();
+			n = read(c->memfd, buf + len, cap - len);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				abort();
+			if (n == 0)
+				break;
+			len += (size_t)n;
+			if (len == cap)
+				buf = realloc(buf, (cap *= 2) + 1);
+		}
+		buf[len] = '\0';
+	} else {
+		flen = lseek(c->memfd, 0, SEEK_END);
+		buf = calloc(1, (size_t)flen + 1);
+		if (!buf || pread(c->memfd, buf, (size_t)flen, 0) != flen)
+			abort();
+	}
 	close(c->memfd);
 	return buf;
 }
@@ -625,7 +673,10 @@ static void test_peer_path(void)
 /* ------------------------------------------------------------- peer.c -- */
 
 /* Runs `zerowg peer ARGS...` (NULL-terminated) with the fake server's
- * socket; returns stdout, *err gets stderr. */
+ * socket; returns stdout, *err gets stderr.  stdout is a pipe, or a file
+ * (a memfd) while stdout_is_file is set. */
+static bool stdout_is_file;
+
 static char *run_peer(struct fake_server *fs, char **err, int *status, ...)
 {
 	char *argv[32];
@@ -643,7 +694,7 @@ static char *run_peer(struct fake_server *fs, char **err, int *status, ...)
 	argv[argc++] = fs->path;
 	argv[argc] = NULL;
 	optind = 0;	/* getopt starts over for every verb run */
-	capture_begin(&out, STDOUT_FILENO);
+	capture_begin_as(&out, STDOUT_FILENO, stdout_is_file);
 	capture_begin(&errc, STDERR_FILENO);
 	*status = peer_main(argc, argv);
 	*err = capture_end(&errc);
@@ -825,6 +876,134 @@ static void test_peer_change_paths(void)
 	free(err);
 }
 
+/* --------------------------------------------------------- secret_out.c -- */
+
+/* Where a key may go: a terminal, a pipe, a socket, /dev/null; never a
+ * file, a block or other device, the systemd journal, or a closed fd. */
+static void test_secret_sink(void)
+{
+	char what[320], env[64], path[] = "/tmp/zwg-cli-secret.XXXXXX";
+	int p[2], sp[2], fd, ptm;
+	struct stat st;
+
+	CHECK_INT(pipe(p), 0);
+	CHECK_INT(cli_secret_sink_check(p[1], what, sizeof(what)), 0);
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	CHECK_INT(cli_secret_sink_check(sp[0], what, sizeof(what)), 0);
+	fd = open("/dev/null", O_WRONLY);
+	CHECK_INT(cli_secret_sink_check(fd, what, sizeof(what)), 0);
+	close(fd);
+	/* A terminal: the master side of a pty answers isatty too. */
+	ptm = posix_openpt(O_RDWR | O_NOCTTY);
+	if (ptm >= 0 && grantpt(ptm) == 0 && unlockpt(ptm) == 0) {
+		fd = open(ptsname(ptm), O_RDWR | O_NOCTTY);
+		CHECK(fd >= 0);
+		CHECK_INT(cli_secret_sink_check(fd, what, sizeof(what)), 0);
+		close(fd);
+	}
+	if (ptm >= 0)
+		close(ptm);
+
+	/* A regular file, named in the message. */
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	CHECK_INT(cli_secret_sink_check(fd, what, sizeof(what)), -EPERM);
+	CHECK(!strncmp(what, "the file ", 9) && strstr(what, path));
+	close(fd);
+	unlink(path);
+	fd = memfd_create("x", 0);
+	CHECK_INT(cli_secret_sink_check(fd, what, sizeof(what)), -EPERM);
+	CHECK(!strncmp(what, "the file ", 9));
+	close(fd);
+	/* A character device that stores or is not a person: refused. */
+	fd = open("/dev/zero", O_WRONLY);
+	CHECK_INT(cli_secret_sink_check(fd, what, sizeof(what)), -EPERM);
+	CHECK(strstr(what, "/dev/zero") && strstr(what, "not a terminal"));
+	close(fd);
+	/* Closed. */
+	CHECK_INT(cli_secret_sink_check(fd, what, sizeof(what)), -EBADF);
+
+	/* The journal is a socket, named by $JOURNAL_STREAM: refused; any
+	 * other socket, and a garbled variable, are not the journal. */
+	CHECK_INT(fstat(sp[0], &st), 0);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	CHECK_INT(cli_secret_sink_check(sp[0], what, sizeof(what)), -EPERM);
+	CHECK(strstr(what, "systemd journal"));
+	CHECK_INT(cli_secret_sink_check(sp[1], what, sizeof(what)), 0);
+	CHECK_INT(cli_secret_sink_check(p[1], what, sizeof(what)), 0);
+	strcat(env, "x");
+	setenv("JOURNAL_STREAM", env, 1);
+	CHECK_INT(cli_secret_sink_check(sp[0], what, sizeof(what)), 0);
+	setenv("JOURNAL_STREAM", ":", 1);
+	CHECK_INT(cli_secret_sink_check(sp[0], what, sizeof(what)), 0);
+	unsetenv("JOURNAL_STREAM");
+	close(p[0]);
+	close(p[1]);
+	close(sp[0]);
+	close(sp[1]);
+}
+
+/* peer add and rotate with stdout in a file: refused before anything is
+ * sent (the socket does not even exist: a message about it would mean the
+ * CLI tried), with a message that names the file and says what to do. */
+static void test_peer_refuses_file_stdout(void)
+{
+	struct fake_server fs = { .path = "/nonexistent/zerowg-cli-test.sock" };
+	char *out, *err;
+	int status;
+
+	stdout_is_file = true;
+	out = run_peer(&fs, &err, &status, "add", "phone", NULL);
+	CHECK_INT(status, 1);
+	CHECK_INT(strlen(out), 0);
+	CHECK(strstr(err, "zerowg: peer \"phone\" not added: its client config holds its "
+		      "private key: stdout is the file ") &&
+	      strstr(err, "zerowg writes no key to a file") &&
+	      strstr(err, "zerowg peer add phone | less"));
+	CHECK(!strstr(err, "no server"));
+	free(out);
+	free(err);
+
+	out = run_peer(&fs, &err, &status, "rotate", "phone", "--no-qr", NULL);
+	CHECK_INT(status, 1);
+	CHECK_INT(strlen(out), 0);
+	CHECK(strstr(err, "peer \"phone\" not rotated") && strstr(err, "stdout is the file ") &&
+	      strstr(err, "zerowg peer rotate phone | less"));
+	CHECK(!strstr(err, "no server"));
+	free(out);
+	free(err);
+	stdout_is_file = false;
+
+	/* Verbs that print no key still write to a file. */
+	out = run_peer(&fs, &err, &status, "disable", "phone", NULL);
+	CHECK(strstr(err, "no server"));
+	free(out);
+	free(err);
+}
+
+/* A rotation the server could not apply (500) is a failure here too:
+ * non-zero, the server's message, no config printed. */
+static void test_peer_rotate_failure(void)
+{
+	struct fake_server fs;
+	char *out, *err;
+	int status;
+
+	fake_start(&fs, "500 Internal Server Error",
+		   "{\"error\":\"peer \\\"phone\\\": a new key is stored, but applying the "
+		   "configuration to interface zwg0: Input/output error; the old key may still "
+		   "connect until the device is updated: rotate again once it is\",\"field\":null}");
+	out = run_peer(&fs, &err, &status, "rotate", "phone", NULL);
+	fake_stop(&fs);
+	CHECK(status != 0);
+	CHECK(strstr(err, "rotate again") && strstr(err, "Input/output error"));
+	CHECK(!strstr(out, "BEGIN CLIENT CONFIG"));
+	free(out);
+	free(err);
+}
+
 int main(void)
 {
 	client_use_wiping_allocators();
@@ -845,5 +1024,8 @@ int main(void)
 	RUN(test_peer_bad_input_stays_local);
 	RUN(test_peer_list_table);
 	RUN(test_peer_change_paths);
+	RUN(test_secret_sink);
+	RUN(test_peer_refuses_file_stdout);
+	RUN(test_peer_rotate_failure);
 	TEST_EXIT();
 }

@@ -240,6 +240,61 @@ static void test_add(void)
 	teardown(ctl, st);
 }
 
+/* What a client config takes on one line never holds a newline or another
+ * control character, whichever way it comes in: a peer's DNS or
+ * AllowedIPs, the server's endpoint and DNS (flags and environment of
+ * init and up).  Refused, quoted escaped, and nothing is stored. */
+static void test_one_line_inputs(void)
+{
+	static const char *const bad_dns[] = {
+		"1.1.1.1\nPostUp = rm -rf /", "1.1.1.1\nexample.com", "10.13.13.1\r",
+	};
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_request req = { .name = "inj", .persistent_keepalive = -1 };
+	struct server_options o;
+	struct peer_add_result r;
+	struct peer_record rec;
+	struct control_error e;
+
+	memset(&r, 0, sizeof(r));
+	for (size_t i = 0; i < sizeof(bad_dns) / sizeof(bad_dns[0]); i++) {
+		req.dns = bad_dns[i];
+		control_error_clear(&e);
+		CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+		CHECK(!strcmp(e.field, "dns") && strstr(e.msg, "control character"));
+		CHECK(r.client_config == NULL);
+	}
+	CHECK(strstr(e.msg, "dns \"10.13.13.1\\r\""));
+	req.dns = NULL;
+	req.allowed_ips = "0.0.0.0/0\n[Peer]";
+	control_error_clear(&e);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK(!strcmp(e.field, "allowed_ips") && strstr(e.msg, "\"0.0.0.0/0\\n[Peer]\""));
+	req.allowed_ips = "0.0.0.0/0\n::/0";
+	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK_INT(control_peer_get(ctl, "inj", &rec, NULL), -ENOENT);
+
+	/* The server's, as `zerowg init`/`up` flags or the environment give them. */
+	server_options_init(&o);
+	control_error_clear(&e);
+	CHECK(server_options_set(&o, "dns", "1.1.1.1\nexample.com", &e) < 0);
+	CHECK(strstr(e.msg, "1.1.1.1\\nexample.com") && strstr(e.msg, "control character"));
+	control_error_clear(&e);
+	CHECK(server_options_set(&o, "endpoint", "vpn.example.com\r\nPostUp = x", &e) < 0);
+	CHECK(!strcmp(e.field, "endpoint"));
+	/* allowed-ips is parsed as a list there; the record it makes is
+	 * checked as a whole, and refused. */
+	CHECK(server_options_set(&o, "allowed-ips", "0.0.0.0/0\n::/0", &e) == 0);
+	teardown(ctl, st);
+	CHECK_INT(store_create("memory:", NULL, &st, NULL, 0), 0);
+	control_error_clear(&e);
+	CHECK_INT(control_init_server(st, &o, &e), -EINVAL);
+	CHECK(!strcmp(e.field, "client_allowed_ips") && strstr(e.msg, "control character"));
+	server_options_free(&o);
+	store_close(st);
+}
+
 static void test_add_errors(void)
 {
 	struct store *st;
@@ -1287,6 +1342,7 @@ int main(void)
 	RUN(test_init);
 	RUN(test_add);
 	RUN(test_add_errors);
+	RUN(test_one_line_inputs);
 	RUN(test_keep_key);
 	RUN(test_list_get);
 	RUN(test_disable_enable);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "model_internal.h"
 #include "test.h"
 
 #define K1 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
@@ -336,6 +337,95 @@ static void test_endpoint_dns(void)
 	CHECK(!model_dns_valid("", "dns", NULL));
 }
 
+/* Whatever reaches a client config on one line (DNS, AllowedIPs, the
+ * endpoint) holds no control character: a newline there would start a
+ * line of the attacker's choosing.  The message shows the input escaped. */
+static void test_one_line_values(void)
+{
+	static const char *const bad_dns[] = {
+		"1.1.1.1\nPostUp = rm -rf /", "1.1.1.1\nexample.com", "1.1.1.1\r\n[Peer]",
+		"1.1.1.1,\t8.8.8.8", "1.1.1.1\x1b[2J", "home.lan\x7f", "\n1.1.1.1",
+	};
+	static const char *const bad_endpoint[] = {
+		"vpn.example.com\r", "vpn.example.com:51820\n", "203.0.113.7\n[Peer]",
+		"[2001:db8::7]:51820\r\nPostUp = x", "\tvpn.example.com",
+	};
+	struct control_error e;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_dns) / sizeof(bad_dns[0]); i++) {
+		control_error_clear(&e);
+		if (model_dns_valid(bad_dns[i], "dns", &e)) {
+			fprintf(stderr, "  accepted dns with a control character (#%zu)\n", i);
+			CHECK(!"dns");
+		}
+		CHECK(!strcmp(e.field, "dns") && strstr(e.msg, "control character"));
+		/* Nothing unprintable in the message itself. */
+		for (const char *p = e.msg; *p; p++)
+			CHECK(*p >= 0x20 && *p < 0x7f);
+	}
+	for (i = 0; i < sizeof(bad_endpoint) / sizeof(bad_endpoint[0]); i++) {
+		control_error_clear(&e);
+		if (model_endpoint_valid(bad_endpoint[i], &e)) {
+			fprintf(stderr, "  accepted endpoint with a control character (#%zu)\n", i);
+			CHECK(!"endpoint");
+		}
+		CHECK(!strcmp(e.field, "endpoint"));
+		for (const char *p = e.msg; *p; p++)
+			CHECK(*p >= 0x20 && *p < 0x7f);
+	}
+
+	/* The bad input, quoted exactly, escaped as C writes it. */
+	control_error_clear(&e);
+	CHECK(!model_dns_valid("1.1.1.1\nPostUp = rm -rf /", "dns", &e));
+	CHECK(strstr(e.msg, "dns \"1.1.1.1\\nPostUp = rm -rf /\" has a control character "
+			    "(a newline)") != NULL);
+	control_error_clear(&e);
+	CHECK(!model_endpoint_valid("vpn.example.com\r", &e));
+	CHECK(strstr(e.msg, "endpoint \"vpn.example.com\\r\" has a control character "
+			    "(a carriage return)") != NULL);
+	control_error_clear(&e);
+	CHECK(!model_name_valid("a\x1b[2J", &e));
+	CHECK(strstr(e.msg, "peer name \"a\\x1b[2J\"") != NULL);
+
+	/* A peer's client AllowedIPs and the server's, through the record. */
+	control_error_clear(&e);
+	CHECK_INT(model_peer_allowed_ips_check("phone", "0.0.0.0/0\n::/0", &e), -EINVAL);
+	CHECK(!strcmp(e.field, "allowed_ips") && strstr(e.msg, "peer \"phone\": allowed_ips "
+							  "\"0.0.0.0/0\\n::/0\""));
+	CHECK_INT(model_peer_allowed_ips_check("phone", "0.0.0.0/0, ::/0", &e), 0);
+	bad_peer("dns", "\"10.13.13.1\\nPostUp = rm -rf /\"", "has a control character", "dns");
+	bad_peer("allowed_ips", "\"10.0.0.0/8\\r\\n[Peer]\"", "has a control character",
+		 "allowed_ips");
+	bad_server("dns", "\"10.13.13.1\\n[Peer]\"", "has a control character", "dns");
+	bad_server("endpoint", "\"vpn.example.com\\r\"", "endpoint \"vpn.example.com\\r\"",
+		   "endpoint");
+	bad_server("client_allowed_ips", "\"0.0.0.0/0\\n::/0\"", "has a control character",
+		   "client_allowed_ips");
+
+	/* Separators that stay on the line still work. */
+	CHECK(model_dns_valid("1.1.1.1, 8.8.8.8 home.lan", "dns", NULL));
+	CHECK(model_endpoint_valid("vpn.example.com:51820", NULL));
+}
+
+/* model_quote keeps within its buffer however much it escapes. */
+static void test_quote_bounds(void)
+{
+	char in[200], small[16];
+	struct control_error e;
+
+	memset(in, '\n', sizeof(in) - 1);
+	in[sizeof(in) - 1] = '\0';
+	control_error_clear(&e);
+	CHECK(!model_dns_valid(in, "dns", &e));
+	CHECK(strstr(e.msg, "\\n\\n") && strstr(e.msg, "...\""));
+	CHECK(strlen(e.msg) < sizeof(e.msg));
+	CHECK(!strcmp(model_quote("abc", small, sizeof(small)), "abc"));
+	model_quote("\x01\x02\x03\x04\x05", small, sizeof(small));
+	CHECK(strlen(small) < sizeof(small) && !strncmp(small, "\\x01\\x02", 8));
+	CHECK(!strcmp(model_quote("\"q\"", small, sizeof(small)), "\\\"q\\\""));
+}
+
 static void test_copy(void)
 {
 	struct peer_record p, c;
@@ -368,6 +458,8 @@ int main(void)
 	RUN(test_prefixes);
 	RUN(test_expires);
 	RUN(test_endpoint_dns);
+	RUN(test_one_line_values);
+	RUN(test_quote_bounds);
 	RUN(test_copy);
 	TEST_EXIT();
 }

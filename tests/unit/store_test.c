@@ -1083,10 +1083,43 @@ static void test_key_from_credential(void)
 	CHECK(contains(err, "$CREDENTIALS_DIRECTORY not set"));
 }
 
+/* Seconds until the key expires, from /proc/keys ("6d", "23h", "perm"):
+ * whole units, rounded down as the kernel does; 0 for none, -1 if not
+ * listed. */
+static long keyring_expiry(long id)
+{
+	char line[512], want[32], unit;
+	FILE *f = fopen("/proc/keys", "r");
+	long v = -1, n;
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "%08lx ", id);
+	while (fgets(line, sizeof(line), f)) {
+		char exp[16];
+
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		/* id flags usage expiry perm uid gid type desc */
+		if (sscanf(line, "%*s %*s %*s %15s", exp) != 1)
+			break;
+		if (!strcmp(exp, "perm")) {
+			v = 0;
+			break;
+		}
+		if (sscanf(exp, "%ld%c", &n, &unit) == 2)
+			v = unit == 'w' ? n * 7 * 86400 : unit == 'd' ? n * 86400 :
+			    unit == 'h' ? n * 3600 : unit == 'm' ? n * 60 : n;
+		break;
+	}
+	fclose(f);
+	return v;
+}
+
 static void test_key_keyring(void)
 {
 	struct store_key_source src = no_sources;
-	struct store_key *k = NULL;
+	struct store_key *k = NULL, *key_b;
 	const char *where = NULL;
 	char desc[64], err[1024];
 	long id;
@@ -1108,7 +1141,8 @@ static void test_key_keyring(void)
 	CHECK(where && strcmp(where, "kernel keyring") == 0);
 	store_key_free(k);
 
-	/* the owner can read it without possessing it (KEY_PERM) */
+	/* The owner can read it without possessing it; possessor and owner
+	 * may view, read and search it, and nothing else (KEY_PERM). */
 	id = syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_USER_KEYRING, "user", desc, 0);
 	CHECK(id > 0);
 	if (id > 0) {
@@ -1116,9 +1150,27 @@ static void test_key_keyring(void)
 		long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, id, perm, sizeof(perm));
 
 		/* "user;UID;GID;PERM;desc" */
-		CHECK(n > 0 && strstr(perm, ";3f0b0000;") != NULL);
-		CHECK_INT(syscall(SYS_keyctl, KEYCTL_INVALIDATE, id), 0);
+		CHECK(n > 0 && strstr(perm, ";0b0b0000;") != NULL);
+		/* It expires within a week, and nobody may lengthen it, widen
+		 * its permissions, or overwrite it in place. */
+		CHECK(keyring_expiry(id) >= 6 * 24 * 3600 && keyring_expiry(id) <= 7 * 24 * 3600);
+		CHECK(syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, id, 0) < 0 && errno == EACCES);
+		CHECK(syscall(SYS_keyctl, KEYCTL_SETPERM, id, 0x3f3f3f3f) < 0 && errno == EACCES);
+		CHECK(syscall(SYS_keyctl, KEYCTL_UPDATE, id, "x", (size_t)1) < 0 && errno == EACCES);
 	}
+	/* A second init replaces it (its read-only key cannot be updated). */
+	key_b = store_key_new();
+	CHECK(key_b && store_key_generate(key_b) == 0);
+	CHECK_INT(store_key_to_keyring(key_b, desc), 0);
+	CHECK_INT(store_key_load(&src, &k, &where, err, sizeof(err)), 0);
+	CHECK(k && key_b && memcmp(k->bytes, key_b->bytes, STORE_KEY_LEN) == 0);
+	store_key_free(k);
+	store_key_free(key_b);
+	k = NULL;
+	id = syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_USER_KEYRING, "user", desc, 0);
+	CHECK(id > 0);
+	if (id > 0)
+		CHECK_INT(syscall(SYS_keyctl, KEYCTL_INVALIDATE, id), 0);
 	/* gone: not found, and the message says so */
 	CHECK_INT(store_key_load(&src, &k, &where, err, sizeof(err)), -ENOKEY);
 	CHECK(contains(err, desc) && contains(err, "not found"));
