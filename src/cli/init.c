@@ -22,12 +22,15 @@
  * option validation shared with `zerowg up`).
  */
 #include "cli.h"
+#include "paths.h"
 #include "control.h"
 #include "store.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +104,22 @@ static int show_unseal_key(const struct store_key *key, const char *dir, bool in
 	return 0;
 }
 
+/* mkdir -p of path's parent directories (0700, as they are made for us
+ * alone); errors are left for the store to report. */
+static void make_parents(const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return;
+	for (char *p = buf + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return;
+		*p = '/';
+	}
+}
+
 int init_main(int argc, char *argv[])
 {
 	struct cli_store_opts so;
@@ -161,6 +180,10 @@ int init_main(int argc, char *argv[])
 				    "once, on stdout", "zerowg init, or zerowg init | less; or "
 				    "seal it with your own key: zerowg init --key-fd 3 3<KEYFILE"))
 		goto out;
+	/* A user's default store (~/.local/share/zerowg) may be the first
+	 * thing under ~/.local/share: make its parents, as XDG tools do. */
+	if (!so.data_dir && !so.store_uri && geteuid() != 0)
+		make_parents(paths_data_dir());
 	uri = cli_store_uri(so.data_dir, so.store_uri);
 	if (!uri || !(key = store_key_new())) {
 		fprintf(stderr, "zerowg: out of memory\n");

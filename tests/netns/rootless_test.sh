@@ -265,6 +265,18 @@ srv_stop() {
 
 # --------------------------------------------- 1. /dev/net/tun closed --
 
+# The defaults a user gets without --data: the store under XDG_DATA_HOME,
+# its parents made (a new user has no ~/.local/share yet).
+default_init() {
+	printf '%s\n' "$UNSEAL" | ip netns exec "$SNS" "$SETPRIV" --reuid="$NUID" --regid="$NGID" \
+		--clear-groups env HOME="$U/fresh" XDG_DATA_HOME= "$TAG-cmd" \
+		"$ZWG" init --key-fd 0 >"$W/definit.out" 2>&1 || { cat "$W/definit.out"; return 1; }
+	[ -d "$U/fresh/.local/share/zerowg" ] &&
+		[ "$(stat -c '%U %a' "$U/fresh/.local/share/zerowg")" = "nobody 700" ]
+}
+mkdir -p "$U/fresh" && chown "$NUID:$NGID" "$U/fresh"
+check "init as a user without --data: the store is ~/.local/share/zerowg, its parents made" \
+	default_init
 check "init (as nobody, in s): a sealed store is created" srv_init || finish
 PUB_S=$(store_pub)
 check "init: the store opens with the key (export, as nobody)" sh -c "[ -n '$PUB_S' ]"
