@@ -18,9 +18,13 @@
  *
  * Errors: 0 or -errno.  -ENOENT no such key; -ESTALE compare-and-swap
  * mismatch; -EBADMSG a record failed authentication (tampered or corrupt;
- * the message names the file); -EKEYREJECTED wrong unseal key; -EINVAL a bad
+ * the message names the file), or a file of a sealed store is not a
+ * regular file (a FIFO, symlink, socket or device: refused without
+ * opening it); -EKEYREJECTED wrong unseal key; -EINVAL a bad
  * key name; -EMSGSIZE a value over STORE_MAX_VALUE_LEN; -EPERM deleting
- * the `meta` canary, or a handle used after fork(); -EBUSY another process
+ * the `meta` canary, a handle used after fork(), or opening a sealed store
+ * that belongs to another user (root excepted) or that its group or others
+ * may write; -EBUSY another process
  * held the writers' lock for 10 s; -EIO/-ENOSPC/-EFBIG/-EROFS/-EACCES from
  * the disk (the record on disk is then the old one, intact).  No function
  * ever falls back to plaintext.  store_last_error() gives the message for
@@ -56,6 +60,13 @@ struct store_key *store_key_new(void);		/* zeroed, locked; NULL on ENOMEM */
 void store_key_free(struct store_key *k);
 /* Fills k with 32 bytes from the kernel CSPRNG (for `zerowg init`). 0 or -EIO. */
 int store_key_generate(struct store_key *k);
+/* false if k is plainly not 32 random bytes: fewer than 16 distinct byte
+ * values (a constant or repeated pattern), all printable text (a password
+ * given raw), or bytes counting in equal steps; why (may be NULL) then
+ * says which, without quoting the key.  A random key fails with
+ * probability under 5e-14 (store_key.c). */
+bool store_key_looks_random(const struct store_key *k, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
 
 /*
  * Where the unseal key comes from, tried in this order by
@@ -83,7 +94,9 @@ struct store_key_source {
  * pointed at is wrong, and silently using another one would hide that.
  * Every source takes 32 raw bytes, or base64 text (44 characters, as
  * `wg genkey` prints), or hex (64 characters), each with an optional
- * trailing newline.  The fd is read to end of file and left open. */
+ * trailing newline.  A key that is not random (store_key_looks_random:
+ * a password, a constant) is refused with -EINVAL, whichever source and
+ * form it came in.  The fd is read to end of file and left open. */
 int store_key_load(const struct store_key_source *src, struct store_key **out,
 		   const char **where, char *err, size_t errlen);
 /* Puts a key into the user keyring under desc (for `zerowg init --keyring`),

@@ -91,9 +91,16 @@ int sealed_record_open(const struct sealed_keys *keys, const uint8_t *buf, size_
 		       uint64_t *version);
 /*
  * Files of a sealed store (store_file.c), relative to a directory fd.
+ * store_file_open: opens DIR/fname (flags: O_RDONLY or O_RDWR, maybe
+ *   O_CREAT, which makes it 0600) only if it is a regular file: never
+ *   follows a symlink, never blocks on a FIFO, never opens a device.  The
+ *   fd (O_CLOEXEC) and *st, or -ENOENT, -EBADMSG (not a regular file), or
+ *   -errno.
+ * store_file_kind: what DIR/fname is if it is there but not a regular
+ *   file ("a FIFO", "a symbolic link", ...), for messages; NULL otherwise.
  * store_file_read: DIR/fname whole into a heap buffer; -ENOENT, -EFBIG
  *   (more than max bytes), -EBADMSG (not a regular file, e.g. a planted
- *   symlink), or -errno.
+ *   symlink or FIFO: store_file_kind says which), or -errno.
  * store_file_replace: buf becomes DIR/fname atomically and durably.  On
  *   failure *renamed says whether the new file is in place (only the
  *   directory fsync failed) or not (the old file is untouched and the temp
@@ -106,6 +113,9 @@ int sealed_record_open(const struct sealed_keys *keys, const uint8_t *buf, size_
  *   room for 2 * len + 1); unhex wants exactly 2 * len digits and a NUL.
  */
 #define STORE_FILE_TMP_PREFIX ".tmp-"
+struct stat;
+int store_file_open(int dirfd, const char *fname, int flags, struct stat *st);
+const char *store_file_kind(int dirfd, const char *fname);
 int store_file_read(int dirfd, const char *fname, size_t max, uint8_t **buf, size_t *len);
 int store_file_replace(int dirfd, const char *fname, const uint8_t *buf, size_t len,
 		       bool *renamed);

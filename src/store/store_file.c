@@ -11,8 +11,15 @@
  * caller acknowledges only after all four.  The temp file holds exactly
  * what the target will hold, so the caller must pass ciphertext only.
  *
+ * Only regular files are ever opened (store_file_open): a FIFO, socket,
+ * device or symlink planted under a store file's name is refused after an
+ * lstat, and the open itself is O_NONBLOCK | O_NOFOLLOW, so one swapped in
+ * between cannot block the open (a FIFO with no writer would, forever)
+ * nor be followed.
+ *
  * Relies on POSIX *at() calls and OpenSSL's RAND_bytes (temp file names).
- * No messages here: the caller knows what the file is and says so.
+ * No messages here: the caller knows what the file is and says so
+ * (store_file_kind helps it say what a refused file is).
  */
 #include "store_backend.h"
 
@@ -59,6 +66,65 @@ bool store_file_unhex(uint8_t *out, const char *in, size_t len)
 	return in[2 * len] == '\0';
 }
 
+const char *store_file_kind(int dirfd, const char *fname)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, fname, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return NULL;
+	switch (st.st_mode & S_IFMT) {
+	case S_IFREG:
+		return NULL;
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFLNK:
+		return "a symbolic link";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFDIR:
+		return "a directory";
+	default:
+		return "not a regular file";
+	}
+}
+
+int store_file_open(int dirfd, const char *fname, int flags, struct stat *st)
+{
+	int fd, fl;
+
+	/* Look before opening: opening a device can have effects of its own,
+	 * and a FIFO's open waits for a writer. */
+	if (fstatat(dirfd, fname, st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(st->st_mode))
+			return -EBADMSG;
+	} else if (errno != ENOENT || !(flags & O_CREAT)) {
+		return -errno;
+	}
+	/* O_NONBLOCK: should the file be swapped for a FIFO since the lstat,
+	 * the open returns at once and the fstat below refuses it. */
+	fd = openat(dirfd, fname, flags | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == ELOOP ? -EBADMSG : -errno;
+	if (fstat(fd, st) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return -EBADMSG;
+	}
+	/* Meaningless on a regular file, but nobody should find it set. */
+	if ((fl = fcntl(fd, F_GETFL)) >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
+}
+
 int store_file_read(int dirfd, const char *fname, size_t max, uint8_t **buf, size_t *len)
 {
 	struct stat st;
@@ -66,19 +132,11 @@ int store_file_read(int dirfd, const char *fname, size_t max, uint8_t **buf, siz
 	size_t got = 0;
 	int fd, ret;
 
-	/* O_NOFOLLOW: a symlink planted in the directory is not followed to
-	 * somewhere else; it reads as a damaged record. */
-	fd = openat(dirfd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* Not followed: a symlink planted in the directory does not lead
+	 * somewhere else; like a FIFO, it reads as a damaged record. */
+	fd = store_file_open(dirfd, fname, O_RDONLY, &st);
 	if (fd < 0)
-		return errno == ELOOP ? -EBADMSG : -errno;
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = -EBADMSG;
-		goto out;
-	}
+		return fd;
 	if ((uint64_t)st.st_size > max) {
 		ret = -EFBIG;
 		goto out;

@@ -75,6 +75,70 @@ int store_key_generate(struct store_key *k)
 	return RAND_bytes(k->bytes, STORE_KEY_LEN) == 1 ? 0 : -EIO;
 }
 
+/*
+ * An operator's key must look like what `zerowg init` makes: 32 bytes from
+ * a CSPRNG.  Three tests catch what people give instead, each with a
+ * false-positive rate for a truly random key (32 independent uniform
+ * bytes) far below anything that will ever be seen:
+ *
+ *  - fewer than KEY_MIN_DISTINCT (16) distinct byte values: a constant key
+ *    (one value), a short pattern repeated ("abcd" x 8, 0xdeadbeef x 8),
+ *    mostly zeros.  32 random bytes show about 30 distinct values; the
+ *    chance of 15 or fewer is sum over d <= 15 of
+ *    S(32,d) * 256!/(256-d)! / 256^32 = 3.2e-17 (2^-54.8; S = Stirling
+ *    numbers of the second kind, computed exactly).
+ *  - every byte printable ASCII or \t \n \r (98 of 256 values): a password
+ *    or passphrase, or 32 characters of a text key, given as the raw
+ *    form.  By chance: (98/256)^32 = 4.6e-14 (2^-44.3).
+ *  - every step between neighbours the same (mod 256): counting keys such
+ *    as 00 01 02 .. 1f.  By chance: 256^-30 (2^-240).
+ *
+ * Together: under 5e-14, i.e. one random key in twenty trillion is
+ * refused.  Base64 and hex are only encodings of 32 bytes, so the decoded
+ * bytes are judged, whatever form they came in.  The branches depend on
+ * the key; it runs once per load, on a key the caller has in hand anyway.
+ */
+#define KEY_MIN_DISTINCT 16
+
+bool store_key_looks_random(const struct store_key *k, char *why, size_t whylen)
+{
+	uint8_t seen[256 / 8] = { 0 };
+	const uint8_t *b = k->bytes;
+	unsigned distinct = 0;
+	bool text = true, steps = true;
+
+	for (size_t i = 0; i < STORE_KEY_LEN; i++) {
+		uint8_t bit = (uint8_t)(1u << (b[i] & 7));
+
+		if (!(seen[b[i] >> 3] & bit)) {
+			seen[b[i] >> 3] |= bit;
+			distinct++;
+		}
+		if (!((b[i] >= 0x20 && b[i] < 0x7f) || b[i] == '\t' || b[i] == '\n' ||
+		      b[i] == '\r'))
+			text = false;
+		if (i >= 2 && (uint8_t)(b[i] - b[i - 1]) != (uint8_t)(b[1] - b[0]))
+			steps = false;
+	}
+	explicit_bzero(seen, sizeof(seen));
+	if (!why || !whylen)
+		return distinct >= KEY_MIN_DISTINCT && !text && !steps;
+	if (distinct == 1)
+		snprintf(why, whylen, "all %d bytes are the same", STORE_KEY_LEN);
+	else if (distinct < KEY_MIN_DISTINCT)
+		snprintf(why, whylen, "its %d bytes take only %u different values (random ones "
+			 "take about 30)", STORE_KEY_LEN, distinct);
+	else if (text)
+		snprintf(why, whylen, "its %d bytes are all printable text, like a password "
+			 "(a base64 or hex key must be given whole: 44 or 64 characters)",
+			 STORE_KEY_LEN);
+	else if (steps)
+		snprintf(why, whylen, "its %d bytes count up in equal steps", STORE_KEY_LEN);
+	else
+		return true;
+	return false;
+}
+
 void store_key_to_base64(const struct store_key *k, char out[45])
 {
 	key_to_base64(out, k->bytes);
@@ -385,7 +449,7 @@ int store_key_load(const struct store_key_source *src, struct store_key **out,
 	const char *cred = src->credential_name ? src->credential_name : DEFAULT_CREDENTIAL;
 	const char *desc = src->keyring_desc ? src->keyring_desc : DEFAULT_KEYRING_DESC;
 	const char *cred_dir = getenv("CREDENTIALS_DIRECTORY");
-	char tried_cred[160], tried_ring[160], dummy[1];
+	char tried_cred[160], tried_ring[160], why[160], dummy[1];
 	struct store_key *k;
 	int ret;
 
@@ -457,6 +521,16 @@ fail:
 	store_key_free(k);
 	return ret;
 found:
+	/* The check is here, where an operator's key comes in, and not in
+	 * store_open: a key that init generated passes anyway. */
+	if (!store_key_looks_random(k, why, sizeof(why))) {
+		snprintf(err, errlen, "the unseal key from %s is not random: %s. The unseal key "
+			 "must be 32 random bytes (raw, base64 or hex): `zerowg init` makes one when "
+			 "not given --key-fd, and so does `head -c 32 /dev/urandom | base64`",
+			 where_buf, why);
+		ret = -EINVAL;
+		goto fail;
+	}
 	if (where)
 		*where = where_buf;
 	*out = k;

@@ -8,7 +8,10 @@
  * key, info "record contents" the record key.  Both live in locked memory
  * (secmem) for the life of the handle; the unseal key itself is not kept.
  *
- * Directory DIR (mode 0700, files 0600):
+ * Directory DIR (mode 0700, files 0600), owned by the user that opens it
+ * (root may open anyone's: `zerowg init` and import as root on the server
+ * user's store); opening refuses one that its group or others may write,
+ * and any file below that is not a regular file (check_dir, store_file_open):
  *   meta          the canary record "meta" under a fixed name, so that
  *                 opening with a wrong key is told apart from a missing
  *                 store (its name is no secret: every store has one)
@@ -135,6 +138,23 @@ static int fail_auth(const struct sealed_store *ss, const char *fname, const cha
 			  name ? "\")" : "");
 }
 
+/* DIR/fname was not a regular file when store_file_read looked (-EBADMSG
+ * before reading a byte): say what it is. */
+static int fail_not_regular(const struct sealed_store *ss, const char *fname, const char *name)
+{
+	const char *kind = store_file_kind(ss->dirfd, fname);
+
+	if (!kind)	/* replaced by a regular file since: no better word */
+		return fail_auth(ss, fname, name);
+	log_error("store: record file %s/%s%s%s%s is %s, not a regular file", ss->dir, fname,
+		  name ? " (record \"" : "", name ? name : "", name ? "\")" : "", kind);
+	return store_fail(-EBADMSG, "record file %s/%s%s%s%s is %s, not a regular file: zerowg "
+			  "never makes one, so someone else put it there; remove it (rm %s/%s) "
+			  "and restore the record from a backup if it had one",
+			  ss->dir, fname, name ? " (record \"" : "", name ? name : "",
+			  name ? "\")" : "", kind, ss->dir, fname);
+}
+
 /*
  * Reads and opens the record `name` (val may be NULL: only the version is
  * wanted).  0, -ENOENT, -EBADMSG (message names the file), or -errno.
@@ -152,7 +172,9 @@ static int read_record(struct sealed_store *ss, const char *name, uint8_t **val,
 	ret = store_file_read(ss->dirfd, fname, SEALED_MAX_FILE, &buf, &buf_len);
 	if (ret == -ENOENT)
 		return store_fail(-ENOENT, "no record \"%s\" in %s", name, ss->dir);
-	if (ret == -EBADMSG || ret == -EFBIG)
+	if (ret == -EBADMSG)
+		return fail_not_regular(ss, fname, name);
+	if (ret == -EFBIG)
 		return fail_auth(ss, fname, name);
 	if (ret)
 		return store_fail(ret, "cannot read record file %s/%s: %s", ss->dir, fname,
@@ -219,11 +241,19 @@ static long lock_timeout_ms(void)
 static int writer_lock(struct sealed_store *ss)
 {
 	if (ss->lockfd < 0) {
-		ss->lockfd = openat(ss->dirfd, LOCK_FILE,
-				    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-		if (ss->lockfd < 0)
-			return store_fail(-errno, "cannot open the lock file %s/%s: %s",
-					  ss->dir, LOCK_FILE, strerror(errno));
+		struct stat st;
+		int fd = store_file_open(ss->dirfd, LOCK_FILE, O_RDWR | O_CREAT, &st);
+		const char *kind;
+
+		if (fd == -EBADMSG && (kind = store_file_kind(ss->dirfd, LOCK_FILE)))
+			return store_fail(-EBADMSG, "the lock file %s/%s is %s, not a regular "
+					  "file: zerowg never makes one, so someone else put it "
+					  "there; remove it (rm %s/%s), zerowg makes it again",
+					  ss->dir, LOCK_FILE, kind, ss->dir, LOCK_FILE);
+		if (fd < 0)
+			return store_fail(fd, "cannot open the lock file %s/%s: %s",
+					  ss->dir, LOCK_FILE, strerror(-fd));
+		ss->lockfd = fd;
 		store_file_give_to_dir_owner(ss->dirfd, ss->lockfd);
 	}
 	/* Bounded: a writer that hangs holding the lock must not hang every
@@ -415,7 +445,9 @@ static int name_of_file(struct sealed_store *ss, const char *fname,
 	ret = store_file_read(ss->dirfd, fname, SEALED_MAX_FILE, &buf, &buf_len);
 	if (ret == -ENOENT)
 		return ret;
-	if (ret == -EBADMSG || ret == -EFBIG)
+	if (ret == -EBADMSG)
+		return fail_not_regular(ss, fname, NULL);
+	if (ret == -EFBIG)
 		return fail_auth(ss, fname, NULL);
 	if (ret)
 		return store_fail(ret, "cannot read record file %s/%s: %s", ss->dir, fname,
@@ -629,13 +661,18 @@ static bool has_record_files(struct sealed_store *ss)
  * init` at once cannot both succeed. */
 static int create_meta(struct sealed_store *ss, const uint8_t *meta, size_t meta_len)
 {
+	const char *kind;
 	struct stat st;
 	uint64_t v;
 	int ret;
 
 	pthread_mutex_lock(&ss->lock);
 	if ((ret = writer_lock(ss)) == 0) {
-		if (fstatat(ss->dirfd, META_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		if ((kind = store_file_kind(ss->dirfd, META_FILE)))
+			ret = store_fail(-EEXIST, "%s/%s is there but is %s, not a regular file: "
+					 "remove it (rm %s/%s) to create a store in %s", ss->dir,
+					 META_FILE, kind, ss->dir, META_FILE, ss->dir);
+		else if (fstatat(ss->dirfd, META_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			ret = store_fail(-EEXIST, "a store already exists at %s: open it with its "
 					 "unseal key, or move it away to start over", ss->dir);
 		else if (has_record_files(ss))
@@ -666,6 +703,11 @@ static int check_meta(struct sealed_store *ss)
 	if (ret == -ENOENT)
 		return store_fail(-ENOENT, "no store at %s (%s/%s is missing): run `zerowg init` "
 				  "to create one", ss->dir, ss->dir, META_FILE);
+	if (ret == -EBADMSG && store_file_kind(ss->dirfd, META_FILE))
+		return store_fail(-EBADMSG, "%s/%s is %s, not a regular file: zerowg never makes "
+				  "one, so someone else put it there; remove it and restore %s/%s "
+				  "from a backup", ss->dir, META_FILE,
+				  store_file_kind(ss->dirfd, META_FILE), ss->dir, META_FILE);
 	if (ret == -EBADMSG || ret == -EFBIG)
 		return store_fail(-EKEYREJECTED, "wrong unseal key for %s (or %s/%s is damaged)",
 				  ss->dir, ss->dir, META_FILE);
@@ -682,11 +724,49 @@ static int check_meta(struct sealed_store *ss)
 	return 0;
 }
 
+/*
+ * Who may use DIR.  Its owner, i.e. the server's user, or a user's own
+ * store; and root, whoever owns it: `zerowg init`, import and export run
+ * as root on the store of the server's user (and root can read and write
+ * any directory anyway, so refusing it would protect nothing).  What this
+ * protects is a user from trusting a store that someone else controls.
+ *
+ * Nobody but the owner may write to DIR: whoever can create, rename or
+ * delete files there can delete records, put back an older copy of one
+ * (the format cannot tell, see above), or plant a FIFO.  Reading is left
+ * to the operator (e.g. an admin group that backs DIR up): all anyone
+ * sees there is ciphertext and the number of records.
+ *
+ * creating: DIR may have existed with a looser mode; create_meta makes it
+ * 0700 before it writes anything, so only the owner is checked here.
+ */
+static int check_dir(const struct sealed_store *ss, bool creating)
+{
+	uid_t me = geteuid();
+	struct stat st;
+
+	if (fstat(ss->dirfd, &st) < 0)
+		return store_fail(-errno, "cannot stat the store %s: %s", ss->dir, strerror(errno));
+	if (st.st_uid != me && me != 0)
+		return store_fail(-EPERM, "the store %s belongs to uid %u, not to this user (uid "
+				  "%u): run zerowg as the user that owns it, or give it to this "
+				  "user (as root: chown -R %u:%u %s)", ss->dir, (unsigned)st.st_uid,
+				  (unsigned)me, (unsigned)me, (unsigned)getegid(), ss->dir);
+	if (!creating && (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return store_fail(-EPERM, "the store %s can be written by %s (mode %03o): they "
+				  "could delete records or put back old copies of them; make it "
+				  "private (chmod 700 %s)", ss->dir,
+				  (st.st_mode & S_IWGRP) && (st.st_mode & S_IWOTH)
+					  ? "its group and all other users"
+					  : st.st_mode & S_IWGRP ? "its group" : "all other users",
+				  (unsigned)(st.st_mode & 0777), ss->dir);
+	return 0;
+}
+
 int store_sealed_open(const char *dir, const struct store_key *key,
 		      const uint8_t *meta, size_t meta_len, struct store **out)
 {
 	struct sealed_store *ss;
-	struct stat st;
 	int ret;
 
 	if (meta && (ret = make_dir(dir)))
@@ -715,12 +795,11 @@ int store_sealed_open(const char *dir, const struct store_key *key,
 		ret = ss->dirfd;
 		goto err;
 	}
-	ret = meta ? create_meta(ss, meta, meta_len) : check_meta(ss);
+	ret = check_dir(ss, meta != NULL);
+	if (ret == 0)
+		ret = meta ? create_meta(ss, meta, meta_len) : check_meta(ss);
 	if (ret)
 		goto err;
-	if (fstat(ss->dirfd, &st) == 0 && (st.st_mode & 077))
-		log_error("store: %s is open to other users (mode %03o): run `chmod 700 %s`",
-			  dir, (unsigned)(st.st_mode & 0777), dir);
 	*out = &ss->base;
 	return 0;
 err:

@@ -7,7 +7,11 @@
  * moved under another record's name is refused, nothing on disk shows a
  * stored name or value, stray temp files are ignored and swept; and the
  * unseal key sources (fd, systemd credential, kernel keyring, a prompt on
- * a pseudo-terminal with echo off) and text forms.
+ * a pseudo-terminal with echo off) and text forms.  Hardening: a store
+ * directory others may write, or another user's, is refused; a FIFO,
+ * socket, device or directory in place of a store file is refused without
+ * blocking (a hang fails the test through alarm(), it does not hang it);
+ * an operator's unseal key that is not random is refused in every form.
  *
  * Crash safety, concurrent writers and a full disk are in store_crash_test.c.
  * Every directory is made under $TMPDIR (or /tmp) with the PID in its name
@@ -20,8 +24,10 @@
 #include <linux/keyctl.h>
 #include <poll.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,14 +104,21 @@ static char *new_sealed_uri(char *dir_out, size_t dir_len)
 	return uri;
 }
 
+/* A made-up key that looks random (store_key_looks_random): xorshift32
+ * seeded by fill, so that keys loaded through store_key_load pass. */
 static struct store_key *test_key(uint8_t fill)
 {
 	struct store_key *k = store_key_new();
+	uint32_t x = 0x9e3779b9u * (fill + 1u);
 
 	if (!k)
 		abort();
-	for (int i = 0; i < STORE_KEY_LEN; i++)
-		k->bytes[i] = (uint8_t)(fill + i * 7);
+	for (int i = 0; i < STORE_KEY_LEN; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		k->bytes[i] = (uint8_t)(x >> 24);
+	}
 	return k;
 }
 
@@ -890,6 +903,400 @@ static void test_sealed_two_handles(void)
 	store_close(s2);
 }
 
+/* ---- the directory and its files ---- */
+
+/* open (or create) uri with key_a; 0 or -errno, message in err */
+static int try_open(const char *uri, char *err, size_t errlen)
+{
+	struct store *s = NULL;
+	int ret = store_open(uri, key_a, &s, err, errlen);
+
+	store_close(s);
+	return ret;
+}
+
+/*
+ * Nobody but the owner may write to the store directory: a group- or
+ * world-writable one is refused, naming it and the chmod that fixes it.
+ * Reading by others is allowed (ciphertext).  Another user's store is
+ * refused to a user; root may open anyone's (a root CLI on the server
+ * user's store).
+ */
+static void test_sealed_dir_access(void)
+{
+	static const struct {
+		mode_t mode;
+		int want;
+		const char *who;
+	} modes[] = {
+		{ 0770, -EPERM, "its group" },
+		{ 0730, -EPERM, "its group" },
+		{ 0702, -EPERM, "all other users" },
+		{ 0777, -EPERM, "its group and all other users" },
+		{ 01777, -EPERM, "its group and all other users" },	/* sticky: still writable */
+		{ 0750, 0, NULL },
+		{ 0755, 0, NULL },
+		{ 0711, 0, NULL },
+		{ 0700, 0, NULL },
+	};
+	char dir[512], err[1024], uri[600], want[600];
+	struct store *s = NULL;
+	struct stat st;
+
+	snprintf(uri, sizeof(uri), "%s", new_sealed_uri(dir, sizeof(dir)));
+	CHECK_INT(store_create(uri, key_a, &s, err, sizeof(err)), 0);
+	CHECK_INT(put_str(s, "server", "identity", STORE_NEW, NULL), 0);
+	store_close(s);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		CHECK_INT(chmod(dir, modes[i].mode), 0);
+		err[0] = '\0';
+		CHECK_INT(try_open(uri, err, sizeof(err)), modes[i].want);
+		if (modes[i].want) {
+			snprintf(want, sizeof(want), "the store %s can be written by %s", dir,
+				 modes[i].who);
+			CHECK(contains(err, want));
+			snprintf(want, sizeof(want), "chmod 700 %s", dir);
+			CHECK(contains(err, want));
+		}
+	}
+	CHECK_INT(chmod(dir, 0700), 0);
+
+	/* creating in an existing directory that others could write: it is
+	 * made private before anything is written (as before) */
+	{
+		char dir2[512], uri2[600];
+
+		snprintf(uri2, sizeof(uri2), "%s", new_sealed_uri(dir2, sizeof(dir2)));
+		CHECK_INT(mkdir(dir2, 0700), 0);
+		CHECK_INT(chmod(dir2, 0777), 0);
+		CHECK_INT(store_create(uri2, key_a, &s, err, sizeof(err)), 0);
+		store_close(s);
+		CHECK_INT(stat(dir2, &st), 0);
+		CHECK_INT(st.st_mode & 0777, 0700);
+		CHECK_INT(try_open(uri2, err, sizeof(err)), 0);
+	}
+
+	if (geteuid() != 0) {
+		printf("info: not root: another user's store is not tested\n");
+		return;
+	}
+	/* Root opens a store that belongs to someone else (init or import as
+	 * root on the store of the server's user). */
+	CHECK_INT(chown(dir, 4242, 4242), 0);
+	CHECK_INT(try_open(uri, err, sizeof(err)), 0);
+	/* A user does not: nobody, on 4242's store that it could read (0755,
+	 * files 0644, so only the owner check stands in the way)... */
+	{
+		uint8_t kb[STORE_KEY_LEN];
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		int status = -1;
+		pid_t pid;
+
+		while (d && (de = readdir(d))) {
+			char path[1024];
+
+			if (de->d_name[0] == '.' && strcmp(de->d_name, ".lock"))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			CHECK_INT(chmod(path, 0644), 0);
+		}
+		if (d)
+			closedir(d);
+		CHECK_INT(chmod(dir, 0755), 0);
+		{	/* nobody must get through the test's own (mkdtemp 0700) directory */
+			char parent[512];
+
+			snprintf(parent, sizeof(parent), "%.*s", (int)(strrchr(dir, '/') - dir), dir);
+			CHECK_INT(chmod(parent, 0711), 0);
+		}
+		memcpy(kb, key_a->bytes, sizeof(kb));	/* key_a reads as zeros after fork */
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0) {
+			struct store_key *k = store_key_new();
+			char cerr[1024] = "";
+			int bad = 0, r;
+
+			if (!k)
+				_exit(100);
+			memcpy(k->bytes, kb, sizeof(kb));
+			if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+			    setresuid(65534, 65534, 65534))
+				_exit(101);
+			r = store_open(uri, k, &s, cerr, sizeof(cerr));
+			store_close(s);
+			if (r != -EPERM) {
+				fprintf(stderr, "  nobody opened uid 4242's store: %d %s\n", r, cerr);
+				bad++;
+			}
+			snprintf(want, sizeof(want), "the store %s belongs to uid 4242, not to "
+				 "this user (uid 65534)", dir);
+			if (!contains(cerr, want) || !contains(cerr, "chown -R 65534:65534")) {
+				fprintf(stderr, "  message: %s\n", cerr);
+				bad++;
+			}
+			store_key_free(k);
+			_exit(bad);
+		}
+		CHECK(pid > 0);
+		waitpid(pid, &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+		/* ...but its own store, yes */
+		CHECK_INT(store_hand_over(uri, 4242, 4242, err, sizeof(err)), 0);
+		CHECK_INT(chmod(dir, 0755), 0);
+		CHECK_INT(chown(dir, 65534, 65534), 0);
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0) {
+			struct store_key *k = store_key_new();
+			char cerr[1024] = "";
+			int r;
+
+			if (!k)
+				_exit(100);
+			memcpy(k->bytes, kb, sizeof(kb));
+			if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+			    setresuid(65534, 65534, 65534))
+				_exit(101);
+			r = store_open(uri, k, &s, cerr, sizeof(cerr));
+			if (r)
+				fprintf(stderr, "  nobody on its own store: %d %s\n", r, cerr);
+			store_close(s);
+			store_key_free(k);
+			_exit(r ? 1 : 0);
+		}
+		CHECK(pid > 0);
+		waitpid(pid, &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		explicit_bzero(kb, sizeof(kb));
+	}
+	CHECK_INT(chown(dir, 0, 0), 0);
+	CHECK_INT(chmod(dir, 0700), 0);
+}
+
+/* A store call that blocks forever fails the test instead of hanging it. */
+static const char *volatile hang_at;
+
+static void on_hang(int sig)
+{
+	static const char msg[] = "  hung (no answer in 5 s) at: ";
+	const char *at = hang_at ? hang_at : "?";
+
+	(void)!write(2, msg, sizeof(msg) - 1);
+	(void)!write(2, at, strlen(at));
+	(void)!write(1, "\nFAIL test_sealed_not_regular\n", 31);
+	on_signal(sig);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long guard_start(const char *what)
+{
+	hang_at = what;
+	alarm(5);
+	return now_ms();
+}
+
+/* The call since guard_start answered in well under a second. */
+static bool guard_end(long long t0)
+{
+	alarm(0);
+	hang_at = NULL;
+	return now_ms() - t0 < 1000;
+}
+
+/* What stands in a record file's place in test_sealed_not_regular. */
+enum odd_kind { ODD_FIFO, ODD_SOCKET, ODD_DIR, ODD_CHARDEV, ODD_SYMLINK_TO_FIFO };
+
+static bool make_odd(const char *path, enum odd_kind kind, const char *dir, const char **word)
+{
+	char target[700];
+
+	switch (kind) {
+	case ODD_FIFO:
+		*word = "a FIFO";
+		return mkfifo(path, 0600) == 0;
+	case ODD_SOCKET:
+		*word = "a socket";
+		return mknod(path, S_IFSOCK | 0600, 0) == 0;
+	case ODD_DIR:
+		*word = "a directory";
+		return mkdir(path, 0700) == 0;
+	case ODD_CHARDEV:	/* /dev/null's numbers; root and a dev-capable fs only */
+		*word = "a character device";
+		return mknod(path, S_IFCHR | 0600, makedev(1, 3)) == 0;
+	case ODD_SYMLINK_TO_FIFO:
+		*word = "a symbolic link";
+		snprintf(target, sizeof(target), "%s/../fifo-target", dir);
+		unlink(target);
+		return mkfifo(target, 0600) == 0 && symlink(target, path) == 0;
+	}
+	return false;
+}
+
+static void remove_odd(const char *path)
+{
+	if (unlink(path) < 0)
+		rmdir(path);
+}
+
+/*
+ * A record, meta or the lock file that is not a regular file (planted by
+ * someone who could write to the directory, or left by a mistake) is
+ * refused at once, naming the file and what it is.  Before, a FIFO named
+ * like a record hung `zerowg up` in open(2) forever.
+ */
+static void test_sealed_not_regular(void)
+{
+	static const enum odd_kind kinds[] = {
+		ODD_FIFO, ODD_SOCKET, ODD_DIR, ODD_CHARDEV, ODD_SYMLINK_TO_FIFO,
+	};
+	char dir[512], err[1024], uri[600], rec[700], meta[700], saved[700], lock[700];
+	struct sigaction sa;
+	struct store *s = NULL;
+	char **keys = NULL;
+	size_t n = 0;
+	long long t0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_hang;
+	sigaction(SIGALRM, &sa, NULL);
+
+	snprintf(uri, sizeof(uri), "%s", new_sealed_uri(dir, sizeof(dir)));
+	CHECK_INT(store_create(uri, key_a, &s, err, sizeof(err)), 0);
+	CHECK_INT(put_str(s, "b", "2", STORE_NEW, NULL), 0);
+	store_close(s);
+	record_path(rec, sizeof(rec), dir, key_a, "a");
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const char *word = "";
+		const char *fname = strrchr(rec, '/') + 1;
+
+		s = NULL;
+		CHECK_INT(store_open(uri, key_a, &s, err, sizeof(err)), 0);
+		if (!s)
+			break;
+		CHECK_INT(put_str(s, "a", "1", STORE_NEW, NULL), 0);
+		CHECK_INT(unlink(rec), 0);
+		if (!make_odd(rec, kinds[i], dir, &word)) {
+			printf("info: cannot make %s here (%s): not tested\n", word,
+			       strerror(errno));
+			store_close(s);
+			continue;
+		}
+		/* a handle opened before, and one opened now: the start of a server */
+		t0 = guard_start("store_get of a record that is not a regular file");
+		CHECK_INT(store_get(s, "a", NULL, NULL, NULL), -EBADMSG);
+		CHECK(guard_end(t0));
+		CHECK(contains(store_last_error(), fname));
+		CHECK(contains(store_last_error(), word));
+		CHECK(contains(store_last_error(), "(record \"a\")"));
+		store_close(s);
+		s = NULL;
+		t0 = guard_start("store_open + store_list with a record that is not a regular file");
+		CHECK_INT(store_open(uri, key_a, &s, err, sizeof(err)), 0);
+		if (s)
+			CHECK_INT(store_list(s, "", &keys, &n), -EBADMSG);
+		CHECK(guard_end(t0));
+		CHECK(contains(store_last_error(), fname));
+		CHECK(contains(store_last_error(), word));
+		if (!s)
+			continue;
+		/* not overwritten, but deleted on request: the way out */
+		t0 = guard_start("store_put over a record that is not a regular file");
+		CHECK_INT(put_str(s, "a", "x", STORE_ANY_VERSION, NULL), -EBADMSG);
+		CHECK(guard_end(t0));
+		if (kinds[i] == ODD_DIR) {
+			CHECK_INT(rmdir(rec), 0);	/* unlink does not remove a directory */
+		} else {
+			CHECK_INT(store_delete(s, "a", STORE_ANY_VERSION), 0);
+			CHECK_INT(access(rec, F_OK), -1);
+		}
+		CHECK(holds(s, "b", "2", NULL));
+		CHECK_INT(store_list(s, "", &keys, &n), 0);
+		CHECK_INT(n, 2);	/* meta, b */
+		store_list_free(keys, n);
+		store_close(s);
+	}
+	{
+		char target[700];
+
+		snprintf(target, sizeof(target), "%s/../fifo-target", dir);
+		unlink(target);
+	}
+
+	/* meta: refused as what it is, not as a wrong key */
+	snprintf(meta, sizeof(meta), "%s/meta", dir);
+	snprintf(saved, sizeof(saved), "%s/../meta.saved", dir);
+	CHECK_INT(rename(meta, saved), 0);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const char *word = "";
+
+		if (!make_odd(meta, kinds[i], dir, &word))
+			continue;
+		t0 = guard_start("store_open with a meta that is not a regular file");
+		err[0] = '\0';
+		CHECK_INT(try_open(uri, err, sizeof(err)), -EBADMSG);
+		CHECK(guard_end(t0));
+		CHECK(contains(err, meta) && contains(err, word));
+		/* nor can a new store be made over it */
+		t0 = guard_start("store_create over a meta that is not a regular file");
+		CHECK_INT(store_create(uri, key_a, &s, err, sizeof(err)), -EEXIST);
+		CHECK(guard_end(t0));
+		CHECK(contains(err, meta) && contains(err, word));
+		remove_odd(meta);
+	}
+	{
+		char target[700];
+
+		snprintf(target, sizeof(target), "%s/../fifo-target", dir);
+		unlink(target);
+	}
+	CHECK_INT(rename(saved, meta), 0);
+
+	/* the lock file: writers refuse it, naming it; readers never open it */
+	snprintf(lock, sizeof(lock), "%s/.lock", dir);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const char *word = "";
+
+		remove_odd(lock);
+		if (!make_odd(lock, kinds[i], dir, &word))
+			continue;
+		s = NULL;
+		CHECK_INT(store_open(uri, key_a, &s, err, sizeof(err)), 0);
+		if (!s)
+			continue;
+		CHECK(holds(s, "b", "2", NULL));
+		t0 = guard_start("store_put with a lock file that is not a regular file");
+		CHECK_INT(put_str(s, "c", "3", STORE_NEW, NULL), -EBADMSG);
+		CHECK(guard_end(t0));
+		CHECK(contains(store_last_error(), lock) && contains(store_last_error(), word));
+		store_close(s);
+	}
+	{
+		char target[700];
+
+		snprintf(target, sizeof(target), "%s/../fifo-target", dir);
+		unlink(target);
+	}
+	remove_odd(lock);
+	CHECK_INT(store_open(uri, key_a, &s, err, sizeof(err)), 0);
+	if (s) {
+		CHECK_INT(put_str(s, "c", "3", STORE_NEW, NULL), 0);	/* lock made again */
+		store_close(s);
+	}
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGALRM, &sa, NULL);
+}
+
 /* ---- the unseal key ---- */
 
 static bool all_zero(const uint8_t *p)
@@ -1081,6 +1488,138 @@ static void test_key_from_credential(void)
 	src.fd = -1;
 	CHECK_INT(store_key_load(&src, &k, &where, err, sizeof(err)), -ENOKEY);
 	CHECK(contains(err, "$CREDENTIALS_DIRECTORY not set"));
+}
+
+/*
+ * An operator's unseal key must be random: a constant, a password given as
+ * the 32 raw bytes, a repeated pattern or a counting sequence is refused,
+ * whatever form (raw, base64, hex) and source (fd, credential) it came in,
+ * with a message that says why, names the source, does not quote the key
+ * and says how to get a good one.  Random keys pass, as do keys at the
+ * edges of each rule.
+ */
+static void test_key_weak(void)
+{
+	static const char password[] = "passwordpasswordpasswordpassword";
+	struct store_key *k = store_key_new(), *got = NULL;
+	struct store_key_source src = no_sources;
+	char why[200], err[1024], text[200], b64[45], hexkey[65];
+	const char *where = NULL;
+
+	CHECK(k != NULL);
+	if (!k)
+		return;
+	/* the vectors */
+	memset(k->bytes, 0, STORE_KEY_LEN);
+	CHECK(!store_key_looks_random(k, why, sizeof(why)));
+	CHECK(contains(why, "all 32 bytes are the same"));
+	memset(k->bytes, 0x41, STORE_KEY_LEN);
+	CHECK(!store_key_looks_random(k, why, sizeof(why)));
+	memcpy(k->bytes, password, STORE_KEY_LEN);
+	CHECK(!store_key_looks_random(k, why, sizeof(why)));
+	CHECK(contains(why, "different values"));	/* 7 letters */
+	memcpy(k->bytes, "Correct Horse Battery Staple 42!", STORE_KEY_LEN);
+	CHECK(!store_key_looks_random(k, why, sizeof(why)));
+	CHECK(contains(why, "printable text"));
+	memcpy(k->bytes, "Correct Horse Battery Staple 42\n", STORE_KEY_LEN);
+	CHECK(!store_key_looks_random(k, why, sizeof(why)));	/* typed, with Enter */
+	for (int i = 0; i < STORE_KEY_LEN; i++)	/* 32 distinct printable: text */
+		k->bytes[i] = (uint8_t)('A' + i);
+	CHECK(!store_key_looks_random(k, why, sizeof(why)));
+	CHECK(contains(why, "printable text"));
+	k->bytes[31] = 0x80;			/* one byte off the text rule: passes */
+	CHECK(store_key_looks_random(k, why, sizeof(why)));
+	for (int i = 0; i < STORE_KEY_LEN; i++)	/* 00 01 02 .. 1f */
+		k->bytes[i] = (uint8_t)i;
+	CHECK(!store_key_looks_random(k, why, sizeof(why)));
+	CHECK(contains(why, "equal steps"));
+	for (int i = 0; i < STORE_KEY_LEN; i++)	/* the old test keys: fill + 7i, wrapping */
+		k->bytes[i] = (uint8_t)(0x10 + 7 * i);
+	CHECK(!store_key_looks_random(k, NULL, 0));
+	k->bytes[31] ^= 1;			/* one step off: passes */
+	CHECK(store_key_looks_random(k, NULL, 0));
+	for (int i = 0; i < STORE_KEY_LEN; i++)	/* de ad be ef x 8 */
+		k->bytes[i] = (uint8_t[]){ 0xde, 0xad, 0xbe, 0xef }[i % 4];
+	CHECK(!store_key_looks_random(k, why, sizeof(why)));
+	/* the distinct-values edge: 15 fails, 16 passes, 31 passes */
+	for (int d = 14; d <= 32; d++) {
+		for (int i = 0; i < STORE_KEY_LEN; i++)	/* d distinct high bytes, no steps */
+			k->bytes[i] = (uint8_t)(0x80 + (i < d ? i * i % 97 : 0));
+		/* i*i % 97 for i < 32 takes distinct values (97 is prime, i < 49) */
+		CHECK_INT(store_key_looks_random(k, NULL, 0), d >= 16);
+	}
+	/* random keys: all pass (a false positive is a 5e-14 event) */
+	for (int i = 0; i < 10000; i++) {
+		CHECK_INT(store_key_generate(k), 0);
+		if (!store_key_looks_random(k, why, sizeof(why))) {
+			CHECK(!"a random key was refused");
+			break;
+		}
+	}
+	/* the test keys of this file */
+	CHECK(store_key_looks_random(key_a, NULL, 0));
+
+	/* through store_key_load: refused in every form, never quoted */
+	unsetenv("CREDENTIALS_DIRECTORY");
+	got = (struct store_key *)1;
+	src.fd = pipe_with(password, STORE_KEY_LEN);
+	CHECK_INT(store_key_load(&src, &got, &where, err, sizeof(err)), -EINVAL);
+	CHECK(got == NULL);
+	snprintf(text, sizeof(text), "the unseal key from fd %d is not random", src.fd);
+	CHECK(contains(err, text));
+	CHECK(contains(err, "`zerowg init` makes one"));
+	CHECK(!contains(err, "password"));
+	close(src.fd);
+	memset(k->bytes, 0, STORE_KEY_LEN);	/* base64 of all zeros */
+	store_key_to_base64(k, b64);
+	snprintf(text, sizeof(text), "%s\n", b64);
+	src.fd = pipe_with(text, strlen(text));
+	CHECK_INT(store_key_load(&src, &got, &where, err, sizeof(err)), -EINVAL);
+	CHECK(contains(err, "all 32 bytes are the same"));
+	close(src.fd);
+	memset(k->bytes, 0x41, STORE_KEY_LEN);	/* hex of all 0x41 */
+	key_to_hex(hexkey, k->bytes);
+	src.fd = pipe_with(hexkey, 64);
+	CHECK_INT(store_key_load(&src, &got, &where, err, sizeof(err)), -EINVAL);
+	CHECK(contains(err, "not random"));
+	close(src.fd);
+	{	/* a credential holding a password, raw */
+		char *cdir = new_dir(), path[700];
+
+		setenv("CREDENTIALS_DIRECTORY", cdir, 1);
+		snprintf(path, sizeof(path), "%s/zerowg-unseal-key", cdir);
+		write_whole(path, (const uint8_t *)password, STORE_KEY_LEN);
+		src.fd = -1;
+		CHECK_INT(store_key_load(&src, &got, &where, err, sizeof(err)), -EINVAL);
+		CHECK(contains(err, "credential zerowg-unseal-key is not random"));
+		unsetenv("CREDENTIALS_DIRECTORY");
+	}
+	/* a random key in each form still loads */
+	CHECK_INT(store_key_generate(k), 0);
+	src.fd = pipe_with(k->bytes, STORE_KEY_LEN);
+	CHECK_INT(store_key_load(&src, &got, &where, err, sizeof(err)), 0);
+	CHECK(got && memcmp(got->bytes, k->bytes, STORE_KEY_LEN) == 0);
+	store_key_free(got);
+	close(src.fd);
+	key_to_hex(hexkey, k->bytes);
+	src.fd = pipe_with(hexkey, 64);
+	CHECK_INT(store_key_load(&src, &got, &where, err, sizeof(err)), 0);
+	CHECK(got && memcmp(got->bytes, k->bytes, STORE_KEY_LEN) == 0);
+	store_key_free(got);
+	close(src.fd);
+	/* the store itself takes any key it is given (the check is the
+	 * loader's): synthetic keys in tests, a key init generated */
+	{
+		char dir[512], uri[600];
+		struct store *s = NULL;
+
+		memset(k->bytes, 0, STORE_KEY_LEN);
+		snprintf(uri, sizeof(uri), "%s", new_sealed_uri(dir, sizeof(dir)));
+		CHECK_INT(store_create(uri, k, &s, err, sizeof(err)), 0);
+		store_close(s);
+	}
+	explicit_bzero(why, sizeof(why));
+	store_key_free(k);
 }
 
 /* Seconds until the key expires, from /proc/keys ("6d", "23h", "perm"):
@@ -1354,10 +1893,13 @@ int main(void)
 	RUN(test_sealed_no_plaintext);
 	RUN(test_sealed_stray_files);
 	RUN(test_sealed_two_handles);
+	RUN(test_sealed_dir_access);
+	RUN(test_sealed_not_regular);
 	RUN(test_key_text);
 	RUN(test_key_from_fd);
 	RUN(test_sealed_hand_over);
 	RUN(test_key_from_credential);
+	RUN(test_key_weak);
 	RUN(test_key_keyring);
 	RUN(test_key_prompt);
 	measure_put();
