@@ -6,9 +6,17 @@
  * our own (wiped), parsed by jansson, and an error reply
  * {"error":"...","field":"..."} is turned into one line for a person.
  *
- * Relies on libcurl, jansson (allocating through model.h's wiping
- * functions) and malloc_usable_size (glibc, also provided by the
- * sanitizers) for curl's wiping allocators.
+ * Before a request leaves, the CLI checks who serves the socket
+ * (SO_PEERCRED on the very connection curl made: its fd comes from the
+ * socket callback, the check runs in the prerequisite callback, after
+ * connect and before a byte is sent): root, the CLI's own user or the
+ * server's user zerowg.  Anyone else could be squatting the path to hand
+ * out configs that point at them.  Every call has a connection of its own,
+ * so every request is checked.
+ *
+ * Relies on libcurl (7.80+ for the prerequisite callback), jansson
+ * (allocating through model.h's wiping functions) and malloc_usable_size
+ * (glibc, also provided by the sanitizers) for curl's wiping allocators.
  */
 #include "client.h"
 #include "paths.h"
@@ -19,6 +27,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <malloc.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +212,70 @@ char *client_peer_path(const char *name, const char *suffix)
 	return path;
 }
 
+/* ---- who serves the socket ------------------------------------------------ */
+
+/* One call's connection, as curl's callbacks see it. */
+struct server_check {
+	const char *socket_path;
+	int fd;			/* the socket curl connects, -1 until it made one */
+	bool refused;		/* the prerequisite check said no (message in why) */
+	char why[512];
+};
+
+static int note_socket(void *ctx, curl_socket_t fd, curlsocktype purpose)
+{
+	struct server_check *sc = ctx;
+
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		sc->fd = fd;
+	return CURL_SOCKOPT_OK;
+}
+
+/* May the process with uid serve us?  Root, ourselves, or the server's user. */
+static bool trusted_server_uid(uid_t uid)
+{
+	struct passwd *pw;
+
+	if (uid == 0 || uid == geteuid() || uid == getuid())
+		return true;
+	pw = getpwnam(SERVER_DEFAULT_USER);
+	return pw && pw->pw_uid == uid;
+}
+
+/* After connect, before the request: whose socket is this? */
+static int check_server(void *ctx, char *primary_ip, char *local_ip, int primary_port,
+			int local_port)
+{
+	struct server_check *sc = ctx;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct passwd *pw;
+
+	(void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+	sc->refused = true;
+	if (sc->fd < 0) {
+		snprintf(sc->why, sizeof(sc->why), "zerowg: cannot tell who serves %s (no socket "
+			 "seen before the request): refusing to send anything", sc->socket_path);
+		return CURL_PREREQFUNC_ABORT;
+	}
+	if (getsockopt(sc->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		snprintf(sc->why, sizeof(sc->why), "zerowg: cannot tell who serves %s (SO_PEERCRED: "
+			 "%s): refusing to send anything", sc->socket_path, strerror(errno));
+		return CURL_PREREQFUNC_ABORT;
+	}
+	if (!trusted_server_uid(cred.uid)) {
+		pw = getpwuid(cred.uid);
+		snprintf(sc->why, sizeof(sc->why), "zerowg: %s is served by uid %u (%s), not by the "
+			 "zerowg server's user: refusing to send anything (is --admin-socket or "
+			 "$ZEROWG_ADMIN_SOCKET right?  A user's rootless server is that user's to "
+			 "talk to)", sc->socket_path, (unsigned)cred.uid,
+			 pw ? pw->pw_name : "no such user");
+		return CURL_PREREQFUNC_ABORT;
+	}
+	sc->refused = false;
+	return CURL_PREREQFUNC_OK;
+}
+
 /* Why no reply came, in words; errno_of_connect from CURLINFO_OS_ERRNO. */
 static void report_transport(const struct client *c, CURLcode rc, long errno_of_connect)
 {
@@ -264,6 +337,7 @@ json_t *client_call(struct client *c, const char *method, const char *path,
 	json_error_t jerr;
 	char *url = NULL, *text = NULL;
 	long status = 0, os_errno = 0;
+	struct server_check sc = { .socket_path = c->socket_path, .fd = -1 };
 	CURL *h = c->curl;
 	CURLcode rc;
 
@@ -283,6 +357,13 @@ json_t *client_call(struct client *c, const char *method, const char *path,
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, CALL_TIMEOUT_SEC);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROXY, "");	/* never via $http_proxy */
+	/* A connection of its own, checked before the request goes out. */
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, note_socket);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, &sc);
+	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, check_server);
+	curl_easy_setopt(h, CURLOPT_PREREQDATA, &sc);
 	headers = curl_slist_append(headers, "Accept: application/json");
 	if (body) {
 		text = json_dumps(body, JSON_COMPACT);
@@ -302,6 +383,10 @@ json_t *client_call(struct client *c, const char *method, const char *path,
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 
 	rc = curl_easy_perform(h);
+	if (sc.refused) {
+		fprintf(stderr, "%s\n", sc.why);
+		goto out;
+	}
 	if (rc != CURLE_OK) {
 		if (r.too_big)
 			fprintf(stderr, "zerowg: the reply from %s is larger than %u MiB\n",

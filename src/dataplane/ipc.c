@@ -6,6 +6,25 @@
  * the device, so a malformed request changes nothing.  Connections are
  * non-blocking; a reply that does not fit the socket buffer is kept and
  * finished on EPOLLOUT.  A connection may carry several requests.
+ *
+ * Under abuse (issue 12) the loop thread must stay the device's, whoever
+ * connects:
+ *  - a request is at most IPC_MAX_REQUEST bytes (a set of 1M peers); past
+ *    that the client gets errno=-EMSGSIZE and is closed;
+ *  - the end of a request is searched for once per byte: the scan resumes
+ *    where the last read left it (scan_off), consumed requests are dropped
+ *    from the buffer once per wake-up, not once per request;
+ *  - one wake-up reads at most IPC_READ_BUDGET bytes of one connection, so a
+ *    client that writes fast cannot keep the loop from its packets;
+ *  - each step that is the client's to take (send a whole request, read the
+ *    whole reply) has a deadline, timeout_ns after the previous step ended
+ *    (the connection's timer in the device's heap): a client that connects
+ *    and says nothing, or trickles, is closed then, whatever it sends;
+ *  - at most IPC_MAX_CONNS connections; past that (or when accept runs out
+ *    of fds) the server stops accepting, and the kernel's backlog
+ *    (SOMAXCONN) holds newcomers until a connection ends (or, for a lack
+ *    of fds, IPC_ACCEPT_RETRY_MS later): nobody is refused while room comes.
+ * Relies on: uapi.c (parsing, formatting), the device's loop and timer heap.
  */
 #include "ipc.h"
 #include "clock.h"
@@ -25,13 +44,21 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define IPC_MAX_REQUEST (256u << 20)	/* 1M peers' worth of text */
+/* 1M peers' worth of text (a set of 100,000 peers is about 20 MB). */
+#define IPC_MAX_REQUEST (256u << 20)
+#define IPC_READ_BUDGET (1u << 20)
+#define IPC_MAX_CONNS 1024
+#define IPC_ACCEPT_RETRY_MS 100
 
 struct ipc_conn {
 	struct loop_source src;		/* first: the loop hands us this */
 	struct ipc_server *srv;
+	struct ipc_conn *prev, *next;	/* srv->conns */
+	struct timer deadline;		/* the client's current step ends by then */
 	char *in;
 	size_t in_len, in_cap;
+	size_t in_off;			/* bytes of in already handled */
+	size_t scan_off;		/* in[in_off..in_off + scan_off) holds no "\n\n" */
 	char *out;
 	size_t out_len, out_off;
 	bool closing;
@@ -42,6 +69,12 @@ struct ipc_server {
 	struct loop_source listen_src;
 	struct loop_source inotify_src;
 	struct device *dev;
+	struct ipc_conn *conns;		/* every open connection */
+	size_t n_conns;
+	uint64_t timeout_ns;		/* real time; see ipc_server_set_timeout */
+	struct timer accept_retry;	/* accepting again after running out of fds */
+	bool accept_paused;		/* the listening socket is not watched for EPOLLIN */
+	struct log_ratelimit abuse_log;	/* deadlines, refusals: a crowd logs a few lines */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char name[32];
 	ino_t ino;
@@ -253,10 +286,44 @@ char *ipc_handle_request(struct device *dev, const char *req, size_t len, size_t
 	return errno_reply(-EPROTO, reply_len);
 }
 
+static void accept_pause(struct ipc_server *srv)
+{
+	struct epoll_event ev = { .events = 0, .data.ptr = &srv->listen_src };
+
+	if (!srv->accept_paused && epoll_ctl(srv->dev->epoll_fd, EPOLL_CTL_MOD, srv->listen_src.fd, &ev) == 0)
+		srv->accept_paused = true;
+}
+
+static void accept_resume(struct ipc_server *srv)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &srv->listen_src };
+
+	if (srv->accept_paused && epoll_ctl(srv->dev->epoll_fd, EPOLL_CTL_MOD, srv->listen_src.fd, &ev) == 0)
+		srv->accept_paused = false;
+}
+
+static void accept_retry_due(struct timer *t, uint64_t now_ns)
+{
+	struct ipc_server *srv = (struct ipc_server *)((char *)t - offsetof(struct ipc_server, accept_retry));
+
+	accept_resume(srv);
+	(void)now_ns;
+}
+
 static void conn_close(struct device *dev, struct ipc_conn *c)
 {
+	struct ipc_server *srv = c->srv;
+
+	timer_del(&dev->timers, &c->deadline);
 	device_unwatch(dev, &c->src);
 	close(c->src.fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->n_conns--;
 	if (c->in)
 		explicit_bzero(c->in, c->in_cap);
 	if (c->out)
@@ -264,6 +331,28 @@ static void conn_close(struct device *dev, struct ipc_conn *c)
 	free(c->in);
 	free(c->out);
 	free(c);
+	if (srv->n_conns < IPC_MAX_CONNS)
+		accept_resume(srv);
+}
+
+/* The client's next step (a whole request, or reading the whole reply)
+ * must be done within srv->timeout_ns of real time from now. */
+static void conn_arm_deadline(struct device *dev, struct ipc_conn *c)
+{
+	timer_mod(&dev->timers, &c->deadline, clock_now_ns() + c->srv->timeout_ns * clock_scale());
+}
+
+/* Runs after the loop's batch of events (device_run), so no event for c is
+ * still pending when c is freed. */
+static void conn_deadline_due(struct timer *t, uint64_t now_ns)
+{
+	struct ipc_conn *c = (struct ipc_conn *)((char *)t - offsetof(struct ipc_conn, deadline));
+
+	if (log_ratelimited(&c->srv->abuse_log, now_ns))
+		log_info("UAPI %s: a client held a connection for %llu ms without finishing "
+			 "its request or reading its reply: closed", c->srv->path,
+			 (unsigned long long)(c->srv->timeout_ns / NSEC_PER_MSEC));
+	conn_close(c->srv->dev, c);
 }
 
 /* Writes what is pending; true if all of it went out. */
@@ -287,43 +376,92 @@ static bool conn_flush(struct ipc_conn *c)
 	return true;
 }
 
-/* The end of the first complete request in buf: after "\n\n". */
-static size_t request_end(const char *buf, size_t len)
+/* The end of the first complete request in buf[0..len), just after "\n\n",
+ * or 0.  *scan is where the search resumes (0 at first): bytes before it
+ * were searched by an earlier call, so each byte is looked at once. */
+static size_t request_end(const char *buf, size_t len, size_t *scan)
 {
-	for (size_t i = 1; i < len; i++)
+	for (size_t i = *scan > 1 ? *scan : 1; i < len; i++)
 		if (buf[i] == '\n' && buf[i - 1] == '\n')
 			return i + 1;
+	*scan = len;
 	return 0;
+}
+
+/* Drops the requests already handled from the front of the buffer: once per
+ * wake-up, so pipelined requests cost one move, not one each. */
+static void conn_compact(struct ipc_conn *c)
+{
+	if (!c->in_off)
+		return;
+	memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+	explicit_bzero(c->in + c->in_len - c->in_off, c->in_off);
+	c->in_len -= c->in_off;
+	c->in_off = 0;
+}
+
+/* Makes room to read into; false if the request would pass IPC_MAX_REQUEST
+ * (or memory ran out: -errno in *err). */
+static bool conn_grow(struct ipc_conn *c, int *err)
+{
+	size_t cap;
+	char *in;
+
+	conn_compact(c);
+	if (c->in_len < c->in_cap)
+		return true;
+	if (c->in_cap >= IPC_MAX_REQUEST) {
+		*err = -EMSGSIZE;
+		return false;
+	}
+	cap = c->in_cap ? c->in_cap * 2 : 4096;
+	if (cap > IPC_MAX_REQUEST)
+		cap = IPC_MAX_REQUEST;
+	in = malloc(cap);
+	if (!in) {
+		*err = -ENOMEM;
+		return false;
+	}
+	if (c->in) {
+		memcpy(in, c->in, c->in_len);
+		explicit_bzero(c->in, c->in_cap);
+		free(c->in);
+	}
+	c->in = in;
+	c->in_cap = cap;
+	return true;
+}
+
+static void conn_watch(struct device *dev, struct ipc_conn *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+
+	epoll_ctl(dev->epoll_fd, EPOLL_CTL_MOD, c->src.fd, &ev);
 }
 
 static void conn_ready(struct device *dev, struct loop_source *src, uint32_t events)
 {
 	struct ipc_conn *c = (struct ipc_conn *)src;
+	size_t got = 0, end;
+	int err = 0;
 
 	/* A reply still going out comes first, whatever woke us. */
-	if (c->out && !conn_flush(c))
-		return;
+	if (c->out) {
+		if (!conn_flush(c))
+			return;
+		conn_arm_deadline(dev, c);	/* the reply is out: now the next request */
+	}
 	if (c->closing || (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN))) {
 		conn_close(dev, c);
 		return;
 	}
-	for (;;) {
-		if (c->in_len == c->in_cap) {
-			size_t cap = c->in_cap ? c->in_cap * 2 : 4096;
-			char *in = cap <= IPC_MAX_REQUEST ? malloc(cap) : NULL;
-			if (!in) {
-				conn_close(dev, c);
-				return;
-			}
-			if (c->in) {
-				memcpy(in, c->in, c->in_len);
-				explicit_bzero(c->in, c->in_cap);
-				free(c->in);
-			}
-			c->in = in;
-			c->in_cap = cap;
-		}
-		ssize_t r = recv(c->src.fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+	while (!c->eof && got < IPC_READ_BUDGET) {
+		if (c->in_len == c->in_cap && !conn_grow(c, &err))
+			break;
+		size_t room = c->in_cap - c->in_len;
+		if (room > IPC_READ_BUDGET - got)
+			room = IPC_READ_BUDGET - got;
+		ssize_t r = recv(c->src.fd, c->in + c->in_len, room, 0);
 		if (r < 0 && errno == EAGAIN)
 			break;
 		if (r < 0) {
@@ -337,30 +475,50 @@ static void conn_ready(struct device *dev, struct loop_source *src, uint32_t eve
 			break;
 		}
 		c->in_len += (size_t)r;
+		got += (size_t)r;
 	}
-	size_t end;
-	while (!c->out && (end = request_end(c->in, c->in_len)) > 0) {
-		c->out = ipc_handle_request(dev, c->in, end, &c->out_len);
+	while (!c->out && (end = request_end(c->in + c->in_off, c->in_len - c->in_off, &c->scan_off)) > 0) {
+		c->out = ipc_handle_request(dev, c->in + c->in_off, end, &c->out_len);
 		c->out_off = 0;
-		memmove(c->in, c->in + end, c->in_len - end);
-		explicit_bzero(c->in + c->in_len - end, end);
-		c->in_len -= end;
+		explicit_bzero(c->in + c->in_off, end);
+		c->in_off += end;
+		c->scan_off = 0;
 		if (!c->out) {
 			conn_close(dev, c);
 			return;
 		}
+		/* The request is in: the deadline is now for reading the reply. */
+		conn_arm_deadline(dev, c);
 		if (!conn_flush(c)) {
-			struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
-			epoll_ctl(dev->epoll_fd, EPOLL_CTL_MOD, c->src.fd, &ev);
+			/* Nothing more is read until the reply is out. */
+			conn_compact(c);
+			conn_watch(dev, c, EPOLLOUT);
 			return;
 		}
+		conn_arm_deadline(dev, c);
 	}
-	if (c->closing || c->eof) {
+	if (err && !c->out && !c->in_off) {
+		/* Nothing before the limit ended a request: say why, then close.
+		 * (With requests handled, the next wake-up has room again.) */
+		if (err == -EMSGSIZE)
+			log_error("UAPI %s: a request is larger than %u MiB: refused", c->srv->path,
+				  IPC_MAX_REQUEST >> 20);
+		c->out = errno_reply(err, &c->out_len);
+		c->out_off = 0;
+		c->closing = true;
+		if (c->out && !conn_flush(c)) {
+			conn_watch(dev, c, EPOLLOUT);
+			return;
+		}
 		conn_close(dev, c);
 		return;
 	}
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-	epoll_ctl(dev->epoll_fd, EPOLL_CTL_MOD, c->src.fd, &ev);
+	if (c->closing || (c->eof && !c->out)) {
+		conn_close(dev, c);
+		return;
+	}
+	conn_compact(c);
+	conn_watch(dev, c, EPOLLIN);
 }
 
 static void listen_ready(struct device *dev, struct loop_source *src, uint32_t events)
@@ -368,21 +526,46 @@ static void listen_ready(struct device *dev, struct loop_source *src, uint32_t e
 	struct ipc_server *srv = (struct ipc_server *)src;
 
 	for (;;) {
-		int fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (srv->n_conns >= IPC_MAX_CONNS) {
+			/* Newcomers wait in the backlog until a connection ends. */
+			accept_pause(srv);
 			return;
+		}
+		int fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* The listener stays readable: without a pause the
+				 * loop would spin on it. */
+				if (log_ratelimited(&srv->abuse_log, clock_now_ns()))
+					log_error("UAPI %s: accept: %s; accepting again in %d ms",
+						  srv->path, strerror(errno), IPC_ACCEPT_RETRY_MS);
+				accept_pause(srv);
+				timer_mod(&dev->timers, &srv->accept_retry,
+					  clock_now_ns() + IPC_ACCEPT_RETRY_MS * NSEC_PER_MSEC * clock_scale());
+			}
+			return;
+		}
 		struct ipc_conn *c = calloc(1, sizeof(*c));
-		if (!c) {
+		if (!c || timer_heap_reserve(&dev->timers, 1) < 0) {
+			free(c);
 			close(fd);
 			return;
 		}
 		c->src.fd = fd;
 		c->src.ready = conn_ready;
 		c->srv = srv;
+		timer_init(&c->deadline, conn_deadline_due);
 		if (device_watch(dev, &c->src, EPOLLIN) < 0) {
 			close(fd);
 			free(c);
+			continue;
 		}
+		c->next = srv->conns;
+		if (c->next)
+			c->next->prev = c;
+		srv->conns = c;
+		srv->n_conns++;
+		conn_arm_deadline(dev, c);
 	}
 	(void)events;
 }
@@ -425,6 +608,11 @@ static int serve(struct ipc_server *srv, int fd, const char *dir)
 	if (stat(srv->path, &st) < 0)
 		return -1;
 	srv->ino = st.st_ino;
+	/* Room for accept_retry; each connection reserves its own. */
+	if (timer_heap_reserve(&srv->dev->timers, 1) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
 	if (device_watch(srv->dev, &srv->listen_src, EPOLLIN) < 0)
 		return -1;
 	srv->inotify_src.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -444,6 +632,8 @@ static struct ipc_server *server_new(struct device *dev, const char *dir)
 		return NULL;
 	srv->dev = dev;
 	srv->listen_src.fd = srv->inotify_src.fd = -1;
+	srv->timeout_ns = IPC_TIMEOUT_MS * NSEC_PER_MSEC;
+	timer_init(&srv->accept_retry, accept_retry_due);
 	snprintf(srv->name, sizeof(srv->name), "%s.sock", dev->ifname);
 	if ((size_t)snprintf(srv->path, sizeof(srv->path), "%s/%s", dir, srv->name) >= sizeof(srv->path)) {
 		free(srv);
@@ -462,6 +652,9 @@ struct ipc_server *ipc_server_adopt(struct device *dev, int listen_fd, const cha
 		close(listen_fd);
 		return NULL;
 	}
+	/* Whoever bound it chose a backlog; a second listen() only raises it
+	 * (Linux), so a crowd waits instead of being refused. */
+	(void)listen(listen_fd, SOMAXCONN);
 	fl = fcntl(listen_fd, F_GETFL);
 	if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
 	    serve(srv, listen_fd, dir) < 0) {
@@ -509,7 +702,7 @@ struct ipc_server *ipc_server_open(struct device *dev, const char *dir)
 		goto err;
 	}
 	umask(old_umask);
-	if (chmod(srv->path, 0600) < 0 || listen(fd, 64) < 0)
+	if (chmod(srv->path, 0600) < 0 || listen(fd, SOMAXCONN) < 0)
 		goto err;
 	if (serve(srv, fd, dir) < 0) {
 		fd = -1;	/* serve() took it */
@@ -531,6 +724,9 @@ void ipc_server_close(struct ipc_server *srv)
 
 	if (!srv)
 		return;
+	while (srv->conns)
+		conn_close(srv->dev, srv->conns);
+	timer_del(&srv->dev->timers, &srv->accept_retry);
 	if (srv->inotify_src.fd >= 0) {
 		device_unwatch(srv->dev, &srv->inotify_src);
 		close(srv->inotify_src.fd);
@@ -542,4 +738,9 @@ void ipc_server_close(struct ipc_server *srv)
 			unlink(srv->path);
 	}
 	free(srv);
+}
+
+void ipc_server_set_timeout(struct ipc_server *srv, unsigned timeout_ms)
+{
+	srv->timeout_ns = (uint64_t)(timeout_ms ? timeout_ms : IPC_TIMEOUT_MS) * NSEC_PER_MSEC;
 }

@@ -10,6 +10,10 @@
 #include "uapi.h"
 
 #define IPC_SOCKET_DIR "/var/run/wireguard"
+/* A client has this long (real time) for each of its steps: to send a
+ * whole request after connecting or after its last reply, and to read a
+ * whole reply.  Then it is closed, however it trickles. */
+#define IPC_TIMEOUT_MS 10000u
 
 struct ipc_server;
 
@@ -22,7 +26,12 @@ struct ipc_server *ipc_server_open(struct device *dev, const char *dir);
  * close.  listen_fd belongs to the server from here on, also on failure.
  * NULL with errno set. */
 struct ipc_server *ipc_server_adopt(struct device *dev, int listen_fd, const char *dir);
-/* Stops serving and unlinks the socket file if it is still ours. */
+/* Sets the per-step deadline of srv's connections (0 = IPC_TIMEOUT_MS);
+ * connections open now keep theirs until their next step.  Loop thread,
+ * or before the loop runs. */
+void ipc_server_set_timeout(struct ipc_server *srv, unsigned timeout_ms);
+/* Stops serving (closing every connection) and unlinks the socket file if
+ * it is still ours.  After the loop stopped, or on the loop thread. */
 void ipc_server_close(struct ipc_server *srv);
 
 /* Applies a validated set request.  0 or -errno (the reply's errno). */

@@ -7,6 +7,16 @@
  * handed whole to api_handle() (api.c).  Answers may hold a private key:
  * libmicrohttpd sends our buffer as is and gives it back to a free
  * callback that wipes it.
+ *
+ * Under abuse (issue 12) an operator must still get in: libmicrohttpd runs
+ * one polling thread on epoll with non-blocking sockets, so a client that
+ * stalls or trickles costs one of API_CONNECTION_LIMIT slots and never
+ * holds the thread; a connection silent for API_CONNECTION_TIMEOUT_SEC is
+ * closed; a request's line and headers are bounded by the connection's
+ * memory pool (API_CONNECTION_MEMORY, past it 431/414), its body by
+ * API_MAX_BODY (413).  The limit is far above what the CLI and a web UI
+ * need and far below the fds a server has; the backlog is SOMAXCONN, so a
+ * burst waits instead of being refused.
  */
 #include "api_http.h"
 #include "errbuf.h"
@@ -22,6 +32,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#define API_CONNECTION_LIMIT 256u
+#define API_CONNECTION_TIMEOUT_SEC 10u
+#define API_CONNECTION_MEMORY ((size_t)32 * 1024)
 
 struct api_server {
 	struct MHD_Daemon *mhd;
@@ -178,8 +192,9 @@ static struct MHD_Daemon *start_mhd(struct api_server *srv)
 				on_request, srv,
 				MHD_OPTION_LISTEN_SOCKET, srv->fd,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+				MHD_OPTION_CONNECTION_TIMEOUT, API_CONNECTION_TIMEOUT_SEC,
+				MHD_OPTION_CONNECTION_LIMIT, API_CONNECTION_LIMIT,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, API_CONNECTION_MEMORY,
 				MHD_OPTION_END);
 }
 
@@ -262,7 +277,7 @@ struct api_server *api_server_start(struct api *api, const char *socket_path, ch
 	}
 	umask(old_umask);
 	bound = true;
-	if (chmod(socket_path, 0660) < 0 || listen(fd, 16) < 0 || stat(socket_path, &st) < 0)
+	if (chmod(socket_path, 0660) < 0 || listen(fd, SOMAXCONN) < 0 || stat(socket_path, &st) < 0)
 		goto err_sys;
 	srv->ino = st.st_ino;
 	srv->fd = fd;
@@ -317,6 +332,10 @@ struct api_server *api_server_start_fd(struct api *api, int listen_fd, char *err
 		saved = EINVAL;
 		goto err_close;
 	}
+	/* Whoever bound it chose a backlog (16 in priv.c); listening again
+	 * only raises it (Linux), so a burst of clients waits instead of
+	 * being refused. */
+	(void)listen(listen_fd, SOMAXCONN);
 	/* The service manager hands sockets over blocking. */
 	flags = fcntl(listen_fd, F_GETFL);
 	if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0 ||

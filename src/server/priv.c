@@ -281,7 +281,7 @@ static int handle(struct session *s, const struct priv_request *req, struct priv
 		 * after the interface the kernel gave us. */
 		struct priv_unix_socket u = {
 			.what = "UAPI socket", .path = s->uapi_path, .dir_mode = 0755,
-			.sock_mode = 0600, .uid = (uid_t)-1, .gid = (gid_t)-1, .backlog = 64,
+			.sock_mode = 0600, .uid = (uid_t)-1, .gid = (gid_t)-1, .backlog = SOMAXCONN,
 		};
 
 		if (cfg->uapi_dir[0] && (ret = need_tun(s, req, rep)) < 0)
@@ -299,7 +299,7 @@ static int handle(struct session *s, const struct priv_request *req, struct priv
 	case PRIV_OP_ADMIN_OPEN: {
 		struct priv_unix_socket u = {
 			.what = "admin socket", .path = cfg->admin_path, .dir_mode = 0750,
-			.sock_mode = 0660, .uid = cfg->uid, .gid = cfg->gid, .backlog = 16,
+			.sock_mode = 0660, .uid = cfg->uid, .gid = cfg->gid, .backlog = SOMAXCONN,
 		};
 		return op_unix_open(s, &s->admin, &u, rep);
 	}

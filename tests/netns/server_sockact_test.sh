@@ -78,7 +78,9 @@ udp_owned() {
 poke() { X s sh -c "printf x | nc -u -w0 127.0.0.1 $1" >/dev/null 2>&1; }
 # ready SOCKET: the admin API answers (bounded: a connection to a socket
 # nobody accepts yet would wait).
-ready() { timeout 5 "$ZWG" peer list --admin-socket "$1" >/dev/null 2>&1; }
+# READY_AS: a command prefix to ask as another user (the CLI trusts only
+# root, itself and zerowg as a server: a rootless server is its user's).
+ready() { ${READY_AS:-} timeout 5 "${READY_ZWG:-$ZWG}" peer list --admin-socket "$1" >/dev/null 2>&1; }
 
 # sa_up PID SOCKET PORT LOG: triggers the launch behind
 # systemd-socket-activate (a connection to SOCKET if it is an activated
@@ -240,8 +242,12 @@ printf '%s\n' "$UNSEAL" | ip netns exec "$SNS" "$SA" --datagram -l "0.0.0.0:$PR"
 	"$SETPRIV" --reuid="$NUID" --regid="$NGID" --clear-groups \
 	"$ZWGR" up --data "$U/data" --key-fd 0 --admin-socket "$UADMIN" >>"$W/rootless.log" 2>&1 &
 RPID=$!
+READY_AS=US READY_ZWG=$ZWGR
 check "rootless: a datagram to $PR launches the server as nobody" \
 	sa_up "$RPID" "$UADMIN" "$PR" "$W/rootless.log" || finish
+READY_AS="" READY_ZWG=""
+check_not "rootless: root's CLI does not trust nobody's server (SO_PEERCRED)" \
+	timeout 5 "$ZWG" peer list --admin-socket "$UADMIN"
 check "rootless: the start-up says rootless mode" log_has "privileges: rootless" "$W/rootless.log"
 check "rootless: the log says the UDP port $PR came from socket activation" \
 	log_has "UDP port $PR from socket activation" "$W/rootless.log"
