@@ -354,6 +354,18 @@ int main(int argc, char **argv)
 
 	if (tun_fd < 0) {
 		tun_fd = device_open_tun(ifname, &off);
+		if (tun_fd == -ENOENT)
+			fatal("Failed to create TUN device %s: /dev/net/tun is missing: load the tun "
+			      "module (modprobe tun) or, in a container, pass --device /dev/net/tun",
+			      ifname);
+		if (tun_fd == -EPERM || tun_fd == -EACCES)
+			fatal("Failed to create TUN device %s: %s: creating an interface needs "
+			      "CAP_NET_ADMIN and access to /dev/net/tun. Run zerowgd as root (it then "
+			      "drops to the user zerowgd), inside a user and network namespace of your "
+			      "own (unshare -U -r -n, with /run/wireguard on a tmpfs of that mount "
+			      "namespace), or hand it a TUN (--tun-fd N) and its UDP sockets (socket "
+			      "activation); for a rootless VPN server use zerowg up", ifname,
+			      strerror(-tun_fd));
 		if (tun_fd < 0)
 			fatal("Failed to create TUN device %s: %s", ifname, strerror(-tun_fd));
 	} else {

@@ -116,7 +116,14 @@ fwmark_is() {
 	[ "$v" = "$3" ]
 }
 
-log_has() { grep -qF -- "$2" "$W/$1.log" || { echo "no \"$2\" in $1.log"; return 1; }; }
+# log_has LOG TEXT: TEXT is in $W/LOG.log (within 5 s: the daemon may
+# still be writing its start-up lines when its socket answers).
+log_has() {
+	wait_for 5 grep -qF -- "$2" "$W/$1.log" && return 0
+	echo "no \"$2\" in $1.log:"
+	tail -n 15 "$W/$1.log"
+	return 1
+}
 
 # exits_with PID STATUS: the daemon (a child of this shell) exits within
 # 10 s, with STATUS.
@@ -333,6 +340,22 @@ else
 	fi
 	kill -9 "$UP" 2>/dev/null
 	rm -f "$W/$UI.pid"
+fi
+
+# An ordinary user in the host's namespaces cannot make an interface:
+# zerowgd says why and the ways that work, and exits.
+as_user_refused() {
+	ip netns exec "$(H a)" timeout 10 setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$W/zerowgd-test" -f "zw${ID}u" >"$W/user.out" 2>&1
+	st=$?
+	cat "$W/user.out"
+	[ "$st" -ne 0 ] && [ "$st" -ne 124 ] && grep -q 'CAP_NET_ADMIN' "$W/user.out" &&
+		grep -q 'unshare -U -r -n' "$W/user.out" && grep -q -- '--tun-fd' "$W/user.out"
+}
+if [ -x "$W/zerowgd-test" ]; then
+	check "as an ordinary user without a TUN: exits, naming what it needs and the ways" \
+		as_user_refused
+	check_not "as an ordinary user: no interface was made" X a ip link show "zw${ID}u"
 fi
 
 finish
