@@ -105,6 +105,15 @@ void log_warn_errno(const char *fmt, ...)
 	errno = saved;
 }
 
+void log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_ERROR, LOG_WARNING, "WARNING", fmt, ap, NULL);
+	va_end(ap);
+}
+
 void fatal(const char *fmt, ...)
 {
 	va_list ap;

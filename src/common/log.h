@@ -22,6 +22,9 @@ bool log_verbose_enabled(void);
 
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* appends strerror(errno) */
+/* Something works less well than it should (shown at the default level,
+ * syslog LOG_WARNING): "WARNING: ..." */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));     /* shown at verbose */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));    /* shown at verbose */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -32,7 +32,9 @@ void *secmem_alloc(size_t len)
 		/* RLIMIT_MEMLOCK can be tiny for unprivileged users; the secret
 		 * is still non-dumpable and wiped, only swap is not ruled out. */
 		warned = true;
-		log_debug("mlock: %s (secrets may be swapped)", strerror(errno));
+		log_warn("cannot lock memory for keys (mlock: %s): they are still non-dumpable "
+			 "and wiped after use, but may be swapped; raise RLIMIT_MEMLOCK "
+			 "(LimitMEMLOCK= in a unit) or give CAP_IPC_LOCK", strerror(errno));
 	}
 	return p;
 }

@@ -95,7 +95,7 @@ static void lock_memory(void)
 	 * before it allocates most of its memory. */
 	getrlimit(RLIMIT_MEMLOCK, &rl);
 	if (rl.rlim_cur != RLIM_INFINITY) {
-		log_error("not locking all memory (no CAP_IPC_LOCK, RLIMIT_MEMLOCK %llu KiB): "
+		log_warn("not locking all memory (no CAP_IPC_LOCK, RLIMIT_MEMLOCK %llu KiB): "
 			  "keys stay in locked pages, other memory may be swapped",
 			  (unsigned long long)rl.rlim_cur / 1024);
 		return;
@@ -107,7 +107,7 @@ static void lock_memory(void)
 		return;
 #endif
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
-		log_error("mlockall failed: %s (keys stay in locked pages, other memory may be "
+		log_warn("mlockall failed: %s (keys stay in locked pages, other memory may be "
 			  "swapped)", strerror(errno));
 }
 

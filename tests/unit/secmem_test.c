@@ -1,0 +1,141 @@
+/*
+ * secmem_test.c - tests for src/common/secmem.c: locked, non-dumpable
+ * memory for keys.
+ *
+ * When the pages cannot be locked (RLIMIT_MEMLOCK too small, no
+ * CAP_IPC_LOCK) the memory is still handed out, and the operator is told
+ * once, at the default log level, that keys may be swapped (issue 12: it
+ * used to be a debug line nobody saw).  Each case runs in a forked child
+ * with its stderr on a pipe, so the limits it lowers are its own.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "secmem.h"
+#include "test.h"
+
+/* Runs fn in a child whose stderr goes to out (at most cap-1 bytes, NUL
+ * terminated); returns the child's exit status, -1 if it did not exit. */
+static int in_child(void (*fn)(void), char *out, size_t cap)
+{
+	int pfd[2], st;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(pfd) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		close(pfd[0]);
+		dup2(pfd[1], STDERR_FILENO);
+		alarm(10);
+		fn();
+		_exit(0);
+	}
+	close(pfd[1]);
+	while (got < cap - 1 && (n = read(pfd[0], out + got, cap - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(pfd[0]);
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* No locking possible: root becomes nobody (which drops CAP_IPC_LOCK),
+ * and the limit goes to zero. */
+static void no_mlock(void)
+{
+	struct rlimit zero = { 0, 0 };
+
+	if (geteuid() == 0 && (setresgid(65534, 65534, 65534) < 0 ||
+			       setresuid(65534, 65534, 65534) < 0))
+		_exit(10);
+	if (setrlimit(RLIMIT_MEMLOCK, &zero) < 0)
+		_exit(11);
+}
+
+static void three_allocs_unlocked(void)
+{
+	void *p[3];
+
+	no_mlock();
+	log_init("secmem", LOG_LEVEL_ERROR);	/* the default level */
+	for (int i = 0; i < 3; i++) {
+		p[i] = secmem_alloc(64);
+		if (!p[i])
+			_exit(12);
+		memset(p[i], 0x5a, 64);		/* usable */
+	}
+	for (int i = 0; i < 3; i++)
+		secmem_free(p[i], 64);
+	_exit(0);
+}
+
+static void test_unlocked_warns_once(void)
+{
+	char out[4096];
+	const char *first, *again;
+
+	CHECK_INT(in_child(three_allocs_unlocked, out, sizeof(out)), 0);
+	first = strstr(out, "WARNING");
+	CHECK(first != NULL);
+	CHECK(strstr(out, "cannot lock memory for keys") != NULL);
+	CHECK(strstr(out, "RLIMIT_MEMLOCK") != NULL && strstr(out, "CAP_IPC_LOCK") != NULL);
+	/* Once, not per allocation. */
+	again = first ? strstr(first + 1, "WARNING") : NULL;
+	CHECK(again == NULL);
+	if (!first || again)
+		fprintf(stderr, "  child's stderr: %s\n", out);
+}
+
+static void alloc_locked(void)
+{
+	struct rlimit rl;
+	void *p;
+
+	/* A limit that holds a page (the hard limit allows it unless this
+	 * machine is odd: then say so through the exit status). */
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0)
+		_exit(13);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 65536)
+		_exit(14);
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536) {
+		rl.rlim_cur = 65536;
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
+			_exit(15);
+	}
+	log_init("secmem", LOG_LEVEL_ERROR);
+	p = secmem_alloc(64);
+	if (!p)
+		_exit(12);
+	secmem_free(p, 64);
+	_exit(0);
+}
+
+/* Where locking works, it is silent. */
+static void test_locked_is_silent(void)
+{
+	char out[4096];
+
+	CHECK_INT(in_child(alloc_locked, out, sizeof(out)), 0);
+	CHECK(strstr(out, "WARNING") == NULL);
+}
+
+int main(void)
+{
+	RUN(test_unlocked_warns_once);
+	RUN(test_locked_is_silent);
+	TEST_EXIT();
+}
