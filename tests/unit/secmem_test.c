@@ -88,6 +88,13 @@ static void test_unlocked_warns_once(void)
 	char out[4096];
 	const char *first, *again;
 
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan replaces mlock with a no-op that succeeds: the case cannot
+	 * arise in this build (the plain build runs it). */
+	printf("SKIP test_unlocked_warns_once: AddressSanitizer makes mlock a no-op\n");
+	return;
+#endif
+
 	CHECK_INT(in_child(three_allocs_unlocked, out, sizeof(out)), 0);
 	first = strstr(out, "WARNING");
 	CHECK(first != NULL);
@@ -135,7 +142,11 @@ static void test_locked_is_silent(void)
 
 int main(void)
 {
+#if defined(__SANITIZE_ADDRESS__)
+	test_unlocked_warns_once();
+#else
 	RUN(test_unlocked_warns_once);
+#endif
 	RUN(test_locked_is_silent);
 	TEST_EXIT();
 }
