@@ -158,6 +158,13 @@ static bool cap_has(const struct __user_cap_data_struct data[2], int cap)
 	return data[cap / 32].effective & (1u << (cap % 32));
 }
 
+bool sandbox_has_cap(int cap)
+{
+	struct __user_cap_data_struct data[2];
+
+	return cap >= 0 && cap < 64 && caps_get(data) == 0 && cap_has(data, cap);
+}
+
 /* The highest capability this kernel knows (the bounding set's size). */
 static int cap_last(void)
 {

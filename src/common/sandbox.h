@@ -15,12 +15,16 @@
 #ifndef ZWG_SANDBOX_H
 #define ZWG_SANDBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 /* The default user `zerowg up` drops to. */
 #define SANDBOX_DEFAULT_USER "zerowg"
+
+/* cap (CAP_NET_ADMIN, ...) is in this thread's effective set. */
+bool sandbox_has_cap(int cap);
 
 /* Who to become: a user name, or a numeric uid (its gid from the password
  * database, or the same number if it has no entry).  0 or -errno with a

@@ -557,7 +557,7 @@ static int start_dns(struct server *srv)
 	}
 	srv->dns = dns_relay_start(fd, allow, n, NULL, err, sizeof(err));
 	if (!srv->dns) {
-		log_error("DNS: %s; clients told to ask %s get no answer (set --dns to other "
+		log_error("%s; clients told to ask %s get no answer (set --dns to other "
 			  "servers)", err, a4);
 		return 0;
 	}

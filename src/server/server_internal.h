@@ -88,8 +88,6 @@ struct server {
 /* A start-up line: what was set up, shown at every log level (the log
  * says more with LOG_LEVEL=verbose). */
 void server_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The capability in this thread's effective set. */
-bool server_has_cap(int cap);
 /* LISTEN_FDS into srv->lfds.  0 or 1 after a message. */
 int server_collect_listen_fds(struct server *srv);
 /* Decides the mode, prepares what the server's user must own, forks the

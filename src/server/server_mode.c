@@ -27,21 +27,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-bool server_has_cap(int cap)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	unsigned long long caps = 0;
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			break;
-	fclose(f);
-	return caps & (1ULL << cap);
-}
-
 /* ---------------------------------------------------------- privileges -- */
 
 /* LISTEN_FDS: 0 or 1 after a message. */
@@ -134,7 +119,7 @@ int server_privsep_start(struct server *srv)
 	} else {
 		pc.uid = geteuid();
 		pc.gid = getegid();
-		if (server_has_cap(CAP_NET_ADMIN)) {
+		if (sandbox_has_cap(CAP_NET_ADMIN)) {
 			srv->mode = MODE_CAPS;
 		} else {
 			srv->mode = MODE_ROOTLESS;

@@ -146,15 +146,6 @@ static void detach_stdio(int fd, bool keep_stderr)
  * must not reach. */
 static const char *const run_as[] = { "zerowgd", "nobody" };
 
-static bool has_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	memset(d, 0, sizeof(d));
-	return syscall(SYS_capget, &hdr, d) == 0 && (d[cap / 32].effective & (1u << (cap % 32)));
-}
-
 /* What id of this user namespace is outside it (map: /proc/self/uid_map
  * or gid_map, lines "inside outside count"); -1 if it is not mapped. */
 static long long outside_id(const char *map, unsigned long id)
@@ -242,7 +233,7 @@ static void drop_privileges(struct markhelper *helper, const char *ifname, bool 
 	memset(helper, 0, sizeof(*helper));	/* no helper: markhelper_stop does nothing */
 	helper->fd = -1;
 	helper->pid = -1;
-	if (has_cap(CAP_NET_ADMIN)) {
+	if (sandbox_has_cap(CAP_NET_ADMIN)) {
 		ret = markhelper_start(helper, path, keep_stderr, err, sizeof(err));
 		if (ret < 0)
 			fatal("%s", err);
@@ -251,7 +242,7 @@ static void drop_privileges(struct markhelper *helper, const char *ifname, bool 
 	} else {
 		log_info("no CAP_NET_ADMIN: no fwmark helper (`wg set fwmark` will fail with EPERM)");
 	}
-	if (geteuid() == 0 && has_cap(CAP_SETUID) && has_cap(CAP_SETGID) && !pick_user(&uid, &gid)) {
+	if (geteuid() == 0 && sandbox_has_cap(CAP_SETUID) && sandbox_has_cap(CAP_SETGID) && !pick_user(&uid, &gid)) {
 		uid = (uid_t)-1;
 		gid = (gid_t)-1;
 	}
