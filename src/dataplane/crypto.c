@@ -13,10 +13,19 @@
  * allocation after a thread's first packet and never takes a lock.  BLAKE2s
  * works on the stack and never allocates.
  *
+ * The per-thread caches hold copies of keys, so they live in secmem
+ * (locked, non-dumpable, wiped on free).  What OpenSSL keeps of them is on
+ * its plain heap, out of our reach: the cipher contexts of the AEAD cache
+ * (their ChaCha20 key state) and the X25519 key objects (a copy of the
+ * private key: OpenSSL 3.0 imports it with OPENSSL_malloc, not into its
+ * secure heap), both cleansed by OpenSSL when freed.  At most
+ * AEAD_CACHE_SLOTS + X25519_CACHE_SLOTS such copies per thread.
+ *
  * Relies on: OpenSSL >= 3.0 with the default provider ("ChaCha20-Poly1305",
- * X25519).
+ * X25519), secmem.h.
  */
 #include "crypto.h"
+#include "secmem.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -159,8 +168,7 @@ static void crypto_tls_free(void *arg)
 	for (int i = 0; i < AEAD_CACHE_SLOTS; i++)
 		if (t->aead_slots[i].ctx)
 			aead.freectx(t->aead_slots[i].ctx);
-	explicit_bzero(t, sizeof(*t));
-	free(t);
+	secmem_free(t, sizeof(*t));	/* wipes the cached keys */
 	if (crypto_tls == t)
 		crypto_tls = NULL;
 }
@@ -267,11 +275,12 @@ static struct crypto_tls *crypto_tls_get(void)
 		return crypto_tls;
 	if (!crypto_init())
 		return NULL;
-	t = calloc(1, sizeof(*t));
+	/* It caches copies of session keys and X25519 secrets. */
+	t = secmem_alloc(sizeof(*t));
 	if (!t)
 		return NULL;
 	if (pthread_setspecific(crypto_tls_key, t) != 0) {
-		free(t);
+		secmem_free(t, sizeof(*t));
 		return NULL;
 	}
 	crypto_tls = t;

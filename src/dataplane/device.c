@@ -163,6 +163,9 @@ int device_init(struct device *dev, const char *ifname, int tun_fd)
 		ret = -ENOMEM;
 		goto err;
 	}
+	if ((ret = secmem_pool_init(&dev->peer_pool, sizeof(struct peer))) < 0 ||
+	    (ret = secmem_pool_init(&dev->keypair_pool, sizeof(struct noise_keypair))) < 0)
+		goto err;
 	cookie_checker_init(dev->cookie_checker, NULL);
 	ret = ratelimiter_init(&dev->ratelimiter);
 	if (ret < 0)
@@ -246,6 +249,9 @@ void device_teardown(struct device *dev)
 	}
 	dev->identity = NULL;
 	dev->cookie_checker = NULL;
+	/* After every peer_remove: nothing of theirs is still out. */
+	secmem_pool_destroy(&dev->keypair_pool);
+	secmem_pool_destroy(&dev->peer_pool);
 }
 
 bool device_offload_allowed(const char *name)

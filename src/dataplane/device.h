@@ -22,6 +22,7 @@
 #include "noise.h"
 #include "peer.h"
 #include "ratelimiter.h"
+#include "secmem.h"
 #include "timerheap.h"
 #include "tun.h"
 #include "workers.h"
@@ -129,6 +130,12 @@ struct device {
 
 	struct noise_static_identity *identity;	/* in locked secret memory */
 	struct cookie_checker *cookie_checker;	/* in locked secret memory */
+	/* Every struct peer (its handshake holds the PSK, the static-static
+	 * DH, the ephemeral, chaining key and hash) and every keypair slot
+	 * (session keys) come from these: secmem, wiped when given back.
+	 * Owner thread only. */
+	struct secmem_pool peer_pool;
+	struct secmem_pool keypair_pool;
 	struct ratelimiter ratelimiter;
 	struct allowedips allowedips;
 

@@ -4,7 +4,8 @@
  * (section 6.1).
  *
  * Relies on crypto.h for every primitive (BLAKE2s, HMAC-BLAKE2s KDF, X25519,
- * ChaCha20-Poly1305) and on replay.h to reset a new keypair's receive window.
+ * ChaCha20-Poly1305), on replay.h to reset a new keypair's receive window
+ * and on secmem.h for the keypair slots (they hold the session keys).
  * The caller owns the index table and the clock; we only read CLOCK_REALTIME
  * for the TAI64N timestamp.
  *
@@ -26,6 +27,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "noise.h"
+#include "secmem.h"
 
 static const char noise_construction[] = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
 static const char noise_identifier[] = "WireGuard v1 zx2c4 Jason@zx2c4.com";
@@ -564,6 +566,29 @@ void noise_keypairs_init(struct noise_keypairs *kps, noise_keypair_drop_fn drop,
 	kps->current = kps->previous = kps->next = NULL;
 	kps->drop = drop;
 	kps->drop_ctx = ctx;
+	kps->pool = NULL;
+}
+
+void noise_keypairs_set_pool(struct noise_keypairs *kps, struct secmem_pool *pool)
+{
+	kps->pool = pool;
+}
+
+/* A zeroed slot in secmem, or NULL. */
+static struct noise_keypair *slot_alloc(struct noise_keypairs *kps)
+{
+	if (kps->pool)
+		return secmem_pool_get(kps->pool);
+	return secmem_alloc(sizeof(struct noise_keypair));
+}
+
+/* Wipes and frees a slot (secmem_pool_put and secmem_free both wipe). */
+static void slot_free(struct noise_keypairs *kps, struct noise_keypair *kp)
+{
+	if (kps->pool)
+		secmem_pool_put(kps->pool, kp);
+	else
+		secmem_free(kp, sizeof(*kp));
 }
 
 struct noise_keypair *noise_keypairs_reserve(struct noise_keypairs *kps)
@@ -577,7 +602,7 @@ struct noise_keypair *noise_keypairs_reserve(struct noise_keypairs *kps)
 		if (kp && keypair_in_set(kps, kp))
 			continue;
 		if (!kp) {
-			kp = calloc(1, sizeof(*kp));
+			kp = slot_alloc(kps);
 			if (!kp)
 				return NULL;
 			kps->slots[i] = kp;
@@ -653,8 +678,7 @@ void noise_keypairs_clear(struct noise_keypairs *kps)
 	/* The spare slot may hold a reserved, never-installed keypair. */
 	for (size_t i = 0; i < sizeof(kps->slots) / sizeof(kps->slots[0]); i++) {
 		if (kps->slots[i]) {
-			explicit_bzero(kps->slots[i], sizeof(*kps->slots[i]));
-			free(kps->slots[i]);
+			slot_free(kps, kps->slots[i]);
 			kps->slots[i] = NULL;
 		}
 	}

@@ -2,7 +2,8 @@
  * noise.h - the Noise_IKpsk2 handshake of WireGuard (whitepaper 5.4) and the
  * current/previous/next keypair rotation of a peer (whitepaper 6.1).
  *
- * Pure protocol code: no sockets, no timers, no allocation.  Time is passed
+ * Pure protocol code: no sockets, no timers, and no allocation but the
+ * keypair slots (secmem: locked, non-dumpable, wiped).  Time is passed
  * in (monotonic nanoseconds for the flood check; the TAI64N timestamp is
  * read from CLOCK_REALTIME inside create_initiation).  The caller (peer.c /
  * device.c) owns the index table; noise only talks back to it through the
@@ -78,10 +79,14 @@ struct noise_keypair {
  * wiped, so the owner can drop local_index from its index table. */
 typedef void (*noise_keypair_drop_fn)(void *ctx, struct noise_keypair *kp);
 
+struct secmem_pool;
+
 /* Slots for current, previous, next, plus one being built.  A slot is
  * allocated when a session is first derived into it (handshake path, never
  * the packet path) and freed by noise_keypairs_clear, so an idle peer costs
- * no keypair memory (each holds an 8,192-bit replay window). */
+ * no keypair memory (each holds an 8,192-bit replay window).  Slots hold
+ * session keys, so they come from secmem: from pool (the device's, one
+ * system call per many slots) or, without one, a secmem block each. */
 struct noise_keypairs {
 	struct noise_keypair *current;
 	struct noise_keypair *previous;
@@ -89,6 +94,7 @@ struct noise_keypairs {
 	struct noise_keypair *slots[4];
 	noise_keypair_drop_fn drop;
 	void *drop_ctx;
+	struct secmem_pool *pool;	/* NULL: secmem_alloc per slot */
 };
 
 /* Lookups the owner provides to the consume functions. */
@@ -161,6 +167,9 @@ bool noise_handshake_begin_session(struct noise_handshake *hs,
 
 /* Keypair rotation. */
 void noise_keypairs_init(struct noise_keypairs *kps, noise_keypair_drop_fn drop, void *ctx);
+/* Slots come from pool (objects of sizeof(struct noise_keypair)) from now
+ * on; call before the first reserve. */
+void noise_keypairs_set_pool(struct noise_keypairs *kps, struct secmem_pool *pool);
 /* A slot not in use as current/previous/next, wiped, for begin_session;
  * NULL if memory is short. */
 struct noise_keypair *noise_keypairs_reserve(struct noise_keypairs *kps);
@@ -176,7 +185,7 @@ void noise_keypairs_install(struct noise_keypairs *kps, struct noise_keypair *kp
 bool noise_keypairs_received_with(struct noise_keypairs *kps, struct noise_keypair *kp);
 /* The keypair whose local_index matches, among current/previous/next, or NULL. */
 struct noise_keypair *noise_keypairs_find(struct noise_keypairs *kps, uint32_t local_index);
-/* Drops and wipes all three, and frees every slot. */
+/* Drops and wipes all three, and frees (wiped) every slot. */
 void noise_keypairs_clear(struct noise_keypairs *kps);
 
 /* TAI64N of CLOCK_REALTIME, nanoseconds rounded down to a multiple of 2^24

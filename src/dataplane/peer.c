@@ -4,13 +4,17 @@
  * chosen by the operator, not by attackers) and local index -> peer
  * (chained, indices random so the buckets stay even).
  *
- * Everything here runs on the device's owner thread.
+ * Everything here runs on the device's owner thread.  A struct peer holds
+ * the peer's PSK and handshake secrets, so it comes from the device's
+ * secmem pool (locked, non-dumpable, wiped when given back), as do its
+ * keypair slots (noise_keypairs_set_pool).
  */
 #include "peer.h"
 #include "crypto.h"
 #include "device.h"
 #include "encoding.h"
 #include "log.h"
+#include "secmem.h"
 #include "timers.h"
 
 #include <errno.h>
@@ -87,13 +91,15 @@ struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBL
 		errno = ENOMEM;
 		return NULL;
 	}
-	peer = calloc(1, sizeof(*peer));
+	/* Zeroed, in secmem: the handshake in it will hold the peer's keys. */
+	peer = secmem_pool_get(&dev->peer_pool);
 	if (!peer)
 		return NULL;
 	peer->device = dev;
 	peer->internal_id = ++dev->next_peer_id;
 	noise_handshake_init(&peer->handshake, dev->identity, public_key, NULL);
 	noise_keypairs_init(&peer->keypairs, keypair_dropped, peer);
+	noise_keypairs_set_pool(&peer->keypairs, &dev->keypair_pool);
 	cookie_init(&peer->latest_cookie, public_key);
 	allowedips_owner_init(&peer->allowedips);
 	peer->handshake_index.peer = peer;
@@ -150,8 +156,7 @@ void peer_remove(struct peer *peer)
 	peer_clear_sessions(peer);
 	noise_handshake_destroy(&peer->handshake);
 	cookie_wipe(&peer->latest_cookie);
-	explicit_bzero(peer, sizeof(*peer));
-	free(peer);
+	secmem_pool_put(&dev->peer_pool, peer);	/* wipes all of it */
 }
 
 const char *peer_tag(const struct peer *peer, char buf[PEER_TAG_LEN])

@@ -1,6 +1,6 @@
 /*
  * secmem_test.c - tests for src/common/secmem.c: locked, non-dumpable
- * memory for keys.
+ * memory for keys, the registry behind secmem_contains, and pools.
  *
  * When the pages cannot be locked (RLIMIT_MEMLOCK too small, no
  * CAP_IPC_LOCK) the memory is still handed out, and the operator is told
@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,97 @@ static void test_locked_is_silent(void)
 	CHECK(strstr(out, "WARNING") == NULL);
 }
 
+/* secmem_contains knows exactly the live blocks, page-rounded. */
+static void test_contains(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	char on_stack[16];
+	uint8_t *p = secmem_alloc(100), *q = malloc(64);
+
+	CHECK(p != NULL && q != NULL);
+	if (!p || !q)
+		return;
+	CHECK(secmem_contains(p, 100));
+	CHECK(secmem_contains(p, page));		/* the whole page is secmem */
+	CHECK(!secmem_contains(p, page + 1));
+	CHECK(!secmem_contains(p - 1, 2));
+	CHECK(!secmem_contains(p, SIZE_MAX));		/* no wrap-around */
+	CHECK(!secmem_contains(q, 64));
+	CHECK(!secmem_contains(on_stack, sizeof(on_stack)));
+	CHECK(!secmem_contains(NULL, 1));
+	secmem_free(p, 100);
+	CHECK(!secmem_contains(p, 1));
+	free(q);
+}
+
+/* Objects: distinct, cache-line aligned, zeroed, in secmem; given back
+ * wiped (the chunk stays mapped) and handed out zeroed again; chunks grow
+ * geometrically, so a thousand objects cost a handful of mappings. */
+static void test_pool_objects(void)
+{
+	struct secmem_pool pool;
+	enum { N = 1000, SIZE = 1000 };
+	static uint8_t *obj[N];
+	bool ok = true;
+
+	CHECK_INT(secmem_pool_init(&pool, SIZE), 0);
+	CHECK_INT(pool.n_chunks, 0);			/* nothing mapped yet */
+	for (int i = 0; i < N && ok; i++) {
+		obj[i] = secmem_pool_get(&pool);
+		ok = obj[i] && ((uintptr_t)obj[i] & 63) == 0 &&
+		     secmem_contains(obj[i], SIZE);
+		for (int j = 0; ok && j < SIZE; j++)
+			ok = obj[i][j] == 0;
+		if (ok)
+			memset(obj[i], 0xa5, SIZE);
+	}
+	CHECK(ok);
+	CHECK_INT(pool.in_use, N);
+	CHECK(pool.n_chunks <= 12);
+	/* No two objects overlap (each still holds only its own pattern). */
+	for (int i = 0; i < N && ok; i++) {
+		obj[i][0] = (uint8_t)i;
+		obj[i][SIZE - 1] = (uint8_t)(i >> 8);
+	}
+	for (int i = 0; i < N && ok; i++)
+		ok = obj[i][0] == (uint8_t)i && obj[i][SIZE - 1] == (uint8_t)(i >> 8) &&
+		     obj[i][1] == 0xa5;
+	CHECK(ok);
+	for (int i = 0; i < N; i += 2)
+		secmem_pool_put(&pool, obj[i]);
+	for (int i = 0; i < N && ok; i += 2)
+		for (int j = 0; ok && j < SIZE; j++)
+			ok = obj[i][j] == 0;		/* wiped, still mapped */
+	CHECK(ok);
+	CHECK_INT(pool.in_use, N / 2);
+	size_t chunks = pool.n_chunks;
+	for (int i = 0; i < N && ok; i += 2) {
+		uint8_t *o = secmem_pool_get(&pool);
+		ok = o && o[0] == 0 && o[SIZE - 1] == 0;
+	}
+	CHECK(ok);
+	CHECK_INT(pool.n_chunks, chunks);		/* reuse, no new mapping */
+	secmem_pool_put(&pool, NULL);			/* a no-op */
+	secmem_pool_destroy(&pool);
+	CHECK(!secmem_contains(obj[0], 1));
+	CHECK_INT(pool.n_chunks, 0);
+	secmem_pool_destroy(&pool);			/* twice is fine */
+}
+
+static void test_pool_rejects_bad_sizes(void)
+{
+	struct secmem_pool pool;
+
+	CHECK_INT(secmem_pool_init(&pool, 0), -EINVAL);
+	errno = 0;
+	CHECK(secmem_pool_get(&pool) == NULL && errno == EINVAL);
+	CHECK_INT(secmem_pool_init(&pool, SECMEM_POOL_CHUNK_MAX + 1), -EINVAL);
+	CHECK_INT(secmem_pool_init(&pool, SECMEM_POOL_CHUNK_MAX), 0);
+	uint8_t *o = secmem_pool_get(&pool);
+	CHECK(o != NULL && secmem_contains(o, SECMEM_POOL_CHUNK_MAX));
+	secmem_pool_destroy(&pool);
+}
+
 int main(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
@@ -148,5 +240,8 @@ int main(void)
 	RUN(test_unlocked_warns_once);
 #endif
 	RUN(test_locked_is_silent);
+	RUN(test_contains);
+	RUN(test_pool_objects);
+	RUN(test_pool_rejects_bad_sizes);
 	TEST_EXIT();
 }
