@@ -72,6 +72,7 @@ struct ipc_server {
 	struct ipc_conn *conns;		/* every open connection */
 	size_t n_conns;
 	uint64_t timeout_ns;		/* real time; see ipc_server_set_timeout */
+	size_t max_request;		/* IPC_MAX_REQUEST; see ipc_server_set_max_request */
 	struct timer accept_retry;	/* accepting again after running out of fds */
 	bool accept_paused;		/* the listening socket is not watched for EPOLLIN */
 	struct log_ratelimit abuse_log;	/* deadlines, refusals: a crowd logs a few lines */
@@ -410,13 +411,13 @@ static bool conn_grow(struct ipc_conn *c, int *err)
 	conn_compact(c);
 	if (c->in_len < c->in_cap)
 		return true;
-	if (c->in_cap >= IPC_MAX_REQUEST) {
+	if (c->in_cap >= c->srv->max_request) {
 		*err = -EMSGSIZE;
 		return false;
 	}
 	cap = c->in_cap ? c->in_cap * 2 : 4096;
-	if (cap > IPC_MAX_REQUEST)
-		cap = IPC_MAX_REQUEST;
+	if (cap > c->srv->max_request)
+		cap = c->srv->max_request;
 	in = malloc(cap);
 	if (!in) {
 		*err = -ENOMEM;
@@ -501,8 +502,8 @@ static void conn_ready(struct device *dev, struct loop_source *src, uint32_t eve
 		/* Nothing before the limit ended a request: say why, then close.
 		 * (With requests handled, the next wake-up has room again.) */
 		if (err == -EMSGSIZE)
-			log_error("UAPI %s: a request is larger than %u MiB: refused", c->srv->path,
-				  IPC_MAX_REQUEST >> 20);
+			log_error("UAPI %s: a request is larger than %zu bytes: refused", c->srv->path,
+				  c->srv->max_request);
 		c->out = errno_reply(err, &c->out_len);
 		c->out_off = 0;
 		c->closing = true;
@@ -633,6 +634,7 @@ static struct ipc_server *server_new(struct device *dev, const char *dir)
 	srv->dev = dev;
 	srv->listen_src.fd = srv->inotify_src.fd = -1;
 	srv->timeout_ns = IPC_TIMEOUT_MS * NSEC_PER_MSEC;
+	srv->max_request = IPC_MAX_REQUEST;
 	timer_init(&srv->accept_retry, accept_retry_due);
 	snprintf(srv->name, sizeof(srv->name), "%s.sock", dev->ifname);
 	if ((size_t)snprintf(srv->path, sizeof(srv->path), "%s/%s", dir, srv->name) >= sizeof(srv->path)) {
@@ -743,4 +745,9 @@ void ipc_server_close(struct ipc_server *srv)
 void ipc_server_set_timeout(struct ipc_server *srv, unsigned timeout_ms)
 {
 	srv->timeout_ns = (uint64_t)(timeout_ms ? timeout_ms : IPC_TIMEOUT_MS) * NSEC_PER_MSEC;
+}
+
+void ipc_server_set_max_request(struct ipc_server *srv, size_t max)
+{
+	srv->max_request = max && max < IPC_MAX_REQUEST ? max : IPC_MAX_REQUEST;
 }

@@ -30,6 +30,10 @@ struct ipc_server *ipc_server_adopt(struct device *dev, int listen_fd, const cha
  * connections open now keep theirs until their next step.  Loop thread,
  * or before the loop runs. */
 void ipc_server_set_timeout(struct ipc_server *srv, unsigned timeout_ms);
+/* Lowers the largest request srv takes (0 = the default, 256 MiB), so that
+ * tests and fuzzing reach the refusal (tests/fuzz/ipc_fuzz.c).  Loop
+ * thread, or before the loop runs. */
+void ipc_server_set_max_request(struct ipc_server *srv, size_t max);
 /* Stops serving (closing every connection) and unlinks the socket file if
  * it is still ours.  After the loop stopped, or on the loop thread. */
 void ipc_server_close(struct ipc_server *srv);
