@@ -97,16 +97,42 @@ static int check_key(const char *key)
 			  "A-Z a-z 0-9 . _ / -", quote_name(key, q), STORE_KEY_NAME_MAX);
 }
 
-char *store_meta_value(size_t *len)
+char *store_meta_value_at(long long created, size_t *len)
 {
 	char *v = malloc(64);
 	int n;
 
 	if (!v)
 		return NULL;
-	n = snprintf(v, 64, "{\"version\":1,\"created\":%lld}", (long long)time(NULL));
+	n = snprintf(v, 64, "{\"version\":%d,\"created\":%lld}", STORE_META_VERSION,
+		     created ? created : (long long)time(NULL));
 	*len = (size_t)n;
 	return v;
+}
+
+char *store_meta_value(size_t *len)
+{
+	return store_meta_value_at(0, len);
+}
+
+/* The integer after "key": in a meta value (zerowg wrote it; not general JSON). */
+static long long meta_field(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : 0;
+}
+
+void store_meta_parse(const uint8_t *val, size_t len, long long *version, long long *created)
+{
+	char buf[128];
+
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1;
+	memcpy(buf, val, len);
+	buf[len] = '\0';
+	*version = meta_field(buf, "\"version\":");
+	*created = meta_field(buf, "\"created\":");
 }
 
 static void copy_error(char *err, size_t errlen)
@@ -261,6 +287,12 @@ void store_value_free(uint8_t *val, size_t len)
 		return;
 	explicit_bzero(val, len);
 	free(val);
+}
+
+int store_generation(struct store *s, uint64_t *gen)
+{
+	store_clear_error();
+	return s->ops->generation(s, gen);
 }
 
 const char *store_describe(const struct store *s)

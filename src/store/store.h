@@ -6,7 +6,12 @@
  *   sealed:DIR   the default: each record AEAD-encrypted at rest in DIR with
  *                a fresh nonce per write, atomic replace + fsync, writers
  *                serialised by a lock file; record names are not visible
- *                on disk.  Needs the unseal key (struct store_key).
+ *                on disk; a sealed manifest of every record's version and
+ *                digest makes a rolled-back, deleted, added or mixed-in
+ *                record file an error.  Needs the unseal key (struct
+ *                store_key).  An epoch file outside DIR
+ *                (ZEROWG_STORE_EPOCH_FILE=PATH) also catches the whole
+ *                directory put back from an older copy (docs/server.md).
  *   memory:      nothing survives the process (tests, ephemeral nodes).
  * etcd and Vault/OpenBao KV v2 fit the same interface later: versions map
  * to etcd mod_revision and to Vault's cas parameter.
@@ -18,9 +23,13 @@
  *
  * Errors: 0 or -errno.  -ENOENT no such key; -ESTALE compare-and-swap
  * mismatch; -EBADMSG a record failed authentication (tampered or corrupt;
- * the message names the file), or a file of a sealed store is not a
- * regular file (a FIFO, symlink, socket or device: refused without
- * opening it); -EKEYREJECTED wrong unseal key; -EINVAL a bad
+ * the message names the file), or is not the one the store's manifest
+ * names (an older or newer copy, a deleted record's file put back, one
+ * from another store, a file missing: the message names the record and
+ * says which), or the store was rolled back (manifest missing, or its
+ * generation below one seen or the epoch file's), or a file of a sealed
+ * store is not a regular file (a FIFO, symlink, socket or device: refused
+ * without opening it); -EKEYREJECTED wrong unseal key; -EINVAL a bad
  * key name; -EMSGSIZE a value over STORE_MAX_VALUE_LEN; -EPERM deleting
  * the `meta` canary, a handle used after fork(), or opening a sealed store
  * that belongs to another user (root excepted) or that its group or others
@@ -151,16 +160,26 @@ int store_put(struct store *s, const char *key, const uint8_t *val, size_t len,
 	      uint64_t expect, uint64_t *new_version);
 /* expect: STORE_ANY_VERSION or the version last read (STORE_NEW is
  * -EINVAL); -ENOENT if there is no such record.  A record whose file fails
- * authentication cannot be overwritten, but can be deleted with
- * STORE_ANY_VERSION: the way out for a damaged record.  A record created
+ * authentication or does not match the manifest cannot be overwritten, but
+ * can be deleted with STORE_ANY_VERSION: the way out for a damaged,
+ * rolled-back, missing or foreign record.  A record created
  * again after a delete starts over at version 1. */
 int store_delete(struct store *s, const char *key, uint64_t expect);
 /* Keys starting with prefix ("" = all), sorted (strcmp); free with
- * store_list_free.  Fails (-EBADMSG) if a record file does not
- * authenticate, rather than hide it. */
+ * store_list_free.  Fails (-EBADMSG) if any record file in the store is
+ * not the manifest's (one it does not list, one missing, one that is not
+ * a regular file), whatever the prefix, rather than hide it. */
 int store_list(struct store *s, const char *prefix, char ***keys, size_t *n);
 void store_list_free(char **keys, size_t n);
 void store_value_free(uint8_t *val, size_t len);
+
+/* The store's generation: 1 once created, +1 for every put and delete
+ * (sealed: the manifest's, shared by every process writing the store;
+ * memory: this handle's).  It never goes down; an operator can keep it
+ * outside the store (ZEROWG_STORE_EPOCH_FILE) to see a whole-store
+ * rollback.  0 or -errno (-EBADMSG: the manifest is missing, rolled back or
+ * tampered with; store_last_error says which). */
+int store_generation(struct store *s, uint64_t *gen);
 
 /* The backend name ("sealed", "memory") and, for sealed, the directory. */
 const char *store_describe(const struct store *s);

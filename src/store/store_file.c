@@ -127,6 +127,12 @@ int store_file_open(int dirfd, const char *fname, int flags, struct stat *st)
 
 int store_file_read(int dirfd, const char *fname, size_t max, uint8_t **buf, size_t *len)
 {
+	return store_file_read_st(dirfd, fname, max, buf, len, NULL);
+}
+
+int store_file_read_st(int dirfd, const char *fname, size_t max, uint8_t **buf, size_t *len,
+		       struct stat *stp)
+{
 	struct stat st;
 	uint8_t *p;
 	size_t got = 0;
@@ -162,6 +168,8 @@ int store_file_read(int dirfd, const char *fname, size_t max, uint8_t **buf, siz
 	}
 	*buf = p;
 	*len = got;
+	if (stp)
+		*stp = st;
 	ret = 0;
 out:
 	close(fd);

@@ -24,9 +24,10 @@ struct mem_record {
 
 struct mem_store {
 	struct store base;
-	pthread_mutex_t lock;		/* guards recs, n, cap */
+	pthread_mutex_t lock;		/* guards recs, n, cap, generation */
 	struct mem_record **recs;	/* sorted by key (strcmp) */
 	size_t n, cap;
+	uint64_t generation;		/* +1 per put or delete */
 };
 
 static struct mem_store *to_mem(struct store *s)
@@ -152,6 +153,7 @@ static int mem_put(struct store *s, const char *key, const uint8_t *val, size_t 
 		cur->val = copy;
 		cur->len = len;
 		*new_version = ++cur->version;
+		m->generation++;
 		goto out;
 	}
 	if (m->n == m->cap) {
@@ -178,6 +180,7 @@ static int mem_put(struct store *s, const char *key, const uint8_t *val, size_t 
 	m->recs[i] = r;
 	m->n++;
 	*new_version = 1;
+	m->generation++;
 out:
 	pthread_mutex_unlock(&m->lock);
 	return 0;
@@ -205,9 +208,20 @@ static int mem_del(struct store *s, const char *key, uint64_t expect)
 	record_free(m->recs[i]);
 	memmove(&m->recs[i], &m->recs[i + 1], (m->n - i - 1) * sizeof(m->recs[0]));
 	m->n--;
+	m->generation++;
 out:
 	pthread_mutex_unlock(&m->lock);
 	return ret;
+}
+
+static int mem_generation(struct store *s, uint64_t *gen)
+{
+	struct mem_store *m = to_mem(s);
+
+	pthread_mutex_lock(&m->lock);
+	*gen = m->generation;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
 }
 
 static int mem_list(struct store *s, const char *prefix, char ***keys, size_t *n)
@@ -262,6 +276,7 @@ static const struct store_ops mem_ops = {
 	.put = mem_put,
 	.del = mem_del,
 	.list = mem_list,
+	.generation = mem_generation,
 	.close = mem_close,
 };
 

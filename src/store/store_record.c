@@ -1,12 +1,15 @@
 /*
  * store_record.c - the codec of one sealed record: the bytes of a record
  * file (format in store_sealed.c's first comment), the file id that hides
- * the record name, and the two subkeys both come from here.  No file I/O:
+ * the record name, the digest that binds a file into the manifest, and the
+ * three subkeys all come from here.  The manifest (store_manifest.c) is
+ * sealed in the same format under its own subkey (sealed_blob_*), so that
+ * no record file can pass for it, nor it for a record.  No file I/O:
  * store_sealed.c does the files, tests/fuzz/store_fuzz.c feeds this parser
  * arbitrary bytes.
  *
  * Relies on OpenSSL 3: HKDF (EVP_KDF) for the subkeys, HMAC-SHA256 for file
- * ids, AES-256-GCM (EVP_CIPHER) for the contents.  Plaintext lives only in
+ * ids, SHA-256 for digests, AES-256-GCM (EVP_CIPHER) for the contents.  Plaintext lives only in
  * heap buffers that are wiped before they are freed.
  */
 #include "store_backend.h"
@@ -39,6 +42,7 @@
 static const char hkdf_salt[] = "zerowg sealed store v1";
 static const char info_names[] = "record file names";
 static const char info_records[] = "record contents";
+static const char info_manifest[] = "store manifest";
 
 static int hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
 		       const char *info)
@@ -70,7 +74,9 @@ int sealed_keys_derive(struct sealed_keys *keys, const struct store_key *unseal)
 	if (hkdf_sha256(keys->name_key, sizeof(keys->name_key), unseal->bytes,
 			STORE_KEY_LEN, info_names) ||
 	    hkdf_sha256(keys->record_key, sizeof(keys->record_key), unseal->bytes,
-			STORE_KEY_LEN, info_records)) {
+			STORE_KEY_LEN, info_records) ||
+	    hkdf_sha256(keys->manifest_key, sizeof(keys->manifest_key), unseal->bytes,
+			STORE_KEY_LEN, info_manifest)) {
 		explicit_bzero(keys, sizeof(*keys));
 		return -EIO;
 	}
@@ -92,18 +98,26 @@ int sealed_file_id(const struct sealed_keys *keys, const char *name,
 /* AES-256-GCM over in (in_len bytes) with the header as AD; encrypt writes
  * in_len + 16 bytes (tag last), decrypt reads in_len >= 16 bytes and writes
  * in_len - 16.  true on success; false on a bad tag or an OpenSSL error. */
-static bool gcm(bool enc, const uint8_t key[32], const uint8_t *header,
-		const uint8_t *in, size_t in_len, uint8_t *out)
+/* AES-256-GCM over the header (associated data) and in.  0, -EBADMSG when
+ * decryption rejects the tag (tampered, or another key), or -ENOMEM when
+ * OpenSSL could not set up or run the cipher (it fails only for want of
+ * memory here): running out of memory is not reported as tampering. */
+static int gcm(bool enc, const uint8_t key[32], const uint8_t *header,
+	       const uint8_t *in, size_t in_len, uint8_t *out)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	const uint8_t *nonce = header + OFF_NONCE;
 	size_t body = enc ? in_len : in_len - SEALED_TAG_LEN;
 	uint8_t tag[SEALED_TAG_LEN];
-	bool ok = false;
+	int ret = -ENOMEM;
 	int n;
 
-	if (!ctx || body > INT32_MAX)
+	if (!ctx)
 		goto out;
+	if (body > INT32_MAX) {
+		ret = -EMSGSIZE;
+		goto out;
+	}
 	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEALED_NONCE_LEN, NULL) != 1 ||
 	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1 ||
@@ -118,19 +132,38 @@ static bool gcm(bool enc, const uint8_t key[32], const uint8_t *header,
 			goto out;
 	} else {
 		memcpy(tag, in + body, SEALED_TAG_LEN);
-		if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEALED_TAG_LEN, tag) != 1 ||
-		    EVP_CipherFinal_ex(ctx, out + body, &n) != 1)
+		if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEALED_TAG_LEN, tag) != 1)
 			goto out;
+		if (EVP_CipherFinal_ex(ctx, out + body, &n) != 1) {
+			ret = -EBADMSG;	/* the tag did not match */
+			goto out;
+		}
 	}
-	ok = true;
+	ret = 0;
 out:
 	EVP_CIPHER_CTX_free(ctx);
-	return ok;
+	return ret;
+}
+
+int sealed_digest(const uint8_t *buf, size_t len, uint8_t out[SEALED_DIGEST_LEN])
+{
+	unsigned int n = 0;
+
+	return EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL) == 1 &&
+	       n == SEALED_DIGEST_LEN ? 0 : -EIO;
 }
 
 int sealed_record_seal(const struct sealed_keys *keys, const char *name,
 		       const uint8_t *val, size_t len, uint64_t version,
 		       uint8_t **out, size_t *out_len)
+{
+	return sealed_blob_seal(keys->record_key, STORE_MAX_VALUE_LEN, name, val, len, version,
+				out, out_len);
+}
+
+int sealed_blob_seal(const uint8_t key[SEALED_SUBKEY_LEN], size_t max_len, const char *name,
+		     const uint8_t *val, size_t len, uint64_t version, uint8_t **out,
+		     size_t *out_len)
 {
 	size_t name_len = strlen(name);
 	size_t pt_len = 2 + name_len + len;
@@ -140,7 +173,7 @@ int sealed_record_seal(const struct sealed_keys *keys, const char *name,
 	uint64_t be64;
 	int ret = -ENOMEM;
 
-	if (name_len == 0 || name_len > STORE_KEY_NAME_MAX || len > STORE_MAX_VALUE_LEN ||
+	if (name_len == 0 || name_len > STORE_KEY_NAME_MAX || len > max_len ||
 	    version == STORE_NEW || version == STORE_ANY_VERSION)
 		return -EINVAL;
 	pt = malloc(pt_len);
@@ -167,10 +200,8 @@ int sealed_record_seal(const struct sealed_keys *keys, const char *name,
 	memcpy(pt + 2, name, name_len);
 	if (len)
 		memcpy(pt + 2 + name_len, val, len);
-	if (!gcm(true, keys->record_key, buf, pt, pt_len, buf + SEALED_HEADER_LEN)) {
-		ret = -EIO;
+	if ((ret = gcm(true, key, buf, pt, pt_len, buf + SEALED_HEADER_LEN)) < 0)
 		goto out;
-	}
 	*out = buf;
 	*out_len = total;
 	buf = NULL;
@@ -188,6 +219,14 @@ int sealed_record_open(const struct sealed_keys *keys, const uint8_t *buf, size_
 		       const char *expect_name, char **name, uint8_t **val, size_t *len,
 		       uint64_t *version)
 {
+	return sealed_blob_open(keys->record_key, STORE_MAX_VALUE_LEN, buf, buf_len, expect_name,
+				name, val, len, version);
+}
+
+int sealed_blob_open(const uint8_t key[SEALED_SUBKEY_LEN], size_t max_len, const uint8_t *buf,
+		     size_t buf_len, const char *expect_name, char **name, uint8_t **val,
+		     size_t *len, uint64_t *version)
+{
 	size_t pt_len, name_len, val_len;
 	uint8_t *pt = NULL, *v = NULL;
 	char *nm = NULL;
@@ -195,7 +234,8 @@ int sealed_record_open(const struct sealed_keys *keys, const uint8_t *buf, size_
 	uint64_t be64, ver;
 	int ret = -EBADMSG;
 
-	if (buf_len < SEALED_HEADER_LEN + 2 + 1 + SEALED_TAG_LEN || buf_len > SEALED_MAX_FILE)
+	if (buf_len < SEALED_HEADER_LEN + 2 + 1 + SEALED_TAG_LEN ||
+	    buf_len > SEALED_HEADER_LEN + 2 + STORE_KEY_NAME_MAX + max_len + SEALED_TAG_LEN)
 		return -EBADMSG;
 	if (memcmp(buf, SEALED_MAGIC, SEALED_MAGIC_LEN) != 0)
 		return -EBADMSG;
@@ -216,9 +256,10 @@ int sealed_record_open(const struct sealed_keys *keys, const uint8_t *buf, size_
 	pt = malloc(pt_len);
 	if (!pt)
 		return -ENOMEM;
-	if (!gcm(false, keys->record_key, buf, buf + SEALED_HEADER_LEN,
-		 buf_len - SEALED_HEADER_LEN, pt))
+	if ((ret = gcm(false, key, buf, buf + SEALED_HEADER_LEN,
+		       buf_len - SEALED_HEADER_LEN, pt)) < 0)
 		goto out;
+	ret = -EBADMSG;
 
 	/* Authentic from here on; the checks below only catch a record sealed
 	 * by a buggy writer, or one that belongs under another name. */

@@ -183,16 +183,20 @@ static long increment(struct store *s, const char *key, int count)
 		char buf[32];
 		int ret;
 
-		if (n < 0 || retries > MAX_TRIES)
+		if (n < 0 || retries > MAX_TRIES) {
+			fprintf(stderr, "  increment: get: %s\n", store_last_error());
 			return -1;
+		}
 		snprintf(buf, sizeof(buf), "%lld", n + 1);
 		ret = put_str(s, key, buf, v, NULL);
 		if (ret == -ESTALE) {
 			retries++;
 			continue;
 		}
-		if (ret)
+		if (ret) {
+			fprintf(stderr, "  increment: put: %s\n", store_last_error());
 			return -1;
+		}
 		done++;
 	}
 	return retries;

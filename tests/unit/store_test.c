@@ -247,7 +247,7 @@ static void basic_ops(const struct backend *b)
 
 	/* the canary is a readable JSON record */
 	CHECK_INT(store_get(s, "meta", &val, &len, &v), 0);
-	CHECK(len > 10 && memcmp(val, "{\"version\":1,", 13) == 0);
+	CHECK(len > 10 && memcmp(val, "{\"version\":2,", 13) == 0);
 	store_value_free(val, len);
 
 	CHECK_INT(store_delete(s, "peers/phone", STORE_ANY_VERSION), 0);
@@ -575,6 +575,10 @@ static void test_sealed_tamper(void)
 	write_whole(path, orig, 0);
 	CHECK_INT(store_get(s, "peers/phone", NULL, NULL, NULL), -EBADMSG);
 
+	/* the original bytes are still good: the test did flip what it meant to */
+	write_whole(path, orig, len);
+	CHECK(holds(s, "peers/phone", "{\"private_key\":\"made-up\"}", NULL));
+
 	/* a damaged record is not overwritten, but can be deleted */
 	memcpy(mod, orig, len);
 	mod[len - 1] ^= 1;
@@ -585,9 +589,12 @@ static void test_sealed_tamper(void)
 	CHECK_INT(store_delete(s, "peers/phone", STORE_ANY_VERSION), 0);
 	CHECK_INT(store_get(s, "peers/phone", NULL, NULL, NULL), -ENOENT);
 
-	/* the original bytes are still good: the test did flip what it meant to */
+	/* and once deleted, its old file put back is not the record again
+	 * (the manifest no longer lists it) */
 	write_whole(path, orig, len);
-	CHECK(holds(s, "peers/phone", "{\"private_key\":\"made-up\"}", NULL));
+	CHECK_INT(store_get(s, "peers/phone", NULL, NULL, NULL), -EBADMSG);
+	CHECK(contains(store_last_error(), "not in the manifest"));
+	CHECK_INT(unlink(path), 0);
 	store_close(s);
 
 	/* a damaged canary: open refuses, and names the file */
@@ -624,13 +631,15 @@ static void test_sealed_swap(void)
 	CHECK_INT(rename(pa, pb), 0);
 	CHECK_INT(store_get(s, "peers/bob", NULL, NULL, NULL), -EBADMSG);
 	CHECK(contains(store_last_error(), strrchr(pb, '/') + 1));
-	CHECK_INT(store_get(s, "peers/alice", NULL, NULL, NULL), -ENOENT);
+	/* alice's file is gone: the manifest says she exists */
+	CHECK_INT(store_get(s, "peers/alice", NULL, NULL, NULL), -EBADMSG);
+	CHECK(contains(store_last_error(), "\"peers/alice\" is missing"));
 	store_close(s);
 
-	/* a fresh handle (empty cache) refuses to list it under bob's file */
+	/* a fresh handle refuses to list the store */
 	CHECK_INT(store_open(uri, key_a, &s, err, sizeof(err)), 0);
 	CHECK_INT(store_list(s, "", &keys, &n), -EBADMSG);
-	CHECK(contains(store_last_error(), strrchr(pb, '/') + 1));
+	CHECK(contains(store_last_error(), strrchr(pa, '/') + 1));
 	store_close(s);
 
 	/* the meta file moved over a record: refused as well */
@@ -721,7 +730,7 @@ static void test_sealed_no_plaintext(void)
 	}
 	if (d)
 		closedir(d);
-	CHECK_INT(files, 4);	/* meta, .lock, two records */
+	CHECK_INT(files, 5);	/* meta, manifest, .lock, two records */
 	CHECK_INT(hits, 0);
 }
 
@@ -1214,12 +1223,10 @@ static void test_sealed_not_regular(void)
 		t0 = guard_start("store_put over a record that is not a regular file");
 		CHECK_INT(put_str(s, "a", "x", STORE_ANY_VERSION, NULL), -EBADMSG);
 		CHECK(guard_end(t0));
-		if (kinds[i] == ODD_DIR) {
+		CHECK_INT(store_delete(s, "a", STORE_ANY_VERSION), 0);
+		if (kinds[i] == ODD_DIR)
 			CHECK_INT(rmdir(rec), 0);	/* unlink does not remove a directory */
-		} else {
-			CHECK_INT(store_delete(s, "a", STORE_ANY_VERSION), 0);
-			CHECK_INT(access(rec, F_OK), -1);
-		}
+		CHECK_INT(access(rec, F_OK), -1);
 		CHECK(holds(s, "b", "2", NULL));
 		CHECK_INT(store_list(s, "", &keys, &n), 0);
 		CHECK_INT(n, 2);	/* meta, b */
