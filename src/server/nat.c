@@ -130,34 +130,46 @@ static int forwarding_on(const char *path, char old[8], char *err, size_t errlen
 {
 	char buf[8] = "";
 	ssize_t n;
-	int fd, ret = 0;
+	int fd, ret;
 
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	/* Read first, write only if needed: a container's /proc/sys is
+	 * read-only, and its engine may have switched forwarding on already
+	 * (--sysctl net.ipv4.ip_forward=1). */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		errbuf_set(err, errlen, "enabling forwarding: cannot open %s: %s", path, strerror(errno));
 		return ret;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0) {
-		ret = n < 0 ? -errno : -EIO;
+	ret = n < 0 ? -errno : n == 0 ? -EIO : 0;
+	close(fd);
+	if (ret < 0) {
 		errbuf_set(err, errlen, "enabling forwarding: cannot read %s", path);
-		goto out;
+		return ret;
 	}
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	if (!strcmp(buf, "1"))
-		goto out;	/* already on: nothing to restore */
-	if (pwrite(fd, "1\n", 2, 0) != 2) {
+		return 0;	/* already on: nothing to restore */
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		errbuf_set(err, errlen, "enabling forwarding: cannot open %s for writing: %s (in a "
+			   "container: --sysctl %s=1)", path, strerror(errno),
+			   strstr(path, "ipv4") ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding");
+		return ret;
+	}
+	if (write(fd, "1\n", 2) != 2) {
 		ret = -errno;
 		errbuf_set(err, errlen, "enabling forwarding: cannot write 1 to %s: %s", path,
 			strerror(errno));
-		goto out;
+		close(fd);
+		return ret;
 	}
-	snprintf(old, 8, "%s", buf);
-out:
 	close(fd);
-	return ret;
+	snprintf(old, 8, "%s", buf);
+	return 0;
 }
 
 static void forwarding_restore(const char *path, char old[8])
