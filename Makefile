@@ -6,7 +6,8 @@
 #   make WERROR=1           warnings are errors (CI)
 
 CC       ?= cc
-PKGS     := libcrypto jansson libmicrohttpd libcurl libqrencode libmnl libsystemd libnftables libseccomp
+.DEFAULT_GOAL := all
+PKGS     := libcrypto jansson libmicrohttpd libcurl libqrencode libmnl libsystemd libnftables libseccomp libargon2
 O        ?= build
 SAN      ?=
 WERROR   ?=
@@ -15,7 +16,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter -Wformat=2 -Wvla -fno-strict-aliasing \
             -D_GNU_SOURCE -fstack-protector-strong -D_FORTIFY_SOURCE=2 -pthread \
-            -Isrc/common -Isrc/dataplane -Isrc/store -Isrc/control -Isrc/server \
+            -Isrc/common -Isrc/dataplane -Isrc/store -Isrc/control -Isrc/server -Isrc/api \
             $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -pthread
 DP_LDLIBS := $(shell pkg-config --libs libcrypto libseccomp libsystemd) -pthread
@@ -29,8 +30,11 @@ LDFLAGS  += -fsanitize=$(SAN)
 endif
 
 # The data plane (zerowgd links only this) and the server layers on top.
-DP_SRC   := $(wildcard src/common/*.c src/dataplane/*.c)
-SRV_SRC  := $(wildcard src/store/*.c src/control/*.c src/server/*.c)
+# wipefree.c (free() that wipes) stays out of the archives: there it would
+# be pulled into every program that calls free.  WIPE_OBJ links it into the
+# binaries that hold keys in heap memory (zerowg, zerowg-server).
+DP_SRC   := $(filter-out src/common/wipefree.c,$(wildcard src/common/*.c src/dataplane/*.c))
+SRV_SRC  := $(wildcard src/store/*.c src/control/*.c src/server/*.c src/api/*.c)
 LIB_SRC  := $(DP_SRC) $(SRV_SRC)
 DAEMON_SRC := $(wildcard src/zerowgd/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
@@ -52,15 +56,31 @@ TCLI_OBJ := $(CLI_SRC:%.c=$(O)/tobj/%.o)
 # server's libraries.  The archive and --as-needed leave them out.
 SLIM_CLI_OBJ  := $(filter-out %/cli/up.o %/cli/main.o,$(CLI_OBJ)) $(O)/obj/src/cli/main-slim.o
 TSLIM_CLI_OBJ := $(filter-out %/cli/up.o %/cli/main.o,$(TCLI_OBJ)) $(O)/tobj/src/cli/main-slim.o
+WIPE_OBJ := $(O)/obj/src/common/wipefree.o
+TWIPE_OBJ := $(O)/tobj/src/common/wipefree.o
 # zerowg and zerowg-server exist once src/cli has its main.
 BINS     := $(O)/zerowgd $(if $(CLI_SRC),$(O)/zerowg $(O)/zerowg-server)
 TBINS    := $(O)/zerowgd-test $(if $(CLI_SRC),$(O)/zerowg-test $(O)/zerowg-server-test)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
+# The web UI (web/*) built into the library: tools/embed.c writes
+# $(O)/gen/web_assets.c, the table src/api/web_assets.h declares.
+WEB_FILES := $(sort $(wildcard web/*))
+WEB_OBJ  := $(O)/obj/$(O)/gen/web_assets.o
+TWEB_OBJ := $(O)/tobj/$(O)/gen/web_assets.o
+LIB_OBJ  += $(WEB_OBJ)
+TLIB_OBJ += $(TWEB_OBJ)
+$(O)/host/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs libcrypto)
+$(O)/gen/web_assets.c: $(WEB_FILES) $(O)/host/embed
+	@mkdir -p $(dir $@)
+	$(O)/host/embed $@ $(WEB_FILES)
+
 # Helper programs the netns tests run (tests/tools/).
 TOOL_BIN := $(O)/tools/udpgso_send $(O)/tools/tunfd_exec
 
-.PHONY: all test unit netns run demo bench clean help fuzz install
+.PHONY: all test unit netns run demo bench bench-web clean help fuzz install
 all: $(BINS)
 
 $(O)/obj/%.o: %.c
@@ -90,18 +110,21 @@ $(O)/obj/src/cli/main-slim.o: src/cli/main.c
 $(O)/tobj/src/cli/main-slim.o: src/cli/main.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DZWG_TESTING -DZWG_CLI_EXEC_UP -MMD -MP -c -o $@ $<
-$(O)/zerowg: $(SLIM_CLI_OBJ) $(O)/libzerowg.a
+$(O)/zerowg: $(SLIM_CLI_OBJ) $(WIPE_OBJ) $(O)/libzerowg.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(O)/zerowg-test: $(TSLIM_CLI_OBJ) $(O)/libzerowg-test.a
+$(O)/zerowg-test: $(TSLIM_CLI_OBJ) $(TWIPE_OBJ) $(O)/libzerowg-test.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(O)/zerowg-server: $(CLI_OBJ) $(O)/libzerowg.a
+$(O)/zerowg-server: $(CLI_OBJ) $(WIPE_OBJ) $(O)/libzerowg.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(O)/zerowg-server-test: $(TCLI_OBJ) $(O)/libzerowg-test.a
+$(O)/zerowg-server-test: $(TCLI_OBJ) $(TWIPE_OBJ) $(O)/libzerowg-test.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/tests/%: tests/unit/%.c tests/unit/test.h $(O)/libzerowg-test.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DZWG_TESTING -Itests/unit -MMD -MP $(LDFLAGS) -o $@ $< $(O)/libzerowg-test.a $(LDLIBS)
+# wipefree_test checks the real interposition: it links the object too.
+$(O)/tests/wipefree_test: $(TWIPE_OBJ)
+$(O)/tests/wipefree_test: LDLIBS := $(TWIPE_OBJ) $(LDLIBS)
 
 # Fuzz targets build as plain programs that replay a corpus (and with
 # clang -fsanitize=fuzzer as real fuzzers: see tests/fuzz/README.md).
@@ -137,6 +160,10 @@ demo: $(O)/zerowgd
 bench: $(O)/zerowgd $(if $(CLI_SRC),$(O)/zerowg)
 	@O=$(O) bench/run.sh
 
+## bench-web: the web API (wrk), sign-in, the peer page in chromium, server memory
+bench-web: $(O)/zerowg $(O)/zerowg-server
+	@O=$(O) bench/web_bench.sh
+
 install: $(BINS)
 	install -D -m 0755 $(O)/zerowgd $(DESTDIR)/usr/local/bin/zerowgd
 	$(if $(CLI_SRC),install -D -m 0755 $(O)/zerowg $(DESTDIR)/usr/local/bin/zerowg)
@@ -154,6 +181,7 @@ help:
 	@echo "  unit           unit tests and fuzz corpus replay only (no root needed)"
 	@echo "  netns          network-namespace integration tests only (root)"
 	@echo "  bench          benchmark against wireguard-go (root; see bench/README.md)"
+	@echo "  bench-web      benchmark the web API, sign-in and UI (root, wrk, chromium; bench/README.md)"
 	@echo "  install        install zerowgd to /usr/local/bin"
 	@echo "  clean          remove $(O)/"
 	@echo "variables: SAN=address,undefined (sanitizers)  WERROR=1 (-Werror)  O=dir (build dir)"

@@ -366,7 +366,7 @@ json_t *client_call(struct client *c, const char *method, const char *path,
 	curl_easy_setopt(h, CURLOPT_PREREQDATA, &sc);
 	headers = curl_slist_append(headers, "Accept: application/json");
 	if (body) {
-		text = json_dumps(body, JSON_COMPACT);
+		text = model_json_dump(body, JSON_COMPACT, NULL);
 		if (!text) {
 			fprintf(stderr, "zerowg: out of memory\n");
 			goto out;

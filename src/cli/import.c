@@ -188,7 +188,11 @@ int import_main(int argc, char *argv[])
 		goto out;
 	before = control_peer_count(ctl);
 	control_error_clear(&e);
-	r = control_import_wgconf(ctl, text, len, &warnings, &n_warnings, &e);
+	/* Run directly on the store (no server): the audit log's actor is
+	 * the local user. */
+	struct actor me = { .kind = ACTOR_LOCAL, .role = ROLE_ADMIN, .via = "cli", .uid = getuid() };
+	snprintf(me.name, sizeof(me.name), "uid %u", (unsigned)me.uid);
+	r = control_import_wgconf(ctl, text, len, &warnings, &n_warnings, &me, &e);
 	for (size_t i = 0; i < n_warnings; i++)
 		fprintf(stderr, "zerowg: %s: warning: %s\n", file, warnings[i]);
 	if (r < 0) {

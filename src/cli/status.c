@@ -99,6 +99,10 @@ int status_main(int argc, char *argv[])
 		printf("  mtu: %lld\n", int_of(s, "mtu"));
 		printf("  nat: %s\n", json_is_true(json_object_get(s, "nat")) ? "on" : "off");
 		printf("  peers: %lld (%lld online)\n", int_of(s, "peers"), int_of(s, "online"));
+		/* +1 per stored change; an operator can keep it elsewhere to see a
+		 * store rolled back (docs/server.md, "Tamper evidence") */
+		if (json_is_integer(json_object_get(s, "store_generation")))
+			printf("  store generation: %lld\n", int_of(s, "store_generation"));
 		printf("  admin socket: %s\n", client.socket_path);
 	}
 	json_decref(s);

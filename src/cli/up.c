@@ -11,8 +11,16 @@
  * server_runtime.  Then server_main() does the rest and prints its own
  * errors.
  *
- * Relies on control.h, envconf.h and server.h.
+ * The web listener's flags (--web, --trusted-proxy, --metrics-allow,
+ * --web-url) are passed to the server as its environment variables
+ * WEB_LISTEN, WEB_TRUSTED_PROXY, METRICS_ALLOW and WEB_URL (flags win), read
+ * at start-up (WEB_URL: when a one-time link is made over the admin socket) and
+ * never saved in the store: where to listen is the host's business, not
+ * the VPN's (docs/web.md).
+ *
+ * Relies on control.h, envconf.h, server.h and api_http.h.
  */
+#include "api_http.h"
 #include "cli.h"
 #include "control.h"
 #include "envconf.h"
@@ -28,6 +36,10 @@
 #define OPT_USER 0x201
 #define OPT_TUN_FD 0x202
 #define OPT_NETNS 0x203
+#define OPT_WEB 0x204
+#define OPT_TRUSTED_PROXY 0x205
+#define OPT_METRICS_ALLOW 0x206
+#define OPT_WEB_URL 0x207
 
 static void usage(FILE *f)
 {
@@ -46,6 +58,14 @@ static void usage(FILE *f)
 		"  --tun-fd N         use the open TUN device N instead of creating one\n"
 		"  --netns PATH       put the tunnel interface into this network namespace\n"
 		"                     (/run/netns/NAME); the UDP socket stays here\n"
+		"The web API (docs/web.md; not saved in the store):\n"
+		"  --web ADDR[:PORT]  listen on TCP there (repeatable; default 127.0.0.1, ::1 and\n"
+		"                     the tunnel's addresses, port 51821); --web none: no TCP\n"
+		"  --trusted-proxy ADDR[/LEN]  honour X-Forwarded-For/-Proto from there (repeatable)\n"
+		"  --metrics-allow ADDR[/LEN]  /metrics without a token from there (repeatable;\n"
+		"                     default loopback)\n"
+		"  --web-url URL      the UI's address as clients see it (https://vpn.example.com):\n"
+		"                     the base of one-time links made with the CLI\n"
 		"The server:\n"
 		"  --interface NAME   the interface name (default zwg0)\n"
 		"  --port N           the UDP port to listen on (default 51820)\n"
@@ -61,7 +81,8 @@ static void usage(FILE *f)
 		"  --peers LIST       peers that must exist: a count (3: peer1..peer3) or names\n"
 		"Environment (as linuxserver/wireguard; flags win): SERVERURL, SERVERPORT,\n"
 		"PEERS, PEERDNS, INTERNAL_SUBNET, ALLOWEDIPS, PERSISTENTKEEPALIVE_PEERS,\n"
-		"SERVER_ALLOWEDIPS_PEER_<name>, LOG_CONFS; ZEROWG_ADMIN_SOCKET; LOG_LEVEL.\n");
+		"SERVER_ALLOWEDIPS_PEER_<name>, LOG_CONFS; ZEROWG_ADMIN_SOCKET; LOG_LEVEL;\n"
+		"WEB_LISTEN, WEB_TRUSTED_PROXY, METRICS_ALLOW (comma lists, as the flags), WEB_URL.\n");
 }
 
 static const struct option longopts[] = {
@@ -70,6 +91,10 @@ static const struct option longopts[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "tun-fd", required_argument, NULL, OPT_TUN_FD },
 	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "web", required_argument, NULL, OPT_WEB },
+	{ "trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY },
+	{ "metrics-allow", required_argument, NULL, OPT_METRICS_ALLOW },
+	{ "web-url", required_argument, NULL, OPT_WEB_URL },
 	CLI_SERVER_LONGOPTS,
 	{ "keepalive", required_argument, NULL, 'k' },
 	{ "no-nat", no_argument, NULL, CLI_OPT_NO_NAT },
@@ -78,14 +103,82 @@ static const struct option longopts[] = {
 	{ 0 }
 };
 
+/* Appends item to a comma list of the environment-to-be.  0, or 1 after a
+ * message. */
+static int list_add(char *list, size_t size, const char *flag, const char *item)
+{
+	size_t used = strlen(list);
+
+	if (strchr(item, ',') || used + strlen(item) + 2 > size) {
+		fprintf(stderr, "zerowg: %s \"%s\": one address per flag (repeat the flag), and "
+			"not too many\n", flag, item);
+		return 1;
+	}
+	snprintf(list + used, size - used, "%s%s", used ? "," : "", item);
+	return 0;
+}
+
+/* --web, --trusted-proxy, --metrics-allow: checked here, for an early
+ * error.  0, or 1 after a message. */
+static int web_option(int c, const char *value, char *web, char *proxies, char *allow,
+		      size_t size)
+{
+	struct sockaddr_storage ss;
+	struct api_prefix p;
+	socklen_t len;
+	char err[256];
+
+	if (c == OPT_WEB) {
+		if (strcmp(value, "none") && api_web_parse(value, &ss, &len, err, sizeof(err)) < 0) {
+			fprintf(stderr, "zerowg: --web: %s\n", err);
+			return 1;
+		}
+		if ((!strcmp(value, "none") && web[0]) || !strncmp(web, "none", 5)) {
+			fprintf(stderr, "zerowg: --web none cannot go with other --web addresses\n");
+			return 1;
+		}
+		return list_add(web, size, "--web", value);
+	}
+	if (api_prefix_parse(&p, value, err, sizeof(err)) < 0) {
+		fprintf(stderr, "zerowg: %s: %s\n", c == OPT_TRUSTED_PROXY ? "--trusted-proxy" :
+			"--metrics-allow", err);
+		return 1;
+	}
+	return list_add(c == OPT_TRUSTED_PROXY ? proxies : allow, size,
+			c == OPT_TRUSTED_PROXY ? "--trusted-proxy" : "--metrics-allow", value);
+}
+
+/* --web-url: an http(s) URL fit to start a link (links_routes.c takes
+ * WEB_URL only so; checked here so a typo is not a silent fallback).
+ * 0, or 1 after a message. */
+static int web_url_option(const char *url)
+{
+	const char *host = !strncmp(url, "https://", 8) ? url + 8 :
+			   !strncmp(url, "http://", 7) ? url + 7 : NULL;
+
+	if (!host) {
+		fprintf(stderr, "zerowg: --web-url \"%s\" does not start with https:// or http:// "
+			"(e.g. https://vpn.example.com)\n", url);
+		return 1;
+	}
+	if (!*host || *host == '/' || strlen(url) > 290 || strpbrk(url, " \t\r\n\"<>?#")) {
+		fprintf(stderr, "zerowg: --web-url \"%s\" is not a base URL: a host (and port or "
+			"path), without spaces, quotes, '?' or '#', up to 290 characters "
+			"(e.g. https://vpn.example.com)\n", url);
+		return 1;
+	}
+	return 0;
+}
+
 int up_main(int argc, char *argv[])
 {
+	static char web[1024], proxies[1024], allow[1024];
 	struct server_options opts;
 	struct server_runtime rt;
 	struct cli_store_opts so;
 	struct control_error e;
 	const char *admin_socket = getenv("ZEROWG_ADMIN_SOCKET");
-	const char *user = NULL, *netns = NULL;
+	const char *user = NULL, *netns = NULL, *web_url = NULL;
 	int tun_fd = -1;
 	char *uri = NULL;
 	int c, ret = 1;
@@ -115,6 +208,17 @@ int up_main(int argc, char *argv[])
 		}
 		if (c == OPT_USER) {
 			user = optarg;
+			continue;
+		}
+		if (c == OPT_WEB || c == OPT_TRUSTED_PROXY || c == OPT_METRICS_ALLOW) {
+			if (web_option(c, optarg, web, proxies, allow, sizeof(web)))
+				goto out;
+			continue;
+		}
+		if (c == OPT_WEB_URL) {
+			if (web_url_option(optarg))
+				goto out;
+			web_url = optarg;
 			continue;
 		}
 		if (c == OPT_NETNS) {
@@ -172,6 +276,13 @@ int up_main(int argc, char *argv[])
 	rt.user = user;
 	rt.tun_fd = tun_fd;
 	rt.netns_path = netns;
+	if ((web[0] && setenv("WEB_LISTEN", web, 1) < 0) ||
+	    (proxies[0] && setenv("WEB_TRUSTED_PROXY", proxies, 1) < 0) ||
+	    (allow[0] && setenv("METRICS_ALLOW", allow, 1) < 0) ||
+	    (web_url && setenv("WEB_URL", web_url, 1) < 0)) {
+		fprintf(stderr, "zerowg: out of memory\n");
+		goto out;
+	}
 	ret = server_main(&opts, &rt);
 out:
 	server_options_free(&opts);

@@ -76,7 +76,7 @@ void ctl_unlock_and_notify(struct control *ctl, struct events *evs)
 
 	pthread_mutex_unlock(&ctl->lock);
 	for (i = 0; fn && i < evs->n; i++)
-		fn(ctx, evs->v[i].has_name ? evs->v[i].name : NULL, evs->v[i].ev);
+		fn(ctx, evs->v[i].has_name ? evs->v[i].name : NULL, evs->v[i].ev, evs->actor);
 	free(evs->v);
 	evs->v = NULL;
 	evs->n = 0;
@@ -477,14 +477,107 @@ void control_close(struct control *ctl)
 	secmem_free(ctl, sizeof(*ctl));
 }
 
-int control_reload(struct control *ctl, struct control_error *e)
+/* What a peer was before a reload, to tell the observer what changed. */
+struct peer_before {
+	char name[MODEL_NAME_MAX + 1];
+	uint8_t public_key[MODEL_KEY_LEN];
+	bool enabled;
+	int64_t created;
+	uint64_t version;
+};
+
+/* The peers as they are (sorted by name, as ctl->peers); NULL on ENOMEM.
+ * Needs ctl->lock. */
+static struct peer_before *peers_before(const struct control *ctl)
 {
+	struct peer_before *b = calloc(ctl->n_peers ? ctl->n_peers : 1, sizeof(*b));
+
+	for (size_t i = 0; b && i < ctl->n_peers; i++) {
+		memcpy(b[i].name, ctl->peers[i].name, sizeof(b[i].name));
+		memcpy(b[i].public_key, ctl->peers[i].public_key, MODEL_KEY_LEN);
+		b[i].enabled = ctl->peers[i].enabled;
+		b[i].created = ctl->peers[i].created;
+		b[i].version = ctl->versions[i];
+	}
+	return b;
+}
+
+/*
+ * The events that made the peers `before` (n of them) into ctl's, as
+ * another process's changes are audited like this process's: a peer made
+ * again since (another `created`) is a revoke and an add; a new key a
+ * rotate; enabled flipped an enable, or a disable (an expire if that was
+ * why); any other change of the record an update.  Needs ctl->lock.
+ */
+static void reload_events(const struct control *ctl, const struct peer_before *before, size_t n,
+			  uint64_t server_version, struct events *evs)
+{
+	size_t i = 0, j = 0;
+
+	while (i < n || j < ctl->n_peers) {
+		const struct peer_record *p = j < ctl->n_peers ? &ctl->peers[j] : NULL;
+		const struct peer_before *b = i < n ? &before[i] : NULL;
+		int c = !p ? -1 : !b ? 1 : strcmp(b->name, p->name);
+		bool said = false;
+
+		if (c < 0) {
+			ctl_events_add(evs, b->name, CONTROL_EVENT_PEER_REVOKE);
+			i++;
+			continue;
+		}
+		if (c > 0) {
+			ctl_events_add(evs, p->name, CONTROL_EVENT_PEER_ADD);
+			j++;
+			continue;
+		}
+		if (b->created != p->created) {
+			ctl_events_add(evs, p->name, CONTROL_EVENT_PEER_REVOKE);
+			ctl_events_add(evs, p->name, CONTROL_EVENT_PEER_ADD);
+		} else if (b->version != ctl->versions[j]) {
+			if (memcmp(b->public_key, p->public_key, MODEL_KEY_LEN) != 0) {
+				ctl_events_add(evs, p->name, CONTROL_EVENT_PEER_ROTATE);
+				said = true;
+			}
+			if (b->enabled != p->enabled) {
+				ctl_events_add(evs, p->name,
+					       p->enabled ? CONTROL_EVENT_PEER_ENABLE
+					       : strcmp(p->disabled_reason, "expired") == 0
+						       ? CONTROL_EVENT_PEER_EXPIRE
+						       : CONTROL_EVENT_PEER_DISABLE);
+				said = true;
+			}
+			if (!said)
+				ctl_events_add(evs, p->name, CONTROL_EVENT_PEER_UPDATE);
+		}
+		i++;
+		j++;
+	}
+	if (server_version != ctl->server_version)
+		ctl_events_add(evs, NULL, CONTROL_EVENT_SERVER_UPDATE);
+}
+
+int control_reload(struct control *ctl, const struct actor *actor, struct control_error *e)
+{
+	/* The changes came from outside: who asked for the reload, via it. */
+	struct actor by = actor ? *actor : actor_system("reload");
+	struct events evs = { .actor = &by };
+	struct peer_before *before;
+	size_t n_before;
+	uint64_t server_version;
 	int ret;
 
+	by.via = "reload";
 	control_error_clear(e);
 	pthread_mutex_lock(&ctl->lock);
+	/* Out of memory loses the per-peer lines, not the reload. */
+	before = peers_before(ctl);
+	n_before = ctl->n_peers;
+	server_version = ctl->server_version;
 	ret = ctl_reload_locked(ctl, e);
-	pthread_mutex_unlock(&ctl->lock);
+	if (ret == 0 && before)
+		reload_events(ctl, before, n_before, server_version, &evs);
+	free(before);
+	ctl_unlock_and_notify(ctl, &evs);
 	return ret;
 }
 
@@ -517,6 +610,11 @@ size_t control_peer_count(struct control *ctl)
 	n = ctl->n_peers;
 	pthread_mutex_unlock(&ctl->lock);
 	return n;
+}
+
+int control_store_generation(struct control *ctl, uint64_t *gen)
+{
+	return store_generation(ctl->store, gen);
 }
 
 /* ---- queries ---- */
@@ -675,6 +773,9 @@ static int add_desired_peer(struct uapi_config *cfg, const struct peer_record *p
 		memcpy(up->preshared_key, p->preshared_key, MODEL_KEY_LEN);
 	up->has_persistent_keepalive = true;
 	up->persistent_keepalive_interval = p->persistent_keepalive;
+	/* A host name cannot be resolved here: such a peer must call first. */
+	if (p->endpoint && uapi_parse_endpoint(p->endpoint, &up->endpoint) == 0)
+		up->has_endpoint = true;
 	up->replace_allowed_ips = true;
 	ret = add_allowed(up, &host);
 	if (!ret && p->has_ipv6) {

@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
+#include "actor.h"
 #include "encoding.h"
 #include "model.h"
 #include "store.h"
@@ -90,6 +91,7 @@ int server_options_set(struct server_options *o, const char *option, const char 
 		       struct control_error *e);
 
 struct control;
+struct firewall_rule;
 
 enum control_event {
 	CONTROL_EVENT_PEER_ADD,		/* "peer.add" */
@@ -105,7 +107,9 @@ enum control_event {
 /* The audit-log name of an event ("peer.add"). */
 const char *control_event_name(enum control_event ev);
 
-typedef void (*control_observer_fn)(void *ctx, const char *peer_name, enum control_event ev);
+/* actor: who made the change (as passed to the operation; may be NULL). */
+typedef void (*control_observer_fn)(void *ctx, const char *peer_name, enum control_event ev,
+				    const struct actor *actor);
 
 /*
  * Creates the "server" record in a store that has none (the store itself
@@ -122,8 +126,14 @@ int control_init_server(struct store *st, const struct server_options *opt,
  * must outlive the control. */
 int control_open(struct store *st, struct control **out, struct control_error *e);
 void control_close(struct control *ctl);
-/* Re-reads everything from the store (another process wrote it). */
-int control_reload(struct control *ctl, struct control_error *e);
+/* Re-reads everything from the store (another process wrote it); actor:
+ * who asked (the observer hears it with any event of the reload, with via
+ * "reload").  The observer hears one event per peer that changed since the
+ * last load: PEER_ADD, PEER_REVOKE (both for a peer made again), PEER_ROTATE,
+ * PEER_ENABLE, PEER_DISABLE or PEER_EXPIRE, else PEER_UPDATE; and
+ * SERVER_UPDATE if the server record changed.  On error (a store that fails
+ * its checks: -EBADMSG) nothing changes and nothing is heard. */
+int control_reload(struct control *ctl, const struct actor *actor, struct control_error *e);
 
 /* The observer hears of every change after it is stored; NULL to stop. */
 void control_set_observer(struct control *ctl, control_observer_fn fn, void *ctx);
@@ -136,12 +146,14 @@ void control_set_observer(struct control *ctl, control_observer_fn fn, void *ctx
  * PERSISTENTKEEPALIVE_PEERS.  Each change notifies the observer.
  */
 int control_apply_options(struct control *ctl, const struct server_options *opt,
-			  struct control_error *e);
+			  const struct actor *actor, struct control_error *e);
 
 /* The server record without its private key, and its public key. */
 int control_get_server(struct control *ctl, struct server_record *out,
 		       uint8_t public_key[MODEL_KEY_LEN]);
 size_t control_peer_count(struct control *ctl);
+/* The store's generation (store_generation): 0 or -errno. */
+int control_store_generation(struct control *ctl, uint64_t *gen);
 
 struct peer_add_request {
 	const char *name;
@@ -152,6 +164,12 @@ struct peer_add_request {
 	size_t n_routes;
 	bool keep_key;			/* keep the client's private key in the store */
 	int persistent_keepalive;	/* -1 = the server's default */
+	/* A peer with a key pair of its own (`zerowg app link`): its public
+	 * key, a preshared key both ends hold (NULL = none), and where it
+	 * listens ("IP:PORT"; NULL = it roams).  No client config is made. */
+	const uint8_t *public_key;	/* NULL = generate a key pair */
+	const uint8_t *preshared_key;
+	const char *endpoint;
 };
 
 struct peer_add_result {
@@ -173,7 +191,8 @@ void control_peer_add_result_free(struct peer_add_result *r);
  * first)'.  On error *res is left zeroed.
  */
 int control_peer_add(struct control *ctl, const struct peer_add_request *req,
-		     struct peer_add_result *res, struct control_error *e);
+		     struct peer_add_result *res, const struct actor *actor,
+		     struct control_error *e);
 
 /* Copies of every peer record, sorted by name, without secrets; free with
  * model_peer_array_free(*out, *n). */
@@ -190,16 +209,30 @@ int control_peer_get(struct control *ctl, const char *name, struct peer_record *
  * without an event.
  */
 int control_peer_set_enabled(struct control *ctl, const char *name, bool enabled,
-			     const char *reason, struct control_error *e);
+			     const char *reason, const struct actor *actor,
+			     struct control_error *e);
 /* Sets or clears (0) a peer's expiry. */
 int control_peer_set_expires(struct control *ctl, const char *name, int64_t expires,
-			     struct control_error *e);
+			     const struct actor *actor, struct control_error *e);
+/*
+ * The per-client firewall (firewall_rule.h): sets (set true: rules[0..n), n may be
+ * 0) or clears (set false) the firewall of peer name, stores it and tells
+ * the observer (CONTROL_EVENT_PEER_UPDATE); the server's next apply
+ * carries it to the privileged part.  Rules must come from
+ * firewall_rules_parse.  Setting the same list again changes nothing.
+ * 0, -EINVAL, -ENOENT or another control.h error, with e set.
+ */
+int control_peer_set_firewall(struct control *ctl, const char *name, bool set,
+			      const struct firewall_rule *rules, size_t n,
+			      const struct actor *actor, struct control_error *e);
 /* Deletes the record: the peer is gone and its addresses are free. */
-int control_peer_revoke(struct control *ctl, const char *name, struct control_error *e);
+int control_peer_revoke(struct control *ctl, const char *name, const struct actor *actor,
+			struct control_error *e);
 /* A new client key pair and preshared key; the old public key is gone from
  * the desired config at once.  keep_key as in peer_add.  *res as peer_add. */
 int control_peer_rotate(struct control *ctl, const char *name, bool keep_key,
-			struct peer_add_result *res, struct control_error *e);
+			struct peer_add_result *res, const struct actor *actor,
+			struct control_error *e);
 /* The client config and QR again, for a peer whose key was kept (`zerowg
  * show-peer`, GET /v1/peers/NAME/config).  -ENOKEY if it was not kept.
  * Free both with render_free(); qr may be NULL if not wanted. */
@@ -213,7 +246,7 @@ int control_peer_client_config(struct control *ctl, const char *name, char **con
  * Returns the number of peers expired, or -errno (peers expired before the
  * error stay expired).
  */
-int control_expire_due(struct control *ctl, int64_t now,
+int control_expire_due(struct control *ctl, int64_t now, const struct actor *actor,
 		       void (*fn)(void *ctx, const char *peer_name), void *ctx);
 /* The earliest expiry of an enabled peer, or 0 if none. */
 int64_t control_next_expiry(struct control *ctl);
@@ -230,7 +263,8 @@ int64_t control_next_expiry(struct control *ctl);
  * messages for a person (free each and the array).
  */
 int control_import_wgconf(struct control *ctl, const char *text, size_t len,
-			  char ***warnings, size_t *n_warnings, struct control_error *e);
+			  char ***warnings, size_t *n_warnings, const struct actor *actor,
+			  struct control_error *e);
 
 /* The server's wg-quick config (render_server_export); free with render_free. */
 int control_export(struct control *ctl, char **text);

@@ -59,6 +59,7 @@ struct events {
 		enum control_event ev;
 	} *v;
 	size_t n;
+	const struct actor *actor;	/* who made the changes: for the observer */
 };
 
 void ctl_cas_backoff(int attempt);

@@ -17,7 +17,9 @@
 
 #include "control_internal.h"
 #include "crypto.h"
+#include "firewall_rule.h"
 #include "ipalloc.h"
+#include "links.h"
 #include "render.h"
 
 void control_peer_add_result_free(struct peer_add_result *r)
@@ -192,6 +194,14 @@ static int build_peer(struct control *ctl, const struct peer_add_request *req,
 	p->expires = req->expires;
 	p->created = now;
 	p->enabled = true;
+	if (req->endpoint) {
+		if (!model_endpoint_valid(req->endpoint, e))
+			return -EINVAL;
+		if (!(p->endpoint = strdup(req->endpoint))) {
+			control_error_set(e, NULL, "out of memory");
+			return -ENOMEM;
+		}
+	}
 	return parse_routes(ctl, req->name, req->routes, req->n_routes, p, e);
 }
 
@@ -210,9 +220,26 @@ int ctl_peer_add_locked(struct control *ctl, const struct peer_add_request *req,
 		return -EINVAL;
 	if (ctl_find_peer(ctl, req->name) >= 0)
 		goto exists;
-	if ((ret = build_peer(ctl, req, &rec, (int64_t)time(NULL), e)) ||
-	    (ret = new_keys(&rec, res, req->keep_key, e)))
+	if ((ret = build_peer(ctl, req, &rec, (int64_t)time(NULL), e)))
 		goto fail;
+	if (req->public_key) {
+		/* Its own key pair: nothing to generate, no config to show.
+		 * One key, one peer: cryptokey routing knows only the key. */
+		for (size_t i = 0; i < ctl->n_peers; i++)
+			if (!memcmp(ctl->peers[i].public_key, req->public_key, MODEL_KEY_LEN)) {
+				control_error_set(e, "public_key", "peer \"%s\": peer \"%s\" has "
+						  "this public key already", req->name,
+						  ctl->peers[i].name);
+				ret = -EEXIST;
+				goto fail;
+			}
+		memcpy(rec.public_key, req->public_key, MODEL_KEY_LEN);
+		rec.has_preshared_key = req->preshared_key != NULL;
+		if (req->preshared_key)
+			memcpy(rec.preshared_key, req->preshared_key, MODEL_KEY_LEN);
+	} else if ((ret = new_keys(&rec, res, req->keep_key, e))) {
+		goto fail;
+	}
 	ctl_peer_key(key, rec.name);
 	for (attempt = 0; attempt < CAS_RETRIES; attempt++) {
 		if (!written) {
@@ -281,7 +308,10 @@ int ctl_peer_add_locked(struct control *ctl, const struct peer_add_request *req,
 	goto rollback;
 done:
 	idx = ctl_find_peer(ctl, req->name);
-	ret = idx < 0 ? -ESTALE : finish_result(ctl, &ctl->peers[idx], res, e);
+	if (idx >= 0 && req->public_key)
+		ret = model_peer_copy(&res->peer, &ctl->peers[idx], false);
+	else
+		ret = idx < 0 ? -ESTALE : finish_result(ctl, &ctl->peers[idx], res, e);
 	if (ret)
 		goto rollback;
 	model_peer_free(&rec);
@@ -308,9 +338,10 @@ exists:
 }
 
 int control_peer_add(struct control *ctl, const struct peer_add_request *req,
-		     struct peer_add_result *res, struct control_error *e)
+		     struct peer_add_result *res, const struct actor *actor,
+		     struct control_error *e)
 {
-	struct events evs = { 0 };
+	struct events evs = { .actor = actor };
 	int ret;
 
 	control_error_clear(e);
@@ -404,9 +435,10 @@ static int change_enabled(struct peer_record *p, void *arg, struct control_error
 }
 
 int control_peer_set_enabled(struct control *ctl, const char *name, bool enabled,
-			     const char *reason, struct control_error *e)
+			     const char *reason, const struct actor *actor,
+			     struct control_error *e)
 {
-	struct events evs = { 0 };
+	struct events evs = { .actor = actor };
 	struct enable_arg a = { enabled, reason ? reason : "manual", (int64_t)time(NULL) };
 	int ret;
 
@@ -438,9 +470,9 @@ static int change_expires(struct peer_record *p, void *arg, struct control_error
 }
 
 int control_peer_set_expires(struct control *ctl, const char *name, int64_t expires,
-			     struct control_error *e)
+			     const struct actor *actor, struct control_error *e)
 {
-	struct events evs = { 0 };
+	struct events evs = { .actor = actor };
 	int ret;
 
 	control_error_clear(e);
@@ -451,6 +483,54 @@ int control_peer_set_expires(struct control *ctl, const char *name, int64_t expi
 	}
 	pthread_mutex_lock(&ctl->lock);
 	ret = modify_peer(ctl, name, change_expires, &expires, e);
+	if (ret == 0)
+		ctl_events_add(&evs, name, CONTROL_EVENT_PEER_UPDATE);
+	ctl_unlock_and_notify(ctl, &evs);
+	return ret == 1 ? 0 : ret;
+}
+
+struct firewall_arg {
+	bool set;
+	const struct firewall_rule *rules;
+	size_t n;
+};
+
+static int change_firewall(struct peer_record *p, void *arg, struct control_error *e)
+{
+	const struct firewall_arg *a = arg;
+	struct firewall_rule *copy = NULL;
+	size_t i;
+
+	if (p->has_firewall == a->set && p->n_firewall == a->n) {
+		for (i = 0; i < a->n && firewall_rule_equal(&p->firewall[i], &a->rules[i]); i++)
+			;
+		if (i == a->n)
+			return 1;
+	}
+	if (a->n && !(copy = malloc(a->n * sizeof(*copy)))) {
+		control_error_set(e, NULL, "out of memory");
+		return -ENOMEM;
+	}
+	if (a->n)
+		memcpy(copy, a->rules, a->n * sizeof(*copy));
+	free(p->firewall);
+	p->firewall = copy;
+	p->n_firewall = a->n;
+	p->has_firewall = a->set;
+	return 0;
+}
+
+int control_peer_set_firewall(struct control *ctl, const char *name, bool set,
+			      const struct firewall_rule *rules, size_t n,
+			      const struct actor *actor, struct control_error *e)
+{
+	struct events evs = { .actor = actor };
+	struct firewall_arg a = { set, rules, set ? n : 0 };
+	int ret;
+
+	control_error_clear(e);
+	pthread_mutex_lock(&ctl->lock);
+	ret = modify_peer(ctl, name, change_firewall, &a, e);
 	if (ret == 0)
 		ctl_events_add(&evs, name, CONTROL_EVENT_PEER_UPDATE);
 	ctl_unlock_and_notify(ctl, &evs);
@@ -470,9 +550,10 @@ static int change_keys(struct peer_record *p, void *arg, struct control_error *e
 }
 
 int control_peer_rotate(struct control *ctl, const char *name, bool keep_key,
-			struct peer_add_result *res, struct control_error *e)
+			struct peer_add_result *res, const struct actor *actor,
+			struct control_error *e)
 {
-	struct events evs = { 0 };
+	struct events evs = { .actor = actor };
 	struct rotate_arg a = { res, keep_key };
 	ssize_t i;
 	int ret;
@@ -486,6 +567,9 @@ int control_peer_rotate(struct control *ctl, const char *name, bool keep_key,
 		ret = i < 0 ? -ENOENT : finish_result(ctl, &ctl->peers[i], res, e);
 		/* the new key is stored even if the text could not be made */
 		ctl_events_add(&evs, name, CONTROL_EVENT_PEER_ROTATE);
+		/* its one-time links hold the old key: dead (links.h); one
+		 * left by a failed delete holds a key that no longer works */
+		(void)links_drop_peer(ctl, name);
 	}
 	if (ret)
 		control_peer_add_result_free(res);
@@ -493,9 +577,10 @@ int control_peer_rotate(struct control *ctl, const char *name, bool keep_key,
 	return ret;
 }
 
-int control_peer_revoke(struct control *ctl, const char *name, struct control_error *e)
+int control_peer_revoke(struct control *ctl, const char *name, const struct actor *actor,
+			struct control_error *e)
 {
-	struct events evs = { 0 };
+	struct events evs = { .actor = actor };
 	char key[STORE_KEY_BUF];
 	int attempt, ret = -EBUSY;
 
@@ -515,6 +600,8 @@ int control_peer_revoke(struct control *ctl, const char *name, struct control_er
 		ret = store_delete(ctl->store, key, ctl->versions[i]);
 		if (ret == 0 || ret == -ENOENT) {
 			ctl_remove_peer(ctl, (size_t)i);
+			/* its one-time links die with it (links.h) */
+			(void)links_drop_peer(ctl, name);
 			if (ret == 0)
 				ctl_events_add(&evs, name, CONTROL_EVENT_PEER_REVOKE);
 			else
@@ -539,10 +626,10 @@ int control_peer_revoke(struct control *ctl, const char *name, struct control_er
 	return ret;
 }
 
-int control_expire_due(struct control *ctl, int64_t now,
+int control_expire_due(struct control *ctl, int64_t now, const struct actor *actor,
 		       void (*fn)(void *ctx, const char *peer_name), void *ctx)
 {
-	struct events evs = { 0 };
+	struct events evs = { .actor = actor };
 	struct enable_arg a = { false, "expired", now };
 	char (*due)[MODEL_NAME_MAX + 1] = NULL;
 	size_t n_due = 0, i, done = 0;

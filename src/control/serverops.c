@@ -294,9 +294,9 @@ static int apply_server_locked(struct control *ctl, const struct server_options 
 }
 
 int control_apply_options(struct control *ctl, const struct server_options *opt,
-			  struct control_error *e)
+			  const struct actor *actor, struct control_error *e)
 {
-	struct events evs = { 0 };
+	struct events evs = { .actor = actor };
 	size_t i, j;
 	int ret;
 
@@ -655,9 +655,10 @@ static int allocate_missing(struct control *ctl, const struct server_record *s,
 }
 
 int control_import_wgconf(struct control *ctl, const char *text, size_t len,
-			  char ***warnings, size_t *n_warnings, struct control_error *e)
+			  char ***warnings, size_t *n_warnings, const struct actor *actor,
+			  struct control_error *e)
 {
-	struct events evs = { 0 };
+	struct events evs = { .actor = actor };
 	struct wgconf c;
 	struct server_record s = { 0 };
 	struct planned *pl = NULL;

@@ -32,6 +32,7 @@
 #include "server_internal.h"
 #include "api.h"
 #include "api_http.h"
+#include "accounts.h"
 #include "apply.h"
 #include "audit.h"
 #include "control.h"
@@ -171,6 +172,55 @@ static int desired_prefixes(void *ctx, apply_prefix_fn fn, void *arg)
 }
 
 /*
+ * Needs apply_lock.  Brings the privileged part's firewall (firewall.h) to
+ * what the peer records say: the whole state, sent only when it differs
+ * from what was sent last.  The first one is always sent, so a table a
+ * killed privileged part left behind is replaced or removed.  A failure
+ * with no restricted peer only warns (a host without nftables runs
+ * unrestricted peers as before); with one it fails the apply.
+ */
+static int sync_firewall(struct server *srv, char *err, size_t errlen)
+{
+	struct firewall_spec want = { 0 };
+	struct peer_record *peers = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (!srv->priv_started)
+		return 0;
+	ret = control_peer_list(srv->ctl, &peers, &n);
+	if (ret == 0) {
+		ret = firewall_spec_from_peers(&want, peers, n);
+		model_peer_array_free(peers, n);
+	}
+	if (ret < 0) {
+		snprintf(err, errlen, "firewall: %s", ret == -ENOSPC ?
+			 "more restricted peers, or sources of one, than it can hold" :
+			 strerror(-ret));
+		return ret;
+	}
+	if (srv->fw_synced && firewall_spec_equal(&want, &srv->fw_sent)) {
+		firewall_spec_clear(&want);
+		return 0;
+	}
+	ret = priv_firewall_set(&srv->priv, &want, err, errlen);
+	if (ret < 0 && !want.n_peers && !srv->fw_sent.n_peers) {
+		log_warn("%s (no peer is restricted: nothing to enforce)", err);
+		err[0] = '\0';
+		ret = 0;
+	}
+	if (ret < 0) {
+		firewall_spec_clear(&want);
+		srv->fw_synced = false;
+		return ret;
+	}
+	firewall_spec_clear(&srv->fw_sent);
+	srv->fw_sent = want;
+	srv->fw_synced = true;
+	return 0;
+}
+
+/*
  * Needs apply_lock.  Applies what the control layer noted as changed since
  * the last apply: the peers of those keys only, or everything (at start,
  * after a reload, after a failed apply).  The notes are taken before the
@@ -196,6 +246,8 @@ int server_apply_locked(struct server *srv, char *err, size_t errlen)
 	else
 		ret = 0;	/* another apply took this change already */
 	free(keys);
+	if ((all || n) && ret == 0)
+		ret = sync_firewall(srv, err, errlen);
 	if (ret < 0)
 		control_mark_all_changed(srv->ctl);	/* the next apply retries it all */
 	else if (all || n)
@@ -258,12 +310,14 @@ static void arm_expiry(struct server *srv)
 	server_arm_expiry_after(srv, 1);
 }
 
-/* The control layer heard of a stored change (on the thread that made it). */
-static void on_change(void *ctx, const char *peer_name, enum control_event ev)
+/* The control layer heard of a stored change (on the thread that made it,
+ * made by actor). */
+static void on_change(void *ctx, const char *peer_name, enum control_event ev,
+		      const struct actor *actor)
 {
 	struct server *srv = ctx;
 
-	audit_log(control_event_name(ev), peer_name, NULL, true, NULL);
+	audit_log(control_event_name(ev), peer_name, actor, true, NULL);
 	arm_expiry(srv);
 }
 
@@ -337,17 +391,19 @@ static void refresh_interface(struct server *srv)
 }
 
 /* Under apply_lock, so that a reload never races another one, an apply
- * nor the expiry timer. */
-int server_reload(struct server *srv, char *err, size_t errlen)
+ * nor the expiry timer.  actor: who asked (POST /v1/reload), or SIGHUP's
+ * actor_system("reload"). */
+static int reload_as(struct server *srv, const struct actor *actor, char *err, size_t errlen)
 {
 	struct control_error e;
 	int ret;
 
 	pthread_mutex_lock(&srv->apply_lock);
-	/* Whatever the reload notifies came from outside this process. */
-	audit_set_thread_via("cli");
 	control_error_clear(&e);
-	ret = control_reload(srv->ctl, &e);
+	ret = control_reload(srv->ctl, actor, &e);
+	/* Users and tokens that `zerowg user|token` changed in the store. */
+	if (ret == 0 && srv->api.accounts)
+		ret = accounts_reload(srv->api.accounts, &e);
 	if (ret < 0) {
 		snprintf(err, errlen, "reloading the store: %s", e.msg[0] ? e.msg : strerror(-ret));
 	} else {
@@ -355,15 +411,137 @@ int server_reload(struct server *srv, char *err, size_t errlen)
 		arm_expiry(srv);
 		ret = server_apply_locked(srv, err, errlen);
 	}
-	audit_log(AUDIT_SERVER_RELOAD, NULL, NULL, ret == 0, ret == 0 ? NULL : err);
-	audit_set_thread_via(NULL);
+	audit_log(AUDIT_SERVER_RELOAD, NULL, actor, ret == 0, ret == 0 ? NULL : err);
 	pthread_mutex_unlock(&srv->apply_lock);
 	return ret;
 }
 
-static int api_reload(void *ctx, char *err, size_t errlen)
+int server_reload(struct server *srv, char *err, size_t errlen)
 {
-	return server_reload(ctx, err, errlen);
+	struct actor sighup = actor_system("reload");
+
+	return reload_as(srv, &sighup, err, errlen);
+}
+
+static int api_reload(void *ctx, const struct actor *actor, char *err, size_t errlen)
+{
+	return reload_as(ctx, actor, err, errlen);
+}
+
+/* The data plane's drop and handshake counters for /metrics, read on its
+ * loop thread. */
+static int read_drops(struct device *dev, void *ctx)
+{
+	struct api_counters *c = ctx;
+
+	_Static_assert(HS__COUNT <= API_HANDSHAKE_EVENTS, "API_HANDSHAKE_EVENTS is too small");
+	memcpy(c->drops, dev->drops, sizeof(dev->drops));
+	c->n_drops = DROP__COUNT;
+	memcpy(c->handshakes, dev->handshakes, sizeof(dev->handshakes));
+	c->n_handshakes = HS__COUNT;
+	return 0;
+}
+
+static int api_counters(void *ctx, struct api_counters *out)
+{
+	struct server *srv = ctx;
+
+	memset(out, 0, sizeof(*out));
+	return device_call(srv->dev, read_drops, out);
+}
+
+/* A comma list of ADDRESS[/LEN] from the environment into p.  0 or 1
+ * after a message naming the variable. */
+static int env_prefixes(const char *var, const char *flag, struct api_prefix *p, size_t *n)
+{
+	const char *text = getenv(var);
+	char buf[1024], err[256], *save = NULL, *tok;
+
+	*n = 0;
+	if (!text || !*text)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		if (*n == API_MAX_PREFIXES) {
+			fprintf(stderr, "zerowg: %s (%s): at most %d ranges\n", var, flag,
+				API_MAX_PREFIXES);
+			return 1;
+		}
+		if (api_prefix_parse(&p[*n], tok, err, sizeof(err)) < 0) {
+			fprintf(stderr, "zerowg: %s (%s): %s\n", var, flag, err);
+			return 1;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+/*
+ * The web listeners (docs/web.md): WEB_LISTEN (`zerowg up --web`, which
+ * sets it) is a comma list of ADDRESS[:PORT] or "none"; unset, loopback
+ * and the tunnel's own addresses on port 51821, where a failure is only a
+ * warning (another server may hold the port).  The tunnel's addresses
+ * only where this process sees the tunnel: not rootless, not --netns (the
+ * interface lives in another network namespace then).  WEB_TRUSTED_PROXY
+ * (--trusted-proxy) and METRICS_ALLOW (--metrics-allow): comma lists of
+ * ADDRESS[/LEN].  0 or 1 after a message.
+ */
+static int start_web(struct server *srv)
+{
+	const char *listen = getenv("WEB_LISTEN");
+	struct api_prefix p[API_MAX_PREFIXES];
+	char err[512], buf[1024], *save = NULL, *tok;
+	bool explicit = listen && *listen;
+	size_t n;
+
+	if (env_prefixes("WEB_TRUSTED_PROXY", "--trusted-proxy", p, &n))
+		return 1;
+	api_server_trust_proxies(srv->api_srv, p, n);
+	if (env_prefixes("METRICS_ALLOW", "--metrics-allow", p, &n))
+		return 1;
+	if (n) {
+		memcpy(srv->api.metrics_allow, p, n * sizeof(p[0]));
+		srv->api.n_metrics_allow = n;
+	}
+	if (srv->lfds.http >= 0) {
+		int fd = srv->lfds.http;
+
+		srv->lfds.http = -1;
+		if (api_server_listen_fd(srv->api_srv, fd, err, sizeof(err)) < 0) {
+			fprintf(stderr, "zerowg: %s\n", err);
+			return 1;
+		}
+		server_say("web API on the TCP socket from socket activation");
+		return 0;
+	}
+	if (explicit && !strcmp(listen, "none"))
+		return 0;
+	if (explicit) {
+		snprintf(buf, sizeof(buf), "%s", listen);
+	} else if (srv->mode != MODE_ROOTLESS && !srv->rt->netns_path) {
+		snprintf(buf, sizeof(buf), "127.0.0.1,[::1],%.*s,[%.*s]",
+			 (int)strcspn(srv->addr4, "/"), srv->addr4,
+			 (int)strcspn(srv->addr6, "/"), srv->addr6);
+	} else {
+		snprintf(buf, sizeof(buf), "127.0.0.1,[::1]");
+	}
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		bool tunnel = !explicit && strcmp(tok, "127.0.0.1") && strcmp(tok, "[::1]");
+
+		if (!strcmp(tok, "[]"))
+			continue;	/* no IPv6 address */
+		if (api_server_listen(srv->api_srv, tok, tunnel, err, sizeof(err)) < 0) {
+			if (explicit) {
+				fprintf(stderr, "zerowg: %s (WEB_LISTEN, --web)\n", err);
+				return 1;
+			}
+			log_warn("%s", err);
+		}
+	}
+	api_server_describe(srv->api_srv, buf, sizeof(buf));
+	if (buf[0])
+		server_say("web API on %s (docs/web.md)", buf);
+	return 0;
 }
 
 /* ----------------------------------------------------------- start-up -- */
@@ -587,8 +765,9 @@ static int use_activated_port(struct server *srv)
 	snprintf(port, sizeof(port), "%u", srv->lfds.udp_port);
 	control_error_clear(&e);
 	ret = server_options_set(&o, "port", port, &e);
+	struct actor startup = actor_system("startup");
 	if (ret == 0)
-		ret = control_apply_options(srv->ctl, &o, &e);
+		ret = control_apply_options(srv->ctl, &o, &startup, &e);
 	server_options_free(&o);
 	if (ret < 0) {
 		fprintf(stderr, "zerowg: %s\n", e.msg[0] ? e.msg : strerror(-ret));
@@ -623,10 +802,20 @@ static int start(struct server *srv)
 		return 1;
 	}
 	control_set_observer(srv->ctl, on_change, srv);
+	/* The web's users, sessions and tokens: the authenticate callback of
+	 * the TCP listener and the account routes (accounts_routes.c). */
+	ret = accounts_open(srv->store, &srv->api.accounts, &e);
+	if (ret < 0) {
+		fprintf(stderr, "zerowg: opening the user accounts: %s\n",
+			e.msg[0] ? e.msg : strerror(-ret));
+		return 1;
+	}
+	srv->api.authenticate = api_accounts_authenticate;
+	srv->api.auth_ctx = &srv->api;
 	if (srv->opts) {
-		audit_set_thread_via("env");
-		ret = control_apply_options(srv->ctl, srv->opts, &e);
-		audit_set_thread_via(NULL);
+		struct actor env = actor_system("env");
+
+		ret = control_apply_options(srv->ctl, srv->opts, &env, &e);
 		if (ret < 0) {
 			fprintf(stderr, "zerowg: %s\n", e.msg[0] ? e.msg : strerror(-ret));
 			return 1;
@@ -791,6 +980,8 @@ static int start(struct server *srv)
 	srv->api.apply = api_apply;
 	srv->api.refresh = api_refresh;
 	srv->api.reload = api_reload;
+	srv->api.counters = api_counters;
+	srv->api.interface = srv->rec.interface;
 	srv->api.ctx = srv;
 	/* The last step before packets and requests: nothing below parses
 	 * input with a system call this filter does not allow. */
@@ -819,7 +1010,7 @@ static int start(struct server *srv)
 		fprintf(stderr, "zerowg: %s\n", err);
 		return 1;
 	}
-	return 0;
+	return start_web(srv);
 }
 
 /* ---------------------------------------------------------- shutdown -- */
@@ -892,12 +1083,15 @@ static void teardown(struct server *srv)
 	if (srv->tun_fd >= 0)
 		close(srv->tun_fd);	/* removes the interface */
 	stats_free(srv->stats);
+	accounts_close(srv->api.accounts);	/* no request runs any more */
+	srv->api.accounts = NULL;
 	if (srv->ctl)
 		control_close(srv->ctl);
 	model_server_free(&srv->rec);
 	store_close(srv->store);
 	store_key_free(srv->key);
 	pthread_mutex_destroy(&srv->apply_lock);
+	firewall_spec_clear(&srv->fw_sent);
 	/* Last: it removes the UAPI and admin socket files and any NAT left,
 	 * and is waited for, so the host is as before once we exit. */
 	if (srv->priv_started)
@@ -971,11 +1165,17 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 			"%zu peers, admin API on %s\n", srv.rec.interface, now.listen_port, pub64,
 			control_peer_count(srv.ctl), srv.admin_path);
 		uapi_config_free(&now);
-		audit_log(AUDIT_SERVER_START, NULL, "cli", true, NULL);
+		uint64_t gen;
+		if (store_generation(srv.store, &gen) == 0)
+			server_say("store at generation %llu%s", (unsigned long long)gen,
+				   getenv("ZEROWG_STORE_EPOCH_FILE") ?
+				   ", not older than the epoch file" : "");
+		struct actor startup = actor_system("startup"), stopping = actor_system("shutdown");
+		audit_log(AUDIT_SERVER_START, NULL, &startup, true, NULL);
 		sd_notifyf(0, "READY=1\nSTATUS=%s up, %zu peers", srv.rec.interface,
 			   control_peer_count(srv.ctl));
 		status = run(&srv);
-		audit_log(AUDIT_SERVER_STOP, NULL, "cli", true, NULL);
+		audit_log(AUDIT_SERVER_STOP, NULL, &stopping, true, NULL);
 	}
 	teardown(&srv);
 	if (srv.sig_fd >= 0)

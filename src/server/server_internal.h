@@ -46,6 +46,10 @@ struct server {
 	struct priv_client priv;
 	bool priv_started;
 	bool nat_on;				/* the privileged part set NAT up */
+	/* The firewall the privileged part was last given (under apply_lock);
+	 * fw_synced false: give it again at the next apply. */
+	struct firewall_spec fw_sent;
+	bool fw_synced;
 	struct egress egress;			/* rootless: slirp4netns */
 	struct listen_fds lfds;			/* socket activation (LISTEN_FDS) */
 	struct dns_relay *dns;			/* clients' DNS on the tunnel address */

@@ -11,6 +11,7 @@
 #include "server_internal.h"
 #include "api_http.h"
 #include "audit.h"
+#include "links.h"
 #include "log.h"
 #include "stats.h"
 
@@ -27,14 +28,37 @@
 
 /* The manager thread: signals, statistics, expiry; never the packet loop. */
 
+static void link_expired(void *ctx, const char *peer)
+{
+	struct actor expiry = actor_system("expiry");
+
+	(void)ctx;
+	audit_log(AUDIT_LINK_EXPIRE, peer, &expiry, true, NULL);
+}
+
+/* Deletes the records of expired one-time links (links.h): at start, then
+ * once a minute from the statistics timer.  A link is never served after
+ * its expiry anyway (links_take checks); this wipes the keys they hold. */
+static void expire_links(struct server *srv, int64_t now)
+{
+	int ret = links_expire_due(srv->ctl, now, link_expired, NULL);
+
+	if (ret < 0)
+		log_error("one-time links: cannot delete the expired ones: %s", strerror(-ret));
+}
+
 static void on_stats_timer(struct server *srv)
 {
+	int64_t now = (int64_t)time(NULL);
 	uint64_t n;
 
 	if (read(srv->stats_fd, &n, sizeof(n)) != sizeof(n))
 		return;
-	if (stats_sample(srv->stats, srv->drv, (int64_t)time(NULL), true) < 0)
+	if (stats_sample(srv->stats, srv->drv, now, true) < 0)
 		log_error("statistics: cannot read the interface's counters");
+	/* the first tick of each minute */
+	if (now / 60 != (now - STATS_INTERVAL_SEC) / 60)
+		expire_links(srv, now);
 }
 
 static void on_expiry_timer(struct server *srv)
@@ -46,10 +70,11 @@ static void on_expiry_timer(struct server *srv)
 
 	if (read(srv->expiry_fd, &n, sizeof(n)) != sizeof(n))
 		return;
+	struct actor expiry = actor_system("expiry");
+
 	pthread_mutex_lock(&srv->apply_lock);
-	audit_set_thread_via("expiry");
 	now = server_wall_now();
-	ret = control_expire_due(srv->ctl, now, NULL, NULL);
+	ret = control_expire_due(srv->ctl, now, &expiry, NULL, NULL);
 	if (ret < 0) {
 		log_error("expiring peers: %s", strerror(-ret));
 		/* The desired config leaves expired peers out even if storing
@@ -59,7 +84,6 @@ static void on_expiry_timer(struct server *srv)
 	}
 	if (server_apply_locked(srv, err, sizeof(err)) < 0)
 		log_error("%s", err);
-	audit_set_thread_via(NULL);
 	/* If storing failed, the peer is still due: retry in a second. */
 	server_arm_expiry_after(srv, now + 1);
 	pthread_mutex_unlock(&srv->apply_lock);
@@ -104,6 +128,7 @@ void *server_manager_main(void *arg)
 	struct server *srv = arg;
 	bool done = false;
 
+	expire_links(srv, (int64_t)time(NULL));
 	while (!done) {
 		struct epoll_event ev[4];
 		int n = epoll_wait(srv->mgr_epoll, ev, 4, -1);

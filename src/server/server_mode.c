@@ -39,12 +39,8 @@ int server_collect_listen_fds(struct server *srv)
 		fprintf(stderr, "zerowg: socket activation: %s\n", err[0] ? err : strerror(-ret));
 		return 1;
 	}
-	if (srv->lfds.http >= 0) {
-		server_say("socket activation passed a TCP socket (fd %d); there is no web interface "
-		    "yet: it is closed", srv->lfds.http);
-		close(srv->lfds.http);
-		srv->lfds.http = -1;
-	}
+	/* A TCP socket (lfds.http) is the web listener: server.c's
+	 * start_web serves it. */
 	if (srv->lfds.admin >= 0) {
 		struct sockaddr_un sun;
 		socklen_t len = sizeof(sun);

@@ -58,7 +58,7 @@ static void check_import(const char *text, size_t len, const struct wgconf *pars
 	    control_init_server(st, NULL, &e) || control_open(st, &ctl, &e))
 		fail("setting up a memory store", err);
 	control_error_clear(&e);
-	ret = control_import_wgconf(ctl, text, len, &w, &nw, &e);
+	ret = control_import_wgconf(ctl, text, len, &w, &nw, NULL, &e);
 	for (i = 0; i < nw; i++) {
 		check_no_key(w[i]);
 		free(w[i]);

@@ -20,8 +20,9 @@
 #      mode restored on every exit path (under lib.sh's tun_lock).  The
 #      client in host a pings it.
 #   3. Wrong setups: LISTEN_FDS=2 with nothing open, --port Q against an
-#      activated port P, a TCP socket named "udp", an unnamed TCP socket
-#      (closed with a message naming the fd; the server goes on).
+#      activated port P, a TCP socket named "udp"; an unnamed TCP socket
+#      is the web listener (docs/web.md): it answers the API (401 without
+#      credentials) and the server goes on with its own UDP port.
 # Every address is inside namespaces this test made; every process started
 # as nobody carries ZWG_SSB=<pid> in its environment and is killed by pid.
 T=server_sockact
@@ -341,8 +342,8 @@ sa_fails "a TCP socket named \"udp\": exit 1, names fd 3 and ListenDatagram=" \
 	'fd 3 is a TCP socket named "udp"' "$P" \
 	-l "127.0.0.1:$P" --fdname=udp -E PATH "$ZWG" up $UPARGS
 
-# An unnamed TCP socket is the web port (there is none yet): the server
-# says so, naming the fd, closes it and starts on its own UDP port.
+# An unnamed TCP socket is the web listener: the server says so, serves
+# the API on it and starts on its own UDP port.
 rm -f "$W/tcp.log"
 # shellcheck disable=SC2086
 printf '%s\n' "$UNSEAL" | ip netns exec "$SNS" "$SA" -l "127.0.0.1:$P" -E PATH -E LOG_LEVEL=verbose \
@@ -360,10 +361,11 @@ tcp_up() {
 	ready "$ADMIN"
 }
 check "an unnamed TCP socket: the server still starts (its own UDP port $Q)" tcp_up
-check "an unnamed TCP socket: the log names fd 3 and says it is closed" \
-	log_has "socket activation passed a TCP socket (fd 3)" "$W/tcp.log"
-check "an unnamed TCP socket: nothing listens on TCP $P any more" \
-	sh -c "[ -z \"\$(ip netns exec '$SNS' ss -Htln 'sport = :$P')\" ]"
+check "an unnamed TCP socket: the log says it is the web listener" \
+	log_has "web API on the TCP socket from socket activation" "$W/tcp.log"
+check "an unnamed TCP socket: it serves the web API (401 without credentials)" \
+	sh -c "ip netns exec '$SNS' curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+	       'http://127.0.0.1:$P/v1/server' | grep -qx 401"
 check "an unnamed TCP socket: the server binds UDP $Q itself" udp_owned "$Q" "$TPID"
 stop_pid "$TPID"
 check "an unnamed TCP socket: SIGTERM, exit 0, its own admin socket removed" \

@@ -107,8 +107,8 @@ check "disable bob: b cannot reach the server any more" ping_none b "$SRV4"
 check "disable bob: a still reaches the server" ping_ok a "$SRV4"
 check "disable bob: alice's session was not touched (same handshake)" same_hs "$PUB_A" "$HS_A"
 check "disable bob: alice's counters were not reset" rx_kept "$PUB_A" "$RX_A"
-check "disable bob: audited, via the API" \
-	audit_has '"event":"peer.disable","peer":"bob","via":"api","ok":true'
+check "disable bob: audited, by uid 0 via the CLI" \
+	audit_has '"event":"peer.disable","peer":"bob","actor":"uid 0","via":"cli","ok":true'
 check "peer show: bob is disabled (manual)" \
 	sh -c "'$ZWG' peer show bob --json --admin-socket '$ADMIN' | grep -q '\"disabled_reason\": *\"manual\"'"
 
@@ -148,7 +148,7 @@ check "expiry: alice's session was not touched (same handshake)" same_hs "$PUB_A
 check "expiry: alice's counters were not reset" rx_kept "$PUB_A" "$RX_A"
 check "expiry: carol is disabled with reason \"expired\"" \
 	sh -c "'$ZWG' peer show carol --json --admin-socket '$ADMIN' | grep -q '\"disabled_reason\": *\"expired\"'"
-check "expiry: audited, via expiry" audit_has '"event":"peer.expire","peer":"carol","via":"expiry","ok":true'
+check "expiry: audited, via expiry" audit_has '"event":"peer.expire","peer":"carol","actor":"expiry","via":"expiry","ok":true'
 
 # --- restart: same identity, same peers ---
 srv_stop TERM
@@ -171,7 +171,7 @@ check "LOG_CONFS: no client config (private key) goes to a non-terminal log" \
 check "LOG_CONFS: show-peer prints the kept config of a PEERS peer" \
 	sh -c "'$ZWG' show-peer phone2 --admin-socket '$ADMIN' | grep -q 'PrivateKey'"
 check "PEERS: created with the key kept, audited as via env" \
-	audit_has '"event":"peer.add","peer":"phone2","via":"env","ok":true'
+	audit_has '"event":"peer.add","peer":"phone2","actor":"env","via":"env","ok":true'
 
 check "restart: same public key" sh -c "[ \"\$(ip netns exec '$(H s)' wg show '$(sif)' public-key)\" = '$PUB_S' ]"
 check "restart: alice is restored with her addresses, carol (expired) is not" \

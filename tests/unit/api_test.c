@@ -1,16 +1,22 @@
 /*
- * api_test.c - the admin API's handlers (src/server/api.c) without a
- * socket: api_handle() on a memory store, with a real device (its "TUN" one
+ * api_test.c - the API's handlers (src/api/) without a socket:
+ * api_handle() on a memory store, with a real device (its "TUN" one
  * end of a socketpair) behind the apply hook, so a disable, revoke or
  * rotate is checked where it matters: the old public key is gone from the
  * data plane.  Every endpoint, every error path and the field each error
  * names; no answer but the one-time ones ever carries a private or
- * preshared key, and the audit log never does.  The HTTP server itself is
- * exercised once over a real unix socket with a raw HTTP/1.1 request.
+ * preshared key, and the audit log never does, while it names who made
+ * each change.  The HTTP server itself is exercised over a real unix
+ * socket and a TCP listener on loopback with raw HTTP/1.1 requests: the
+ * security headers, 401 without credentials on TCP, /metrics from
+ * loopback, and a client trickling its request cannot hold a slot past
+ * the request bound.  Route x role x transport is route_test.c's.
  */
 #include "test.h"
+#include "accounts.h"
 #include "api.h"
 #include "api_http.h"
+#include "route.h"
 #include "apply.h"
 #include "audit.h"
 #include "control.h"
@@ -21,10 +27,14 @@
 #include "encoding.h"
 #include "stats.h"
 #include "store.h"
+#include "totp.h"
+#include "web_assets.h"
 
 #include <errno.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -73,15 +83,18 @@ static int test_refresh(void *ctx)
 }
 
 static int reloads;
-static int test_reload(void *ctx, char *err, size_t errlen)
+static struct actor reload_actor;
+static int test_reload(void *ctx, const struct actor *actor, char *err, size_t errlen)
 {
+	reload_actor = *actor;
 	reloads++;
 	return 0;
 }
 
-static void observer(void *ctx, const char *name, enum control_event ev)
+static void observer(void *ctx, const char *name, enum control_event ev,
+		     const struct actor *actor)
 {
-	audit_log(control_event_name(ev), name, NULL, true, NULL);
+	audit_log(control_event_name(ev), name, actor, true, NULL);
 }
 
 /* Calls the API; returns the parsed answer (NULL for 204 or non-JSON). */
@@ -89,8 +102,17 @@ static json_t *call(const char *method, const char *path, const char *body, unsi
 {
 	struct api_reply r;
 	json_t *j = NULL;
+	char p[2048];
+	const char *q = strchr(path, '?');
+	/* As the admin socket hands it over: root's credentials. */
+	struct api_request req = {
+		.method = method, .path = p, .query = q ? q + 1 : NULL, .body = body,
+		.len = body ? strlen(body) : 0, .transport = API_TRANSPORT_UNIX,
+		.has_cred = true, .uid = 0,
+	};
 
-	CHECK_INT(api_handle(&api, method, path, body, body ? strlen(body) : 0, &r), 0);
+	snprintf(p, sizeof(p), "%.*s", (int)(q ? (size_t)(q - path) : strlen(path)), path);
+	CHECK_INT(api_handle(&api, &req, &r), 0);
 	*status = r.status;
 	last_text[0] = '\0';
 	if (r.body) {
@@ -236,7 +258,8 @@ static void test_add_peer(void)
 		snprintf(phone_pub, sizeof(phone_pub), "%s", str(peer, "public_key"));
 	CHECK_INT(apply_calls, 1);
 	CHECK(device_has(phone_pub));
-	CHECK(audit_contains("\"event\":\"peer.add\",\"peer\":\"phone\",\"via\":\"api\",\"ok\":true"));
+	CHECK(audit_contains("\"event\":\"peer.add\",\"peer\":\"phone\",\"actor\":\"uid 0\","
+			     "\"via\":\"cli\",\"ok\":true"));
 	json_decref(j);
 }
 
@@ -252,7 +275,7 @@ static void test_add_peer_errors(void)
 	CHECK(error_field_is(j, "name"));
 	CHECK(strstr(last_text, "phone") != NULL);
 	json_decref(j);
-	CHECK(audit_contains("\"peer\":\"phone\",\"via\":\"api\",\"ok\":false"));
+	CHECK(audit_contains("\"peer\":\"phone\",\"actor\":\"uid 0\",\"via\":\"cli\",\"ok\":false"));
 
 	j = call("POST", "/v1/peers", "{\"name\":\"bad name!\"}", &status);
 	CHECK_INT(status, 400);
@@ -419,6 +442,12 @@ static json_t *check_list_is_views(void)
 
 		snprintf(path, sizeof(path), "/v1/peers/%s", str(p, "name"));
 		one = call("GET", path, NULL, &status);
+		if (!json_equal(one, p)) {
+			char *a = json_dumps(one, JSON_SORT_KEYS), *b = json_dumps(p, JSON_SORT_KEYS);
+			fprintf(stderr, "  show %s\n  list %s\n", a, b);
+			free(a);
+			free(b);
+		}
 		CHECK(json_equal(one, p));
 		json_decref(one);
 		CHECK_INT(json_object_size(s), 3 + (json_object_get(p, "ipv6") != NULL) +
@@ -694,7 +723,7 @@ static void test_methods_and_paths(void)
 		{ "POST", "/v1/stats", "405" },
 		{ "GET", "/v1/reload", "405" },
 		{ "GET", "/v2/peers", "404" },
-		{ "GET", "/", "404" },
+		{ "GET", "/index", "404" },
 		{ "GET", "/v1/peers/tablet/bogus", "404" },
 		{ "GET", "/v1/peers/", "404" },
 		{ "GET", "/v1/peers/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "404" },
@@ -712,6 +741,8 @@ static void test_methods_and_paths(void)
 	json_t *j = call("POST", "/v1/reload", NULL, &status);
 	CHECK_INT(status, 200);
 	CHECK_INT(reloads, 1);
+	CHECK(reload_actor.kind == ACTOR_LOCAL && !strcmp(reload_actor.name, "uid 0") &&
+	      !strcmp(reload_actor.via, "cli"));
 	json_decref(j);
 }
 
@@ -881,8 +912,846 @@ static void test_http_server_fd(void)
 	rmdir(dir);
 }
 
+/* ------------------------------------------------ HTTP: both transports -- */
+
+/* Sends req on fd and reads the whole answer (Connection: close) into
+ * buf; fd is closed.  The answer's length. */
+static size_t exchange(int fd, const char *req, char *buf, size_t size)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+	while (got < size - 1 && (n = read(fd, buf + got, size - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+	return got;
+}
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	CHECK_INT(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
+static int connect_tcp(unsigned port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CHECK_INT(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+static bool has_security_headers(const char *answer)
+{
+	char line[256];
+
+	for (size_t i = 0; api_security_headers[i][0]; i++) {
+		snprintf(line, sizeof(line), "%s: %s\r\n", api_security_headers[i][0],
+			 api_security_headers[i][1]);
+		if (!strstr(answer, line)) {
+			fprintf(stderr, "  missing header \"%s\"\n", api_security_headers[i][0]);
+			return false;
+		}
+	}
+	return strstr(answer, "Cache-Control: no-store\r\n") != NULL;
+}
+
+/* The test's accounts: two bearer tokens and a session cookie. */
+static int test_authenticate(void *ctx, const struct api_request *req, struct actor *out)
+{
+	const char *auth = api_header(req, "Authorization"), *cookie = api_header(req, "Cookie");
+
+	if (auth) {
+		if (!strcmp(auth, "Bearer viewer-token")) {
+			*out = (struct actor){ .kind = ACTOR_TOKEN, .role = ROLE_VIEWER, .name = "grafana" };
+			return 0;
+		}
+		if (!strcmp(auth, "Bearer admin-token")) {
+			*out = (struct actor){ .kind = ACTOR_TOKEN, .role = ROLE_ADMIN, .name = "ci" };
+			return 0;
+		}
+		return -EACCES;
+	}
+	if (cookie && !strcmp(cookie, "zerowg_session=s3ss10n")) {
+		*out = (struct actor){ .kind = ACTOR_USER, .role = ROLE_ADMIN, .name = "alice" };
+		return 0;
+	}
+	return 0;
+}
+
+/* A TCP listener on a free loopback port: the port, or 0. */
+static unsigned listen_loopback(struct api_server *srv)
+{
+	char addr[64], err[256];
+
+	for (int i = 0; i < 20; i++) {
+		unsigned port = 20000 + (unsigned)((getpid() * 7 + i * 7919) % 40000);
+		snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
+		if (api_server_listen(srv, addr, false, err, sizeof(err)) == 0)
+			return port;
+	}
+	fprintf(stderr, "  no free port: %s\n", err);
+	return 0;
+}
+
+static void test_http_tcp(void)
+{
+	char dir[] = "/tmp/zwg-api-test.XXXXXX", path[100], err[256], buf[16384], req[1024];
+	struct api_server *srv;
+	unsigned port;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/admin.sock", dir);
+	srv = api_server_start(&api, path, err, sizeof(err));
+	CHECK(srv != NULL);
+	if (!srv)
+		return;
+	port = listen_loopback(srv);
+	CHECK(port != 0);
+	if (!port)
+		goto out;
+	api_server_describe(srv, buf, sizeof(buf));
+	CHECK(strstr(buf, "127.0.0.1:") != NULL);
+
+	/* The unix socket: the CLI's way, admin, every security header. */
+	exchange(connect_unix(path), "GET /v1/peers HTTP/1.1\r\nHost: zerowg\r\nConnection: "
+		 "close\r\n\r\n", buf, sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 200", 12));
+	CHECK(has_security_headers(buf));
+
+	/* TCP without an authenticate callback: 401, Bearer, the headers. */
+	exchange(connect_tcp(port), "GET /v1/peers HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+		 "close\r\n\r\n", buf, sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 401", 12));
+	CHECK(strstr(buf, "WWW-Authenticate: Bearer") != NULL);
+	CHECK(strstr(buf, "\"error\":") != NULL);
+	CHECK(has_security_headers(buf));
+	/* Unknown paths stay 404, wrong methods 405 with Allow. */
+	exchange(connect_tcp(port), "PUT /v1/peers HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+		 "close\r\nContent-Length: 0\r\n\r\n", buf, sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 405", 12));
+	CHECK(strstr(buf, "Allow: GET, POST\r\n") != NULL);
+	/* /metrics from loopback (the default allow list): open, text 0.0.4. */
+	exchange(connect_tcp(port), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+		 "close\r\n\r\n", buf, sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 200", 12));
+	CHECK(strstr(buf, "Content-Type: text/plain; version=0.0.4") != NULL);
+	CHECK(strstr(buf, "# TYPE wireguard_sent_bytes_total counter") != NULL);
+	CHECK(strstr(buf, "zerowg_peers_configured ") != NULL);
+	CHECK(strstr(buf, "zerowg_api_request_duration_seconds_count ") != NULL);
+	CHECK(!text_has_secret(buf));
+
+	/* With accounts: a viewer reads, cannot change; a token changes; a
+	 * cookie changes only from the server's own origin. */
+	api.authenticate = test_authenticate;
+	static const struct {
+		const char *method, *path, *headers;
+		const char *status;
+	} cases[] = {
+		{ "GET", "/v1/peers", "Authorization: Bearer viewer-token\r\n", "200" },
+		{ "GET", "/v1/peers", "Authorization: Bearer wrong\r\n", "401" },
+		{ "GET", "/v1/peers/http/config", "Authorization: Bearer viewer-token\r\n", "403" },
+		{ "POST", "/v1/peers/nosuch/disable", "Authorization: Bearer viewer-token\r\n", "403" },
+		{ "POST", "/v1/peers/nosuch/disable", "Authorization: Bearer admin-token\r\n", "404" },
+		{ "POST", "/v1/peers/nosuch/disable", "Cookie: zerowg_session=s3ss10n\r\n", "403" },
+		{ "POST", "/v1/peers/nosuch/disable", "Cookie: zerowg_session=s3ss10n\r\n"
+		  "Origin: http://evil.example\r\n", "403" },
+		{ "POST", "/v1/peers/nosuch/disable", "Cookie: zerowg_session=s3ss10n\r\n"
+		  "Origin: http://127.0.0.1\r\n", "404" },
+		{ "POST", "/v1/peers/nosuch/disable", "Authorization: Bearer admin-token\r\n"
+		  "Origin: http://evil.example\r\n", "403" },
+		{ "GET", "/v1/peers", "Cookie: zerowg_session=s3ss10n\r\n", "200" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: 0"
+			 "\r\nConnection: close\r\n\r\n", cases[i].method, cases[i].path,
+			 cases[i].headers);
+		exchange(connect_tcp(port), req, buf, sizeof(buf));
+		if (strncmp(buf + 9, cases[i].status, 3))
+			fprintf(stderr, "  %s %s with %s: %.12s\n", cases[i].method, cases[i].path,
+				cases[i].headers, buf);
+		CHECK(!strncmp(buf + 9, cases[i].status, 3));
+		CHECK(has_security_headers(buf));
+	}
+	/* Not from an allowed address: /metrics needs a viewer. */
+	struct api_prefix only10;
+	CHECK_INT(api_prefix_parse(&only10, "10.0.0.0/8", err, sizeof(err)), 0);
+	api.metrics_allow[0] = only10;
+	api.n_metrics_allow = 1;
+	exchange(connect_tcp(port), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+		 "close\r\n\r\n", buf, sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 401", 12));
+	exchange(connect_tcp(port), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+		 "Bearer viewer-token\r\nConnection: close\r\n\r\n", buf, sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 200", 12));
+	/* Behind a trusted proxy, the client is the one X-Forwarded-For
+	 * names: 10.1.2.3 may, 203.0.113.9 may not, and without the header
+	 * the client is unknown (never the proxy's own address). */
+	struct api_prefix lo;
+	CHECK_INT(api_prefix_parse(&lo, "127.0.0.1", err, sizeof(err)), 0);
+	api_server_trust_proxies(srv, &lo, 1);
+	exchange(connect_tcp(port), "GET /metrics HTTP/1.1\r\nHost: vpn.example\r\n"
+		 "X-Forwarded-For: 203.0.113.9, 10.1.2.3\r\nConnection: close\r\n\r\n", buf,
+		 sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 200", 12));
+	exchange(connect_tcp(port), "GET /metrics HTTP/1.1\r\nHost: vpn.example\r\n"
+		 "X-Forwarded-For: 10.1.2.3, 203.0.113.9\r\nConnection: close\r\n\r\n", buf,
+		 sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 401", 12));
+	exchange(connect_tcp(port), "GET /metrics HTTP/1.1\r\nHost: vpn.example\r\nConnection: "
+		 "close\r\n\r\n", buf, sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 401", 12));
+	/* X-Forwarded-Proto makes the origin https. */
+	exchange(connect_tcp(port), "POST /v1/peers/nosuch/disable HTTP/1.1\r\nHost: vpn.example\r\n"
+		 "X-Forwarded-For: 198.51.100.7\r\nX-Forwarded-Proto: https\r\n"
+		 "Cookie: zerowg_session=s3ss10n\r\nOrigin: https://vpn.example\r\n"
+		 "Content-Length: 0\r\nConnection: close\r\n\r\n", buf, sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 404", 12));
+	api_server_trust_proxies(srv, NULL, 0);
+	api.n_metrics_allow = 0;
+	api.authenticate = NULL;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	api_server_stop(srv);
+	rmdir(dir);
+}
+
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Issue 12: a client that trickles its request a byte at a time, never
+ * silent long enough for the idle timeout, is cut off once the request has
+ * taken the request bound (2 s here, 30 s in production); meanwhile and
+ * after, others are answered.
+ */
+static void test_http_trickle_bounded(void)
+{
+	char dir[] = "/tmp/zwg-api-test.XXXXXX", path[100], err[256], buf[4096];
+	const char *req = "GET /v1/server HTTP/1.1\r\nHost: zerowg\r\nX-Slow: ";
+	struct api_server *srv;
+	double t0, cut = 0;
+	int fd[4];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/admin.sock", dir);
+	srv = api_server_start(&api, path, err, sizeof(err));
+	CHECK(srv != NULL);
+	if (!srv)
+		return;
+	api_server_set_request_limit(srv, 2);
+	t0 = now_sec();
+	for (int i = 0; i < 4; i++) {
+		fd[i] = connect_unix(path);
+		CHECK(write(fd[i], req, strlen(req)) == (ssize_t)strlen(req));
+	}
+	/* One byte every 500 ms for at most 8 s, until the server hangs up. */
+	for (int step = 0; step < 16 && !cut; step++) {
+		usleep(500 * 1000);
+		for (int i = 0; i < 4; i++) {
+			char c;
+			if (send(fd[i], "x", 1, MSG_NOSIGNAL) != 1 ||
+			    recv(fd[i], &c, 1, MSG_DONTWAIT) == 0) {
+				cut = now_sec() - t0;
+				break;
+			}
+		}
+	}
+	CHECK(cut >= 1.5 && cut < 5);
+	/* Another client is answered at once. */
+	exchange(connect_unix(path), "GET /v1/server HTTP/1.1\r\nHost: zerowg\r\nConnection: "
+		 "close\r\n\r\n", buf, sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 200", 12));
+	for (int i = 0; i < 4; i++)
+		close(fd[i]);
+	api_server_stop(srv);
+	rmdir(dir);
+}
+
+/* ------------------------------------------------------------ accounts -- */
+/*
+ * Sign-in, sessions, tokens and the account routes through api_handle
+ * over "TCP" with the real accounts module (cheap Argon2 in tests) and the
+ * real authenticate callback; then the same over a real TCP listener for
+ * the headers (Set-Cookie, Retry-After, the UI's CSP and ETag).
+ */
+#define ALICE_PW "correct horse battery"
+
+static struct accounts *acc;
+
+/* The last TCP answer's headers and body. */
+static struct api_reply last;
+/* The client's address: each test its own, as the throttle counts
+ * failures per source. */
+static const char *client_ip = "192.0.2.1";
+
+static const char *tcp_hdr(const struct api_request *req, const char *name)
+{
+	const char *const *h = req->header_ctx;
+	size_t nl = strlen(name);
+
+	for (; h && *h; h++)
+		if (!strncasecmp(*h, name, nl) && (*h)[nl] == ':')
+			return *h + nl + 2;
+	return NULL;
+}
+
+static const char *reply_hdr(const struct api_reply *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_headers; i++)
+		if (!strcasecmp(r->headers[i].name, name))
+			return r->headers[i].value;
+	return NULL;
+}
+
+/* A TCP request from 192.0.2.1 with cookie (a session id or NULL) and
+ * the server's own Origin; headers extra (NULL-terminated, or NULL). */
+static json_t *tcp_call(const char *method, const char *path, const char *body,
+			const char *cookie, const char *bearer, unsigned *status)
+{
+	char c[128] = "", a[128] = "";
+	const char *h[6] = { "Host: vpn.example", "Origin: http://vpn.example", NULL };
+	size_t n = 2;
+	struct api_request req = {
+		.method = method, .path = path, .body = body, .len = body ? strlen(body) : 0,
+		.transport = API_TRANSPORT_TCP, .header = tcp_hdr, .header_ctx = h,
+	};
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&req.remote;
+	json_t *j = NULL;
+
+	s4->sin_family = AF_INET;
+	inet_pton(AF_INET, client_ip, &s4->sin_addr);
+	req.remote_len = sizeof(*s4);
+	if (cookie) {
+		snprintf(c, sizeof(c), "Cookie: theme=dark; zwg_session=%s; x=y", cookie);
+		h[n++] = c;
+	}
+	if (bearer) {
+		snprintf(a, sizeof(a), "Authorization: Bearer %s", bearer);
+		h[n++] = a;
+	}
+	api_reply_free(&last);
+	CHECK_INT(api_handle(&api, &req, &last), 0);
+	*status = last.status;
+	last_text[0] = '\0';
+	if (last.body) {
+		snprintf(last_text, sizeof(last_text), "%s", last.body);
+		j = json_loads(last.body, 0, NULL);
+	}
+	return j;
+}
+
+/* Signs in; the session id from Set-Cookie into sid. */
+static unsigned login(const char *user, const char *pw, const char *code, char *sid)
+{
+	char body[256];
+	unsigned s;
+	json_t *j;
+
+	snprintf(body, sizeof(body), "{\"user\":\"%s\",\"password\":\"%s\"%s%s%s}", user, pw,
+		 code ? ",\"code\":\"" : "", code ? code : "", code ? "\"" : "");
+	j = tcp_call("POST", "/v1/login", body, NULL, NULL, &s);
+	json_decref(j);
+	if (sid) {
+		const char *sc = reply_hdr(&last, "Set-Cookie");
+		sid[0] = '\0';
+		if (s == 200 && sc && !strncmp(sc, "zwg_session=", 12))
+			snprintf(sid, ACCOUNTS_SESSION_ID_SIZE, "%.43s", sc + 12);
+	}
+	return s;
+}
+
+static void totp_now(const char *uri, char code[7])
+{
+	uint8_t secret[TOTP_SECRET_LEN];
+	char b32[64];
+	const char *p = strstr(uri, "secret=");
+	uint32_t v = 0;
+
+	code[0] = '\0';
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	snprintf(b32, sizeof(b32), "%.*s", (int)strcspn(p + 7, "&"), p + 7);
+	CHECK_INT(totp_base32_decode(b32, secret, sizeof(secret)), TOTP_SECRET_LEN);
+	CHECK_INT(totp_hotp(secret, sizeof(secret), totp_step(time(NULL)), 6, &v), 0);
+	totp_format(v, 6, code, 7);
+}
+
+static void accounts_setup(void)
+{
+	struct control_error e;
+
+	CHECK_INT(accounts_open(st, &acc, &e), 0);
+	CHECK_INT(accounts_user_add(acc, "alice", ROLE_ADMIN, ALICE_PW, time(NULL), &e), 0);
+	CHECK_INT(accounts_user_add(acc, "vera", ROLE_VIEWER, ALICE_PW, time(NULL), &e), 0);
+	api.accounts = acc;
+	api.authenticate = api_accounts_authenticate;
+	api.auth_ctx = &api;
+}
+
+static void test_login_and_session(void)
+{
+	char sid[ACCOUNTS_SESSION_ID_SIZE], sid2[ACCOUNTS_SESSION_ID_SIZE];
+	unsigned s;
+	json_t *j;
+
+	accounts_setup();
+	j = tcp_call("GET", "/v1/me", NULL, NULL, NULL, &s);
+	CHECK_INT(s, 401);
+	CHECK(last.www_authenticate);
+	json_decref(j);
+	/* Wrong password, unknown user: one answer, no cookie; the audit
+	 * names a known user, never an unknown name nor a password. */
+	CHECK_INT(login("alice", "wrong password!", NULL, sid), 401);
+	CHECK(strstr(last_text, "wrong user name, password or code") != NULL);
+	CHECK(reply_hdr(&last, "Set-Cookie") == NULL);
+	CHECK_INT(login("Tr0ub4dor-pw", ALICE_PW, NULL, sid), 401);
+	CHECK(strstr(last_text, "wrong user name, password or code") != NULL);
+	CHECK(audit_contains("\"event\":\"session.login_failed\",\"peer\":\"alice\""));
+	CHECK(!audit_contains("Tr0ub4dor-pw"));
+	CHECK(!audit_contains("wrong password!"));
+	CHECK(audit_contains("unknown user"));
+	/* Missing fields, unknown fields. */
+	j = tcp_call("POST", "/v1/login", "{\"user\":\"alice\"}", NULL, NULL, &s);
+	CHECK_INT(s, 400);
+	CHECK(error_field_is(j, "password"));
+	json_decref(j);
+	j = tcp_call("POST", "/v1/login", "{\"user\":\"alice\",\"password\":\"x\",\"admin\":true}",
+		     NULL, NULL, &s);
+	CHECK_INT(s, 400);
+	json_decref(j);
+	/* Right: the cookie, and the user. */
+	CHECK_INT(login("alice", ALICE_PW, NULL, sid), 200);
+	CHECK_INT(strlen(sid), ACCOUNTS_SESSION_ID_LEN);
+	CHECK(strstr(reply_hdr(&last, "Set-Cookie"), "; Path=/; HttpOnly; SameSite=Strict") != NULL);
+	CHECK(strstr(reply_hdr(&last, "Set-Cookie"), "Secure") == NULL);
+	CHECK(strstr(last_text, "\"user\":\"alice\"") && strstr(last_text, "\"role\":\"admin\"") &&
+	      strstr(last_text, "\"totp\":false"));
+	CHECK(!strstr(last_text, sid));
+	CHECK(audit_contains("\"event\":\"session.login\",\"peer\":\"alice\",\"actor\":\"alice\","
+			     "\"via\":\"web\""));
+	CHECK(!audit_contains(sid));
+	j = tcp_call("GET", "/v1/me", NULL, sid, NULL, &s);
+	CHECK_INT(s, 200);
+	CHECK(j && !strcmp(str(j, "user"), "alice"));
+	json_decref(j);
+	/* A cookie change without the server's Origin is refused. */
+	CHECK_INT(login("alice", ALICE_PW, NULL, sid2), 200);
+	j = tcp_call("GET", "/v1/me/sessions", NULL, sid, NULL, &s);
+	CHECK_INT(s, 200);
+	json_t *list = json_object_get(j, "sessions");
+	CHECK_INT(json_array_size(list), 2);
+	size_t current = 0;
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		json_t *se = json_array_get(list, i);
+		current += json_is_true(json_object_get(se, "current"));
+		CHECK(str(se, "id_hint") && strlen(str(se, "id_hint")) == 16);
+		CHECK(str(se, "source") && !strcmp(str(se, "source"), "192.0.2.1"));
+	}
+	CHECK_INT(current, 1);
+	CHECK(!strstr(last_text, sid) && !strstr(last_text, sid2));
+	/* Revoke the other one by its handle. */
+	char handle[ACCOUNTS_SESSION_HANDLE_SIZE], path[64];
+	accounts_session_handle(sid2, handle);
+	snprintf(path, sizeof(path), "/v1/me/sessions/%s", handle);
+	json_decref(j);
+	j = tcp_call("DELETE", path, NULL, sid, NULL, &s);
+	CHECK_INT(s, 204);
+	j = tcp_call("GET", "/v1/me", NULL, sid2, NULL, &s);
+	CHECK_INT(s, 401);
+	json_decref(j);
+	j = tcp_call("DELETE", path, NULL, sid, NULL, &s);
+	CHECK_INT(s, 404);
+	json_decref(j);
+	/* A stale cookie is no credential: signing in still works. */
+	CHECK_INT(login("alice", ALICE_PW, NULL, sid2), 200);
+	j = tcp_call("POST", "/v1/logout", NULL, sid2, NULL, &s);
+	CHECK_INT(s, 204);
+	CHECK(strstr(reply_hdr(&last, "Set-Cookie"), "zwg_session=; ") &&
+	      strstr(reply_hdr(&last, "Set-Cookie"), "Max-Age=0"));
+	j = tcp_call("GET", "/v1/me", NULL, sid2, NULL, &s);
+	CHECK_INT(s, 401);
+	json_decref(j);
+	j = tcp_call("POST", "/v1/login", "{\"user\":\"alice\",\"password\":\"" ALICE_PW "\"}", sid2,
+		     NULL, &s);
+	CHECK_INT(s, 200);
+	json_decref(j);
+	/* A viewer reads, cannot change, has no tokens page. */
+	char vs[ACCOUNTS_SESSION_ID_SIZE];
+	CHECK_INT(login("vera", ALICE_PW, NULL, vs), 200);
+	j = tcp_call("GET", "/v1/peers", NULL, vs, NULL, &s);
+	CHECK_INT(s, 200);
+	json_decref(j);
+	j = tcp_call("POST", "/v1/peers", "{\"name\":\"nope\"}", vs, NULL, &s);
+	CHECK_INT(s, 403);
+	json_decref(j);
+	j = tcp_call("GET", "/v1/tokens", NULL, vs, NULL, &s);
+	CHECK_INT(s, 403);
+	json_decref(j);
+	/* The unix socket needs no sign-in. */
+	j = call("POST", "/v1/login", "{\"user\":\"alice\",\"password\":\"" ALICE_PW "\"}", &s);
+	CHECK_INT(s, 400);
+	json_decref(j);
+	j = call("GET", "/v1/me", NULL, &s);
+	CHECK_INT(s, 200);
+	CHECK(j && !strcmp(str(j, "kind"), "local") && !strcmp(str(j, "name"), "uid 0"));
+	json_decref(j);
+	j = call("POST", "/v1/me/password", "{\"old\":\"a\",\"new\":\"b\"}", &s);
+	CHECK_INT(s, 403);
+	json_decref(j);
+	explicit_bzero(sid, sizeof(sid));
+}
+
+static void test_tokens_over_api(void)
+{
+	char sid[ACCOUNTS_SESSION_ID_SIZE], secret[ACCOUNTS_TOKEN_SECRET_SIZE];
+	unsigned s;
+	json_t *j;
+
+	CHECK_INT(login("alice", ALICE_PW, NULL, sid), 200);
+	j = tcp_call("POST", "/v1/tokens", "{\"name\":\"ci\",\"role\":\"viewer\",\"expires\":\"30d\"}",
+		     sid, NULL, &s);
+	CHECK_INT(s, 201);
+	CHECK(j && str(j, "token") && !strncmp(str(j, "token"), "zwg_", 4));
+	snprintf(secret, sizeof(secret), "%s", j && str(j, "token") ? str(j, "token") : "");
+	CHECK(json_integer_value(json_object_get(j, "expires")) > time(NULL));
+	json_decref(j);
+	CHECK(audit_contains("\"event\":\"token.add\",\"peer\":\"ci\",\"actor\":\"alice\""));
+	CHECK(!audit_contains(secret));
+	j = tcp_call("POST", "/v1/tokens", "{\"name\":\"ci\",\"role\":\"viewer\"}", sid, NULL, &s);
+	CHECK_INT(s, 409);
+	json_decref(j);
+	j = tcp_call("POST", "/v1/tokens", "{\"name\":\"x\",\"role\":\"root\"}", sid, NULL, &s);
+	CHECK_INT(s, 400);
+	CHECK(error_field_is(j, "role"));
+	json_decref(j);
+	j = tcp_call("POST", "/v1/tokens", "{\"name\":\"x\",\"expires\":\"soon\"}", sid, NULL, &s);
+	CHECK_INT(s, 400);
+	CHECK(error_field_is(j, "expires"));
+	json_decref(j);
+	j = tcp_call("GET", "/v1/tokens", NULL, sid, NULL, &s);
+	CHECK_INT(s, 200);
+	CHECK(strstr(last_text, "\"name\":\"ci\"") && !strstr(last_text, secret));
+	json_decref(j);
+	/* The token: a viewer, no Origin needed, no cookie. */
+	j = tcp_call("GET", "/v1/peers", NULL, NULL, secret, &s);
+	CHECK_INT(s, 200);
+	json_decref(j);
+	j = tcp_call("POST", "/v1/peers", "{\"name\":\"nope\"}", NULL, secret, &s);
+	CHECK_INT(s, 403);
+	json_decref(j);
+	j = tcp_call("GET", "/v1/me", NULL, NULL, secret, &s);
+	CHECK_INT(s, 200);
+	CHECK(j && !strcmp(str(j, "kind"), "token") && !strcmp(str(j, "name"), "ci"));
+	json_decref(j);
+	j = tcp_call("GET", "/v1/me/sessions", NULL, NULL, secret, &s);
+	CHECK_INT(s, 403);
+	json_decref(j);
+	/* A wrong bearer is 401 even on an open route. */
+	j = tcp_call("GET", "/v1/peers", NULL, NULL, "zwg_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		     &s);
+	CHECK_INT(s, 401);
+	json_decref(j);
+	/* Revoked: 401 at once. */
+	j = tcp_call("DELETE", "/v1/tokens/ci", NULL, sid, NULL, &s);
+	CHECK_INT(s, 204);
+	CHECK(audit_contains("\"event\":\"token.revoke\",\"peer\":\"ci\""));
+	j = tcp_call("GET", "/v1/peers", NULL, NULL, secret, &s);
+	CHECK_INT(s, 401);
+	json_decref(j);
+	j = tcp_call("DELETE", "/v1/tokens/ci", NULL, sid, NULL, &s);
+	CHECK_INT(s, 404);
+	json_decref(j);
+	/* Users: add, role, list, remove; never the last admin. */
+	j = tcp_call("POST", "/v1/users", "{\"name\":\"carol\",\"role\":\"viewer\",\"password\":\"short\"}",
+		     sid, NULL, &s);
+	CHECK_INT(s, 400);
+	json_decref(j);
+	j = tcp_call("POST", "/v1/users", "{\"name\":\"carol\",\"role\":\"viewer\",\"password\":\""
+		     ALICE_PW "\"}", sid, NULL, &s);
+	CHECK_INT(s, 201);
+	json_decref(j);
+	CHECK(audit_contains("\"event\":\"user.add\",\"peer\":\"carol\""));
+	CHECK(!audit_contains(ALICE_PW));
+	j = tcp_call("POST", "/v1/users/carol/role", "{\"role\":\"admin\"}", sid, NULL, &s);
+	CHECK_INT(s, 200);
+	CHECK(j && !strcmp(str(j, "role"), "admin"));
+	json_decref(j);
+	j = tcp_call("GET", "/v1/users", NULL, sid, NULL, &s);
+	CHECK_INT(s, 200);
+	CHECK(strstr(last_text, "carol") && !strstr(last_text, "argon2"));
+	json_decref(j);
+	j = tcp_call("DELETE", "/v1/users/carol", NULL, sid, NULL, &s);
+	CHECK_INT(s, 204);
+	j = tcp_call("DELETE", "/v1/users/carol", NULL, sid, NULL, &s);
+	CHECK_INT(s, 404);
+	json_decref(j);
+	explicit_bzero(secret, sizeof(secret));
+}
+
+static void test_password_and_totp(void)
+{
+	char sid[ACCOUNTS_SESSION_ID_SIZE], other[ACCOUNTS_SESSION_ID_SIZE], code[7];
+	char recovery[3][ACCOUNTS_RECOVERY_CODE_SIZE];
+	unsigned s;
+	json_t *j;
+
+	client_ip = "192.0.2.2";
+	CHECK_INT(login("vera", ALICE_PW, NULL, sid), 200);
+	CHECK_INT(login("vera", ALICE_PW, NULL, other), 200);
+	/* A wrong current password is the field's error, not a 401. */
+	j = tcp_call("POST", "/v1/me/password", "{\"old\":\"not it at all\",\"new\":\"fresh password 1\"}",
+		     sid, NULL, &s);
+	CHECK_INT(s, 400);
+	CHECK(error_field_is(j, "old"));
+	json_decref(j);
+	j = tcp_call("POST", "/v1/me/password", "{\"old\":\"" ALICE_PW "\",\"new\":\"short\"}", sid,
+		     NULL, &s);
+	CHECK_INT(s, 400);
+	CHECK(error_field_is(j, "new"));
+	json_decref(j);
+	j = tcp_call("POST", "/v1/me/password", "{\"old\":\"" ALICE_PW "\",\"new\":\"fresh password 1\"}",
+		     sid, NULL, &s);
+	CHECK_INT(s, 204);
+	CHECK(audit_contains("\"event\":\"user.passwd\",\"peer\":\"vera\",\"actor\":\"vera\""));
+	CHECK(!audit_contains("fresh password 1"));
+	/* This session lives on, the other one ended. */
+	j = tcp_call("GET", "/v1/me", NULL, sid, NULL, &s);
+	CHECK_INT(s, 200);
+	json_decref(j);
+	j = tcp_call("GET", "/v1/me", NULL, other, NULL, &s);
+	CHECK_INT(s, 401);
+	json_decref(j);
+	CHECK_INT(login("vera", ALICE_PW, NULL, NULL), 401);
+	CHECK_INT(login("vera", "fresh password 1", NULL, other), 200);
+
+	/* 2FA: enrol (URI + SVG), a wrong code, the right one. */
+	j = tcp_call("POST", "/v1/me/totp", NULL, sid, NULL, &s);
+	CHECK_INT(s, 200);
+	CHECK(j && str(j, "uri") && !strncmp(str(j, "uri"), "otpauth://totp/", 15));
+	CHECK(j && str(j, "qr_svg") && !strncmp(str(j, "qr_svg"), "<svg ", 5));
+	totp_now(j && str(j, "uri") ? str(j, "uri") : "", code);
+	json_decref(j);
+	j = tcp_call("POST", "/v1/me/totp/confirm", "{\"code\":\"abc\"}", sid, NULL, &s);
+	CHECK_INT(s, 400);
+	CHECK(error_field_is(j, "code"));
+	json_decref(j);
+	char body[64];
+	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
+	j = tcp_call("POST", "/v1/me/totp/confirm", body, sid, NULL, &s);
+	CHECK_INT(s, 200);
+	json_t *codes = json_object_get(j, "recovery_codes");
+	CHECK_INT(json_array_size(codes), ACCOUNTS_RECOVERY_CODES);
+	for (size_t i = 0; i < 3; i++)
+		snprintf(recovery[i], sizeof(recovery[i]), "%s",
+			 json_string_value(json_array_get(codes, i)) ?
+			 json_string_value(json_array_get(codes, i)) : "");
+	json_decref(j);
+	CHECK(audit_contains("\"event\":\"user.totp\",\"peer\":\"vera\""));
+	CHECK(!audit_contains(recovery[0]));
+	j = tcp_call("GET", "/v1/me", NULL, sid, NULL, &s);
+	CHECK(j && json_is_true(json_object_get(j, "totp")));
+	json_decref(j);
+	/* Sign-in now asks for the code; a recovery code works, once.  (A
+	 * fresh source address for each part: failures add up per source.) */
+	client_ip = "192.0.2.5";
+	CHECK_INT(login("vera", "fresh password 1", NULL, NULL), 401);
+	CHECK(strstr(last_text, "\"totp_required\":true") && strstr(last_text, "\"field\":\"code\""));
+	CHECK_INT(login("vera", "fresh password 1", "000000", NULL), 401);
+	CHECK(!strstr(last_text, "totp_required"));
+	CHECK_INT(login("vera", "fresh password 1", recovery[0], NULL), 200);
+	CHECK_INT(login("vera", "fresh password 1", recovery[0], NULL), 401);
+	/* Off: a wrong code is the field's error; a recovery code does. */
+	client_ip = "192.0.2.6";
+	j = tcp_call("DELETE", "/v1/me/totp", "{\"code\":\"000000\"}", sid, NULL, &s);
+	CHECK_INT(s, 400);
+	CHECK(error_field_is(j, "code"));
+	json_decref(j);
+	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", recovery[1]);
+	j = tcp_call("DELETE", "/v1/me/totp", body, sid, NULL, &s);
+	CHECK_INT(s, 204);
+	j = tcp_call("GET", "/v1/me", NULL, sid, NULL, &s);
+	CHECK(j && json_is_false(json_object_get(j, "totp")));
+	json_decref(j);
+	j = tcp_call("DELETE", "/v1/me/totp", body, sid, NULL, &s);
+	CHECK_INT(s, 409);
+	json_decref(j);
+	CHECK_INT(login("vera", "fresh password 1", NULL, NULL), 200);
+	explicit_bzero(recovery, sizeof(recovery));
+}
+
+static void test_login_throttled(void)
+{
+	unsigned s = 0;
+
+	/* Five free failures per name and source, then 429 with Retry-After,
+	 * even with the right password. */
+	client_ip = "192.0.2.3";
+	for (int i = 0; i < ACCOUNTS_THROTTLE_FREE + 1 && s != 429; i++)
+		s = login("alice", "not the password", NULL, NULL);
+	s = login("alice", ALICE_PW, NULL, NULL);
+	CHECK_INT(s, 429);
+	CHECK(reply_hdr(&last, "Retry-After") && atoi(reply_hdr(&last, "Retry-After")) >= 1);
+	CHECK(strstr(last_text, "\"retry_after\":") != NULL);
+	CHECK(audit_contains("\"error\":\"throttled (POST /v1/login from 192.0.2.3, 429)\""));
+}
+
+/* The UI's files, and the headers of a real listener. */
+static void test_web_assets_and_headers(void)
+{
+	char dir[] = "/tmp/zwg-api-test.XXXXXX", path[100], err[256], buf[16384], req[1024];
+	char sid[ACCOUNTS_SESSION_ID_SIZE];
+	struct api_server *srv;
+	unsigned port, s;
+	json_t *j;
+
+	client_ip = "192.0.2.4";
+	j = tcp_call("GET", "/", NULL, NULL, NULL, &s);
+	CHECK_INT(s, 200);
+	CHECK(last.content_type && !strncmp(last.content_type, "text/html", 9));
+	CHECK(last.body && strstr(last.body, "<html"));
+	CHECK(reply_hdr(&last, "ETag") && reply_hdr(&last, "ETag")[0] == '"');
+	CHECK(reply_hdr(&last, "Content-Security-Policy") &&
+	      !strcmp(reply_hdr(&last, "Content-Security-Policy"), WEB_UI_CSP));
+	CHECK(reply_hdr(&last, "Cache-Control") &&
+	      !strcmp(reply_hdr(&last, "Cache-Control"), "no-cache"));
+	j = tcp_call("GET", "/assets/app.js", NULL, NULL, NULL, &s);
+	CHECK_INT(s, 200);
+	CHECK(last.content_type && strstr(last.content_type, "javascript"));
+	j = tcp_call("GET", "/l/AbCdEf123", NULL, NULL, NULL, &s);
+	CHECK_INT(s, 200);
+	CHECK(last.body && last.len == web_asset_find("link.html")->len);
+	static const char *const bad[] = { "/assets/nope.js", "/assets/..", "/assets/%2e%2e",
+					   "/assets/", "/assets/a/b", "/index.html" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = tcp_call("GET", bad[i], NULL, NULL, NULL, &s);
+		CHECK_INT(s, 404);
+		json_decref(j);
+	}
+	j = tcp_call("POST", "/", NULL, NULL, NULL, &s);
+	CHECK_INT(s, 405);
+	json_decref(j);
+
+	/* Over a real listener: 304 on the ETag, the UI's CSP replacing the
+	 * JSON one, the session cookie in Set-Cookie (for walt: alice is
+	 * throttled by now). */
+	CHECK_INT(accounts_user_add(acc, "walt", ROLE_VIEWER, ALICE_PW, time(NULL), NULL), 0);
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/admin.sock", dir);
+	srv = api_server_start(&api, path, err, sizeof(err));
+	CHECK(srv != NULL);
+	if (!srv)
+		return;
+	port = listen_loopback(srv);
+	CHECK(port != 0);
+	exchange(connect_tcp(port), "GET /assets/app.css HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+		 "close\r\n\r\n", buf, sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 200", 12));
+	CHECK(strstr(buf, "Content-Security-Policy: " WEB_UI_CSP "\r\n") != NULL);
+	CHECK(strstr(buf, "default-src 'none'") == NULL);
+	CHECK(strstr(buf, "Cache-Control: no-cache\r\n") && !strstr(buf, "no-store"));
+	CHECK(strstr(buf, "X-Content-Type-Options: nosniff\r\n") != NULL);
+	CHECK(strstr(buf, "Referrer-Policy: no-referrer\r\n") != NULL);
+	CHECK(strstr(buf, "Content-Type: text/css") != NULL);
+	snprintf(req, sizeof(req), "GET /assets/app.css HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: "
+		 "%s\r\nConnection: close\r\n\r\n", web_asset_find("app.css")->etag);
+	exchange(connect_tcp(port), req, buf, sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 304", 12));
+	snprintf(req, sizeof(req), "POST /v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: "
+		 "http://127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+		 "Connection: close\r\n\r\n%s", strlen("{\"user\":\"walt\",\"password\":\""
+		 ALICE_PW "\"}"), "{\"user\":\"walt\",\"password\":\"" ALICE_PW "\"}");
+	exchange(connect_tcp(port), req, buf, sizeof(buf));
+	if (strncmp(buf, "HTTP/1.1 200", 12))
+		fprintf(stderr, "  login over TCP: %.200s\n", buf);
+	CHECK(!strncmp(buf, "HTTP/1.1 200", 12));
+	if (!strncmp(buf, "HTTP/1.1 429", 12)) {
+		CHECK(strstr(buf, "Retry-After: ") != NULL);
+	} else {
+		const char *sc = strstr(buf, "Set-Cookie: zwg_session=");
+		CHECK(sc != NULL);
+		CHECK(strstr(buf, "; Path=/; HttpOnly; SameSite=Strict\r\n") != NULL);
+		CHECK(strstr(buf, "Cache-Control: no-store\r\n") != NULL);
+		if (sc) {
+			snprintf(sid, sizeof(sid), "%.43s", sc + 24);
+			snprintf(req, sizeof(req), "GET /v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: "
+				 "zwg_session=%s\r\nConnection: close\r\n\r\n", sid);
+			exchange(connect_tcp(port), req, buf, sizeof(buf));
+			CHECK(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "\"user\":\"walt\""));
+		}
+	}
+	/* Behind a TLS proxy: the cookie is Secure. */
+	struct api_prefix lo;
+	CHECK_INT(api_prefix_parse(&lo, "127.0.0.1", err, sizeof(err)), 0);
+	api_server_trust_proxies(srv, &lo, 1);
+	snprintf(req, sizeof(req), "POST /v1/login HTTP/1.1\r\nHost: vpn.example\r\nOrigin: "
+		 "https://vpn.example\r\nX-Forwarded-For: 198.51.100.4\r\nX-Forwarded-Proto: https\r\n"
+		 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		 strlen("{\"user\":\"walt\",\"password\":\"" ALICE_PW "\"}"),
+		 "{\"user\":\"walt\",\"password\":\"" ALICE_PW "\"}");
+	exchange(connect_tcp(port), req, buf, sizeof(buf));
+	CHECK(!strncmp(buf, "HTTP/1.1 200", 12));
+	CHECK(strstr(buf, "; HttpOnly; SameSite=Strict; Secure\r\n") != NULL);
+	api_server_stop(srv);
+	rmdir(dir);
+	explicit_bzero(sid, sizeof(sid));
+	explicit_bzero(buf, sizeof(buf));
+}
+
+/* qr_svg with every one-time config: an SVG document, one path. */
+static void test_qr_svg(void)
+{
+	unsigned s;
+	json_t *j = call("POST", "/v1/peers", "{\"name\":\"svg-peer\",\"keep_key\":true}", &s);
+	const char *svg;
+
+	CHECK_INT(s, 201);
+	svg = str(j, "qr_svg");
+	CHECK(svg && !strncmp(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 ", 53));
+	CHECK(svg && strstr(svg, "shape-rendering=\"crispEdges\""));
+	CHECK(svg && strstr(svg, "<path") && !strstr(strstr(svg, "<path") + 1, "<path"));
+	CHECK(svg && strstr(svg, "</svg>"));
+	CHECK(svg && !strstr(svg, str(j, "private_key")));
+	json_decref(j);
+	j = call("GET", "/v1/peers/svg-peer/config", NULL, &s);
+	CHECK_INT(s, 200);
+	CHECK(str(j, "qr_svg") && !strncmp(str(j, "qr_svg"), "<svg ", 5));
+	json_decref(j);
+	j = call("POST", "/v1/peers/svg-peer/rotate", "{}", &s);
+	CHECK_INT(s, 200);
+	CHECK(str(j, "qr_svg") && !strncmp(str(j, "qr_svg"), "<svg ", 5));
+	json_decref(j);
+	j = call("DELETE", "/v1/peers/svg-peer", NULL, &s);
+	CHECK_INT(s, 204);
+}
+
+static void accounts_teardown(void)
+{
+	api_reply_free(&last);
+	api.authenticate = NULL;
+	api.auth_ctx = NULL;
+	api.accounts = NULL;
+	accounts_close(acc);
+	acc = NULL;
+}
+
 int main(void)
 {
+	setenv("ZWG_TEST_ARGON2_KIB", "8", 0);	/* cheap hashes */
 	setup();
 	RUN(test_server_view);
 	RUN(test_add_peer);
@@ -899,6 +1768,15 @@ int main(void)
 	RUN(test_audit_never_holds_a_key);
 	RUN(test_http_server);
 	RUN(test_http_server_fd);
+	RUN(test_http_tcp);
+	RUN(test_http_trickle_bounded);
+	RUN(test_qr_svg);
+	RUN(test_login_and_session);
+	RUN(test_tokens_over_api);
+	RUN(test_password_and_totp);
+	RUN(test_login_throttled);
+	RUN(test_web_assets_and_headers);
+	accounts_teardown();
 	audit_set_output(NULL);
 	fclose(audit_f);
 	free(audit_buf);

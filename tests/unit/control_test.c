@@ -34,11 +34,16 @@ static struct {
 	char name[64];
 	enum control_event ev;
 	bool stored;		/* the store had the change when we heard of it */
+	bool by_test_actor;	/* the observer heard who made it */
 } events[64];
 static int n_events;
 static struct store *observed_store;
+/* Who the tests' changes are made by: the observer must hear it. */
+static const struct actor test_actor = { .kind = ACTOR_LOCAL, .role = ROLE_ADMIN,
+					 .name = "uid 0", .via = "cli" };
 
-static void observer(void *ctx, const char *name, enum control_event ev)
+static void observer(void *ctx, const char *name, enum control_event ev,
+		     const struct actor *actor)
 {
 	char key[80];
 	uint8_t *v;
@@ -55,6 +60,7 @@ static void observer(void *ctx, const char *name, enum control_event ev)
 	if (ret == 0)
 		store_value_free(v, len);
 	events[n_events].stored = ev == CONTROL_EVENT_PEER_REVOKE ? ret == -ENOENT : ret == 0;
+	events[n_events].by_test_actor = actor == &test_actor;
 	n_events++;
 }
 
@@ -104,7 +110,7 @@ static int add(struct control *ctl, const char *name, bool keep, struct peer_add
 {
 	struct peer_add_request req = { .name = name, .keep_key = keep, .persistent_keepalive = -1 };
 
-	return control_peer_add(ctl, &req, res, e);
+	return control_peer_add(ctl, &req, res, &test_actor, e);
 }
 
 static int add_simple(struct control *ctl, const char *name)
@@ -233,6 +239,7 @@ static void test_add(void)
 	CHECK_INT(n_events, 2);
 	CHECK(events[0].ev == CONTROL_EVENT_PEER_ADD && !strcmp(events[0].name, "phone"));
 	CHECK(events[0].stored && events[1].stored);
+	CHECK(events[0].by_test_actor && events[1].by_test_actor);
 	CHECK(strcmp(control_event_name(events[0].ev), "peer.add") == 0);
 	control_peer_add_result_free(&r1);
 	control_peer_add_result_free(&r2);
@@ -261,7 +268,7 @@ static void test_one_line_inputs(void)
 	for (size_t i = 0; i < sizeof(bad_dns) / sizeof(bad_dns[0]); i++) {
 		req.dns = bad_dns[i];
 		control_error_clear(&e);
-		CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+		CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), -EINVAL);
 		CHECK(!strcmp(e.field, "dns") && strstr(e.msg, "control character"));
 		CHECK(r.client_config == NULL);
 	}
@@ -269,10 +276,10 @@ static void test_one_line_inputs(void)
 	req.dns = NULL;
 	req.allowed_ips = "0.0.0.0/0\n[Peer]";
 	control_error_clear(&e);
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), -EINVAL);
 	CHECK(!strcmp(e.field, "allowed_ips") && strstr(e.msg, "\"0.0.0.0/0\\n[Peer]\""));
 	req.allowed_ips = "0.0.0.0/0\n::/0";
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), -EINVAL);
 	CHECK_INT(control_peer_get(ctl, "inj", &rec, NULL), -ENOENT);
 
 	/* The server's, as `zerowg init`/`up` flags or the environment give them. */
@@ -283,16 +290,12 @@ static void test_one_line_inputs(void)
 	control_error_clear(&e);
 	CHECK(server_options_set(&o, "endpoint", "vpn.example.com\r\nPostUp = x", &e) < 0);
 	CHECK(!strcmp(e.field, "endpoint"));
-	/* allowed-ips is parsed as a list there; the record it makes is
-	 * checked as a whole, and refused. */
-	CHECK(server_options_set(&o, "allowed-ips", "0.0.0.0/0\n::/0", &e) == 0);
-	teardown(ctl, st);
-	CHECK_INT(store_create("memory:", NULL, &st, NULL, 0), 0);
+	/* allowed-ips too, naming the option (not only the record later). */
 	control_error_clear(&e);
-	CHECK_INT(control_init_server(st, &o, &e), -EINVAL);
-	CHECK(!strcmp(e.field, "client_allowed_ips") && strstr(e.msg, "control character"));
+	CHECK(server_options_set(&o, "allowed-ips", "0.0.0.0/0\n::/0", &e) < 0);
+	CHECK(!strcmp(e.field, "allowed-ips") && strstr(e.msg, "control character"));
 	server_options_free(&o);
-	store_close(st);
+	teardown(ctl, st);
 }
 
 static void test_add_errors(void)
@@ -319,39 +322,39 @@ static void test_add_errors(void)
 
 	req.routes = routes_bad;
 	req.n_routes = 2;
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), -EINVAL);
 	CHECK(strstr(e.msg, "peer \"site\": routes[1] \"10.0.0.0/33\" is not a prefix"));
 	CHECK(strcmp(e.field, "routes[1]") == 0);
 	req.routes = routes_host;
 	req.n_routes = 1;
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), -EINVAL);
 	CHECK(strstr(e.msg, "has host bits set (did you mean \"192.168.1.0/24\"?)"));
 	req.routes = routes_tun;
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), -EINVAL);
 	CHECK(strstr(e.msg, "overlaps the tunnel subnet 10.13.13.0/24"));
 	req.routes = routes_ok;
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), 0);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), 0);
 	control_peer_add_result_free(&r);
 	req.name = "site2";
 	req.routes = routes_overlap;
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), -EINVAL);
 	CHECK(strstr(e.msg, "overlaps the route 192.168.1.0/24 of peer \"site\""));
 	req.routes = NULL;
 	req.n_routes = 0;
 	req.dns = "1.1.1.1, x!";
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), -EINVAL);
 	CHECK(strcmp(e.field, "dns") == 0);
 	req.dns = NULL;
 	req.allowed_ips = "10.0.0.0/8, 1.2.3.4/33";
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), -EINVAL);
 	CHECK(strstr(e.msg, "peer \"site2\": allowed_ips \"1.2.3.4/33\" is not a prefix"));
 	req.allowed_ips = NULL;
 	req.expires = 1000;
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), -EINVAL);
 	CHECK(strcmp(e.field, "expires") == 0);
 	req.expires = 0;
 	req.persistent_keepalive = 70000;
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), -EINVAL);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), -EINVAL);
 	CHECK(strcmp(e.field, "persistent_keepalive") == 0);
 	/* none of the failures stored anything */
 	CHECK_INT(control_peer_count(ctl), 2);
@@ -428,7 +431,7 @@ static void test_disable_enable(void)
 	CHECK_INT(add(ctl, "a", false, &a, &e), 0);
 	CHECK_INT(add(ctl, "b", false, &b, &e), 0);
 	n_events = 0;
-	CHECK_INT(control_peer_set_enabled(ctl, "a", false, NULL, &e), 0);
+	CHECK_INT(control_peer_set_enabled(ctl, "a", false, NULL, &test_actor, &e), 0);
 	j = raw(st, "peers/a");
 	CHECK(j && strstr(j, "\"enabled\":false") && strstr(j, "\"disabled_reason\":\"manual\""));
 	free(j);
@@ -439,15 +442,15 @@ static void test_disable_enable(void)
 	CHECK(find_uapi(&cfg, b.peer.public_key) != NULL);
 	uapi_config_free(&cfg);
 	/* again: nothing to do, no event */
-	CHECK_INT(control_peer_set_enabled(ctl, "a", false, NULL, &e), 0);
-	CHECK_INT(control_peer_set_enabled(ctl, "a", true, NULL, &e), 0);
+	CHECK_INT(control_peer_set_enabled(ctl, "a", false, NULL, &test_actor, &e), 0);
+	CHECK_INT(control_peer_set_enabled(ctl, "a", true, NULL, &test_actor, &e), 0);
 	CHECK_INT(control_peer_get(ctl, "a", &p, &e), 0);
 	CHECK(p.enabled && p.disabled_reason[0] == '\0');
 	model_peer_free(&p);
 	CHECK_INT(n_events, 2);
 	CHECK(events[0].ev == CONTROL_EVENT_PEER_DISABLE && events[1].ev == CONTROL_EVENT_PEER_ENABLE);
-	CHECK_INT(control_peer_set_enabled(ctl, "a", false, "lost", &e), -EINVAL);
-	CHECK_INT(control_peer_set_enabled(ctl, "ghost", false, NULL, &e), -ENOENT);
+	CHECK_INT(control_peer_set_enabled(ctl, "a", false, "lost", &test_actor, &e), -EINVAL);
+	CHECK_INT(control_peer_set_enabled(ctl, "ghost", false, NULL, &test_actor, &e), -ENOENT);
 	control_peer_add_result_free(&a);
 	control_peer_add_result_free(&b);
 	teardown(ctl, st);
@@ -473,7 +476,7 @@ static void test_rotate(void)
 		memcpy(old_psk, up->preshared_key, 32);
 	uapi_config_free(&cfg);
 
-	CHECK_INT(control_peer_rotate(ctl, "a", true, &r, &e), 0);
+	CHECK_INT(control_peer_rotate(ctl, "a", true, &r, &test_actor, &e), 0);
 	CHECK(memcmp(r.peer.public_key, a.peer.public_key, 32) != 0);
 	CHECK(r.peer.ipv4.s_addr == a.peer.ipv4.s_addr);	/* same address */
 	CHECK(strstr(r.client_config, r.private_key_base64) != NULL);
@@ -491,12 +494,12 @@ static void test_rotate(void)
 	CHECK(events[n_events - 1].ev == CONTROL_EVENT_PEER_ROTATE);
 	control_peer_add_result_free(&r);
 	/* rotating without keep_key drops the kept key */
-	CHECK_INT(control_peer_rotate(ctl, "a", false, &r, &e), 0);
+	CHECK_INT(control_peer_rotate(ctl, "a", false, &r, &test_actor, &e), 0);
 	j = raw(st, "peers/a");
 	CHECK(j && !strstr(j, "private_key"));
 	free(j);
 	control_peer_add_result_free(&r);
-	CHECK_INT(control_peer_rotate(ctl, "b", false, &r, &e), -ENOENT);
+	CHECK_INT(control_peer_rotate(ctl, "b", false, &r, &test_actor, &e), -ENOENT);
 	control_peer_add_result_free(&a);
 	teardown(ctl, st);
 }
@@ -512,11 +515,11 @@ static void test_revoke_reuses_address(void)
 	CHECK_INT(add_simple(ctl, "a"), 0);
 	CHECK_INT(add_simple(ctl, "b"), 0);
 	CHECK_INT(add_simple(ctl, "c"), 0);
-	CHECK_INT(control_peer_revoke(ctl, "b", &e), 0);
+	CHECK_INT(control_peer_revoke(ctl, "b", &test_actor, &e), 0);
 	CHECK((j = raw(st, "peers/b")) == NULL);
 	free(j);
 	CHECK(events[n_events - 1].ev == CONTROL_EVENT_PEER_REVOKE && events[n_events - 1].stored);
-	CHECK_INT(control_peer_revoke(ctl, "b", &e), -ENOENT);
+	CHECK_INT(control_peer_revoke(ctl, "b", &test_actor, &e), -ENOENT);
 	CHECK_INT(add(ctl, "d", false, &r, &e), 0);
 	CHECK(strcmp(ip4(&r.peer.ipv4), "10.13.13.3") == 0);	/* b's address */
 	control_peer_add_result_free(&r);
@@ -556,7 +559,7 @@ static void test_expiry(void)
 	struct peer_add_request req = { .name = "temp", .expires = now + 100,
 					.persistent_keepalive = -1 };
 
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), 0);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), 0);
 	control_peer_add_result_free(&r);
 	CHECK_INT(add_simple(ctl, "forever"), 0);
 	CHECK_INT(control_next_expiry(ctl), now + 100);
@@ -565,24 +568,24 @@ static void test_expiry(void)
 	CHECK_INT(control_desired_config_at(ctl, now + 101, &cfg), 0);
 	CHECK_INT(cfg.n_peers, 1);
 	uapi_config_free(&cfg);
-	CHECK_INT(control_expire_due(ctl, now + 50, NULL, NULL), 0);
+	CHECK_INT(control_expire_due(ctl, now + 50, &test_actor, NULL, NULL), 0);
 	n_events = 0;
-	CHECK_INT(control_expire_due(ctl, now + 100, NULL, NULL), 1);
+	CHECK_INT(control_expire_due(ctl, now + 100, &test_actor, NULL, NULL), 1);
 	CHECK_INT(control_peer_get(ctl, "temp", &p, &e), 0);
 	CHECK(!p.enabled && strcmp(p.disabled_reason, "expired") == 0);
 	model_peer_free(&p);
 	CHECK_INT(n_events, 1);
 	CHECK(events[0].ev == CONTROL_EVENT_PEER_EXPIRE && events[0].stored);
-	CHECK_INT(control_expire_due(ctl, now + 1000, NULL, NULL), 0);	/* only once */
+	CHECK_INT(control_expire_due(ctl, now + 1000, &test_actor, NULL, NULL), 0);	/* only once */
 	CHECK_INT(control_next_expiry(ctl), 0);
 	/* enabling clears the passed expiry, so it stays enabled */
-	CHECK_INT(control_peer_set_enabled(ctl, "temp", true, NULL, &e), 0);
+	CHECK_INT(control_peer_set_enabled(ctl, "temp", true, NULL, &test_actor, &e), 0);
 	CHECK_INT(control_peer_get(ctl, "temp", &p, &e), 0);
 	CHECK(p.enabled && p.expires == 0);
 	model_peer_free(&p);
-	CHECK_INT(control_peer_set_expires(ctl, "temp", now + 5000, &e), 0);
+	CHECK_INT(control_peer_set_expires(ctl, "temp", now + 5000, &test_actor, &e), 0);
 	CHECK_INT(control_next_expiry(ctl), now + 5000);
-	CHECK_INT(control_peer_set_expires(ctl, "temp", now - 5, &e), -EINVAL);
+	CHECK_INT(control_peer_set_expires(ctl, "temp", now - 5, &test_actor, &e), -EINVAL);
 	teardown(ctl, st);
 }
 
@@ -603,13 +606,13 @@ static void test_expiry_callback(void)
 	int64_t now = (int64_t)time(NULL);
 	struct peer_add_request req = { .name = "t1", .expires = now + 10, .persistent_keepalive = -1 };
 
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), 0);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), 0);
 	control_peer_add_result_free(&r);
 	req.name = "t2";
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), 0);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), 0);
 	control_peer_add_result_free(&r);
 	expired_calls = 0;
-	CHECK_INT(control_expire_due(ctl, now + 10, count_expired, NULL), 2);
+	CHECK_INT(control_expire_due(ctl, now + 10, &test_actor, count_expired, NULL), 2);
 	CHECK_INT(expired_calls, 2);
 	teardown(ctl, st);
 }
@@ -627,7 +630,7 @@ static void test_desired_config(void)
 					.persistent_keepalive = 25 };
 	char *j;
 
-	CHECK_INT(control_peer_add(ctl, &req, &r, &e), 0);
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), 0);
 	uapi_config_init(&cfg);
 	CHECK_INT(control_desired_config(ctl, &cfg), 0);
 	CHECK(cfg.has_private_key && cfg.has_listen_port && cfg.listen_port == 51820);
@@ -710,18 +713,18 @@ static void test_changes(void)
 	CHECK_INT(take(ctl, v, 8), -1);		/* just loaded: everything */
 	CHECK_INT(take(ctl, v, 8), 0);		/* taken: nothing */
 	CHECK_INT(add(ctl, "a", false, &a, &e), 0);
-	CHECK_INT(control_peer_add(ctl, &req, &b, &e), 0);
+	CHECK_INT(control_peer_add(ctl, &req, &b, &test_actor, &e), 0);
 	n = take(ctl, v, 8);
 	CHECK_INT(n, 2);
 	CHECK(noted(v, n, a.peer.public_key) && noted(v, n, b.peer.public_key));
-	CHECK_INT(control_peer_set_enabled(ctl, "a", false, NULL, &e), 0);
+	CHECK_INT(control_peer_set_enabled(ctl, "a", false, NULL, &test_actor, &e), 0);
 	n = take(ctl, v, 8);
 	CHECK(n == 1 && noted(v, n, a.peer.public_key));
 	/* a failed change notes nothing */
-	CHECK_INT(control_peer_set_enabled(ctl, "nobody", false, NULL, &e), -ENOENT);
+	CHECK_INT(control_peer_set_enabled(ctl, "nobody", false, NULL, &test_actor, &e), -ENOENT);
 	CHECK_INT(take(ctl, v, 8), 0);
 	/* rotate: the old key (to remove) and the new one (to add) */
-	CHECK_INT(control_peer_rotate(ctl, "office", false, &r, &e), 0);
+	CHECK_INT(control_peer_rotate(ctl, "office", false, &r, &test_actor, &e), 0);
 	n = take(ctl, v, 8);
 	CHECK(n == 2 && noted(v, n, b.peer.public_key) && noted(v, n, r.peer.public_key));
 
@@ -740,7 +743,7 @@ static void test_changes(void)
 	if (cfg.n_peers == 1)
 		CHECK_INT(cfg.peers[0].n_allowed_ips, 4);
 	uapi_config_free(&cfg);
-	CHECK_INT(control_peer_set_enabled(ctl, "a", true, NULL, &e), 0);
+	CHECK_INT(control_peer_set_enabled(ctl, "a", true, NULL, &test_actor, &e), 0);
 	uapi_config_init(&cfg);
 	CHECK_INT(control_desired_peers_at(ctl, (const uint8_t (*)[32])keys, 1, time(NULL), &cfg),
 		  0);
@@ -760,10 +763,10 @@ static void test_changes(void)
 
 	/* revoke notes the key; a reload notes everything */
 	take(ctl, v, 8);
-	CHECK_INT(control_peer_revoke(ctl, "a", &e), 0);
+	CHECK_INT(control_peer_revoke(ctl, "a", &test_actor, &e), 0);
 	n = take(ctl, v, 8);
 	CHECK(n == 1 && noted(v, n, a.peer.public_key));
-	CHECK_INT(control_reload(ctl, &e), 0);
+	CHECK_INT(control_reload(ctl, &test_actor, &e), 0);
 	CHECK_INT(take(ctl, v, 8), -1);
 	/* more changes than the list holds: everything */
 	for (int i = 0; i < 1100; i++) {
@@ -790,7 +793,7 @@ static void test_reopen_same_identity(void)
 
 	CHECK_INT(add_simple(ctl, "a"), 0);
 	CHECK_INT(add_simple(ctl, "b"), 0);
-	CHECK_INT(control_peer_set_enabled(ctl, "b", false, NULL, &e), 0);
+	CHECK_INT(control_peer_set_enabled(ctl, "b", false, NULL, &test_actor, &e), 0);
 	CHECK_INT(control_open(st, &again, &e), 0);
 	uapi_config_init(&a);
 	uapi_config_init(&b);
@@ -831,9 +834,9 @@ static void test_two_writers(void)
 	/* the same name from the stale side: refused */
 	CHECK_INT(add(a, "from-b", false, &r, &e), -EEXIST);
 	/* a rotates, b (stale) disables: b's write must keep a's new key */
-	CHECK_INT(control_reload(a, &e), 0);
-	CHECK_INT(control_peer_rotate(a, "from-b", false, &r, &e), 0);
-	CHECK_INT(control_peer_set_enabled(b, "from-b", false, NULL, &e), 0);
+	CHECK_INT(control_reload(a, &test_actor, &e), 0);
+	CHECK_INT(control_peer_rotate(a, "from-b", false, &r, &test_actor, &e), 0);
+	CHECK_INT(control_peer_set_enabled(b, "from-b", false, NULL, &test_actor, &e), 0);
 	j = raw(st, "peers/from-b");
 	CHECK(j != NULL);
 	if (j) {
@@ -844,8 +847,8 @@ static void test_two_writers(void)
 	}
 	control_peer_add_result_free(&r);
 	/* a revokes what b still has in memory: b's revoke says so */
-	CHECK_INT(control_peer_revoke(a, "from-a", &e), 0);
-	CHECK_INT(control_peer_revoke(b, "from-a", &e), -ENOENT);
+	CHECK_INT(control_peer_revoke(a, "from-a", &test_actor, &e), 0);
+	CHECK_INT(control_peer_revoke(b, "from-a", &test_actor, &e), -ENOENT);
 	control_close(b);
 	teardown(a, st);
 }
@@ -1037,7 +1040,7 @@ static void test_new_store_defaults(void)
 	/* moving the subnet while no peer exists takes "auto" along */
 	server_options_init(&o);
 	CHECK_INT(server_options_set(&o, "subnet", "10.50.0.0/24", &e), 0);
-	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	CHECK_INT(control_apply_options(ctl, &o, &test_actor, &e), 0);
 	server_options_free(&o);
 	CHECK_INT(control_get_server(ctl, &s, NULL), 0);
 	CHECK(s.dns && strcmp(s.dns, "10.50.0.1") == 0);
@@ -1052,14 +1055,14 @@ static void test_new_store_defaults(void)
 	/* an existing record keeps what it has: up without options */
 	server_options_init(&o);
 	n_events = 0;
-	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	CHECK_INT(control_apply_options(ctl, &o, &test_actor, &e), 0);
 	CHECK_INT(n_events, 0);
 	CHECK_INT(control_get_server(ctl, &s, NULL), 0);
 	CHECK(!s.nat && s.dns == NULL);
 	model_server_free(&s);
 	/* `up --nat` once turns it on, and the store keeps it */
 	CHECK_INT(server_options_set(&o, "nat", "true", &e), 0);
-	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	CHECK_INT(control_apply_options(ctl, &o, &test_actor, &e), 0);
 	server_options_free(&o);
 	control_close(ctl);
 	CHECK_INT(control_open(st, &ctl, &e), 0);
@@ -1077,7 +1080,7 @@ static void test_new_store_defaults(void)
 
 		s = init_with(&st, &ctl, NULL);
 		model_server_free(&s);
-		CHECK_INT(control_import_wgconf(ctl, conf, strlen(conf), &w, &nw, &e), 0);
+		CHECK_INT(control_import_wgconf(ctl, conf, strlen(conf), &w, &nw, &test_actor, &e), 0);
 		for (i = 0; i < nw; i++)
 			free(w[i]);
 		free(w);
@@ -1093,7 +1096,7 @@ static void test_new_store_defaults(void)
 	model_server_free(&s);
 	server_options_init(&o);
 	CHECK_INT(server_options_set(&o, "subnet", "10.51.0.0/24", &e), 0);
-	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	CHECK_INT(control_apply_options(ctl, &o, &test_actor, &e), 0);
 	server_options_free(&o);
 	CHECK_INT(control_get_server(ctl, &s, NULL), 0);
 	CHECK(s.dns && strcmp(s.dns, "1.1.1.1, example.com") == 0);
@@ -1116,7 +1119,7 @@ static void test_apply_options(void)
 
 	server_options_init(&o);
 	CHECK_INT(envconf_load(&o, env, &e), 0);
-	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	CHECK_INT(control_apply_options(ctl, &o, &test_actor, &e), 0);
 	CHECK_INT(control_peer_count(ctl), 2);
 	CHECK_INT(control_get_server(ctl, &s, NULL), 0);
 	CHECK(s.endpoint && strcmp(s.endpoint, "wg.example.org:443") == 0);
@@ -1135,7 +1138,7 @@ static void test_apply_options(void)
 	model_peer_free(&p);
 	/* applying again changes nothing and adds no event */
 	n_events = 0;
-	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	CHECK_INT(control_apply_options(ctl, &o, &test_actor, &e), 0);
 	CHECK_INT(n_events, 0);
 	CHECK_INT(control_peer_count(ctl), 2);
 	server_options_free(&o);
@@ -1143,7 +1146,7 @@ static void test_apply_options(void)
 	/* moving the subnet under existing peers is refused */
 	server_options_init(&o);
 	CHECK_INT(server_options_set(&o, "subnet", "10.99.0.0/24", &e), 0);
-	CHECK_INT(control_apply_options(ctl, &o, &e), -EBUSY);
+	CHECK_INT(control_apply_options(ctl, &o, &test_actor, &e), -EBUSY);
 	CHECK(strstr(e.msg, "the subnet is 10.13.13.0/24 and 2 peers have addresses in it") != NULL);
 	CHECK(strcmp(e.field, "subnet") == 0);
 	server_options_free(&o);
@@ -1152,7 +1155,7 @@ static void test_apply_options(void)
 	server_options_init(&o);
 	CHECK_INT(server_options_set(&o, "port", "51999", &e), 0);
 	n_events = 0;
-	CHECK_INT(control_apply_options(ctl, &o, &e), 0);
+	CHECK_INT(control_apply_options(ctl, &o, &test_actor, &e), 0);
 	CHECK_INT(n_events, 1);
 	CHECK(events[0].ev == CONTROL_EVENT_SERVER_UPDATE);
 	server_options_free(&o);
@@ -1189,7 +1192,7 @@ static void test_import(void)
 	size_t nw, i;
 	char *out;
 
-	CHECK_INT(control_import_wgconf(ctl, linuxserver_conf, strlen(linuxserver_conf), &w, &nw,
+	CHECK_INT(control_import_wgconf(ctl, linuxserver_conf, strlen(linuxserver_conf), &w, &nw, &test_actor,
 					&e), 0);
 	CHECK_INT(control_get_server(ctl, &s, pub), 0);
 	memset(k1, 1, 32);
@@ -1215,7 +1218,7 @@ static void test_import(void)
 	CHECK(n_events > 0 && events[n_events - 1].ev == CONTROL_EVENT_IMPORT);
 	/* again: the same peers are skipped, nothing fails */
 	CHECK_INT(control_import_wgconf(ctl, linuxserver_conf, strlen(linuxserver_conf), NULL,
-					NULL, &e), 0);
+					NULL, &test_actor, &e), 0);
 	CHECK_INT(control_peer_count(ctl), 2);
 	/* the next add continues after the imported addresses */
 	CHECK_INT(add_simple(ctl, "new"), 0);
@@ -1247,18 +1250,18 @@ static void test_import_errors(void)
 				"[Peer]\nPublicKey = " K3 "\nAllowedIPs = 10.1.0.300/32\n";
 
 	CHECK_INT(control_import_wgconf(ctl, linuxserver_conf, strlen(linuxserver_conf), NULL,
-					NULL, &e), 0);
-	CHECK_INT(control_import_wgconf(ctl, clash, strlen(clash), NULL, NULL, &e), -EEXIST);
+					NULL, &test_actor, &e), 0);
+	CHECK_INT(control_import_wgconf(ctl, clash, strlen(clash), NULL, NULL, &test_actor, &e), -EEXIST);
 	CHECK(strstr(e.msg, "line 5: peer \"phone\" already exists with another key") != NULL);
-	CHECK_INT(control_import_wgconf(ctl, same_key, strlen(same_key), NULL, NULL, &e), -EEXIST);
+	CHECK_INT(control_import_wgconf(ctl, same_key, strlen(same_key), NULL, NULL, &test_actor, &e), -EEXIST);
 	CHECK(strstr(e.msg, "this peer's PublicKey is already the key of peer \"phone\"") != NULL);
-	CHECK_INT(control_import_wgconf(ctl, dup_names, strlen(dup_names), NULL, NULL, &e), -EINVAL);
+	CHECK_INT(control_import_wgconf(ctl, dup_names, strlen(dup_names), NULL, NULL, &test_actor, &e), -EINVAL);
 	CHECK(strstr(e.msg, "the peer name \"a\" is also the name of the peer of line 5") != NULL);
-	CHECK_INT(control_import_wgconf(ctl, no_key, strlen(no_key), NULL, NULL, &e), -EINVAL);
+	CHECK_INT(control_import_wgconf(ctl, no_key, strlen(no_key), NULL, NULL, &test_actor, &e), -EINVAL);
 	CHECK(strstr(e.msg, "no PrivateKey in [Interface]") != NULL);
-	CHECK_INT(control_import_wgconf(ctl, no_v4, strlen(no_v4), NULL, NULL, &e), -EINVAL);
+	CHECK_INT(control_import_wgconf(ctl, no_v4, strlen(no_v4), NULL, NULL, &test_actor, &e), -EINVAL);
 	CHECK(strstr(e.msg, "no IPv4 Address") != NULL);
-	CHECK_INT(control_import_wgconf(ctl, bad_line, strlen(bad_line), NULL, NULL, &e), -EINVAL);
+	CHECK_INT(control_import_wgconf(ctl, bad_line, strlen(bad_line), NULL, NULL, &test_actor, &e), -EINVAL);
 	CHECK(strstr(e.msg, "line 6: AllowedIPs \"10.1.0.300/32\" is not a prefix") != NULL);
 	/* nothing of the failed imports was stored */
 	CHECK_INT(control_peer_count(ctl), 2);
@@ -1276,12 +1279,12 @@ static void test_import_address_clash(void)
 			      "# Name = site\n[Peer]\nPublicKey = " K5 "\nAllowedIPs = 172.20.0.0/16\n";
 	struct peer_record p;
 
-	CHECK_INT(control_import_wgconf(ctl, text, strlen(text), NULL, NULL, &e), -EEXIST);
+	CHECK_INT(control_import_wgconf(ctl, text, strlen(text), NULL, NULL, &test_actor, &e), -EEXIST);
 	CHECK(strstr(e.msg, "line 4: peer \"peer1\" has the address 10.13.13.1") != NULL);
 	CHECK(strstr(e.msg, "of the server") != NULL);
 	CHECK_INT(control_peer_count(ctl), 0);
 	/* a gateway with only a subnet gets a free address */
-	CHECK_INT(control_import_wgconf(ctl, noaddr, strlen(noaddr), NULL, NULL, &e), 0);
+	CHECK_INT(control_import_wgconf(ctl, noaddr, strlen(noaddr), NULL, NULL, &test_actor, &e), 0);
 	CHECK_INT(control_peer_get(ctl, "site", &p, &e), 0);
 	CHECK(strcmp(ip4(&p.ipv4), "10.13.13.2") == 0 && p.n_routes == 1 && p.has_ipv6);
 	model_peer_free(&p);
