@@ -32,6 +32,10 @@ int up_main(int argc, char *argv[]);
 /* `up` of the slim zerowg (built with ZWG_CLI_EXEC_UP): exec zerowg-server. */
 int up_exec_main(int argc, char *argv[]);
 int peer_main(int argc, char *argv[]);
+/* peer_main on the server whose admin API is at admin_socket (NULL: the
+ * default), for `zerowg app peer NAME ...`; argv starts at "peer". */
+int peer_main_at(const char *admin_socket, int argc, char *argv[]);
+int app_main(int argc, char *argv[]);
 int showpeer_main(int argc, char *argv[]);
 int status_main(int argc, char *argv[]);
 int import_main(int argc, char *argv[]);
@@ -39,6 +43,8 @@ int export_main(int argc, char *argv[]);
 int genkey_main(int argc, char *argv[]);
 int genpsk_main(int argc, char *argv[]);
 int pubkey_main(int argc, char *argv[]);
+int user_main(int argc, char *argv[]);
+int token_main(int argc, char *argv[]);
 
 /* ---- args.c ---- */
 
@@ -155,5 +161,20 @@ const char *cli_server_option(int opt, const char **value);
  */
 int cli_store_open(const struct cli_store_opts *o, struct store **st, struct control **ctl);
 void cli_store_close(struct store *st, struct control *ctl);
+
+/* ---- user.c: the accounts, for the user and token verbs ---- */
+
+struct accounts;
+struct cli_accounts {
+	struct store *st;
+	struct control *ctl;
+	struct accounts *acc;
+};
+/* cli_store_open, then accounts_open on it.  0, or 1 after a message. */
+int cli_accounts_open(const struct cli_store_opts *o, struct cli_accounts *ca);
+void cli_accounts_close(struct cli_accounts *ca);
+/* Asks a server running on admin_socket (NULL: the default) to re-read
+ * the store (POST /v1/reload); nothing if none runs. */
+void cli_accounts_reload_server(const char *admin_socket);
 
 #endif
