@@ -5,8 +5,19 @@
  * The texts hold private and preshared keys, so they are built in a
  * buffer that never leaves a copy behind: growing it copies into a new
  * block and wipes the old one (realloc could leave the old bytes in freed
- * memory).  The QR code comes from libqrencode; its module matrix, which
- * encodes the same keys, is wiped before it is freed.
+ * memory).
+ *
+ * The QR code comes from libqrencode, which has no allocator hook and
+ * keeps what it makes in its own malloc'd buffers: the QRinput copy of the
+ * text (the config's own bytes, private key included), the bit stream, the
+ * data and ECC codewords, the frame and the eight masked candidate frames,
+ * all freed with plain free().  The programs that render - zerowg and
+ * zerowg-server - link src/common/wipefree.c, whose free() wipes every
+ * block (junk on free, as OpenBSD's malloc), so none of those copies
+ * outlives the call (tests/unit/wipefree_test.c scans the heap for the
+ * key).  The result, the module matrix (QRcode->data), encodes the same
+ * keys and is wiped here before QRcode_free, whatever the program links.
+ * See docs/server.md, "Keys in memory".
  */
 #include "render.h"
 
@@ -199,9 +210,20 @@ static QRcode *encode_qr(const char *text)
 	return qr;
 }
 
+#ifdef ZWG_TESTING
+/* Test builds: sees the module matrix after the wipe, before QRcode_free. */
+void (*render_test_qr_wiped)(const unsigned char *data, size_t len);
+#endif
+
 static void qr_free(QRcode *qr)
 {
-	explicit_bzero(qr->data, (size_t)qr->width * (size_t)qr->width);
+	size_t len = (size_t)qr->width * (size_t)qr->width;
+
+	explicit_bzero(qr->data, len);
+#ifdef ZWG_TESTING
+	if (render_test_qr_wiped)
+		render_test_qr_wiped(qr->data, len);
+#endif
 	QRcode_free(qr);
 }
 
@@ -255,4 +277,43 @@ char *render_qr(const char *text)
 	*o = '\0';
 	qr_free(qr);
 	return out;
+}
+
+/*
+ * The SVG: one <path> of the dark modules, a run of dark modules in a row
+ * as one "M x y h n v1 h -n z" rectangle, so a 57-module symbol stays a
+ * few kilobytes.  The quiet zone is inside the viewBox, on a white
+ * <rect>, so the code scans on a dark page too.
+ */
+char *render_qr_svg(const char *text)
+{
+	QRcode *qr = encode_qr(text);
+	struct textbuf t = { 0 };
+	int w, size;
+
+	if (!qr)
+		return NULL;
+	w = qr->width;
+	size = w + 2 * RENDER_QR_MARGIN;
+	textbuf_printf(&t, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+		       "shape-rendering=\"crispEdges\"><rect width=\"%d\" height=\"%d\" "
+		       "fill=\"#fff\"/><path fill=\"#000\" d=\"", size, size, size, size);
+	for (int y = 0; y < w; y++) {
+		for (int x = 0; x < w;) {
+			int run = 0;
+
+			while (x + run < w && (qr->data[y * w + x + run] & 1))
+				run++;
+			if (run) {
+				textbuf_printf(&t, "M%d %dh%dv1h-%dz", x + RENDER_QR_MARGIN,
+					       y + RENDER_QR_MARGIN, run, run);
+				x += run;
+			} else {
+				x++;
+			}
+		}
+	}
+	textbuf_printf(&t, "\"/></svg>\n");
+	qr_free(qr);
+	return textbuf_finish(&t, NULL);
 }

@@ -57,6 +57,14 @@ char *render_qr(const char *text);
  * or -1 with errno. */
 int render_qr_width(const char *text);
 
+/*
+ * The same QR code as an SVG document for a web page (an <img> of a
+ * data: URL, never inline HTML): a white square of (w + 2*margin) units
+ * and one <path> of the dark modules, shape-rendering crispEdges.  It
+ * encodes text (a private key, in a client config): render_free() it.
+ */
+char *render_qr_svg(const char *text);
+
 void render_free(char *s);
 
 #endif
