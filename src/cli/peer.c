@@ -4,10 +4,13 @@
  *
  *   zerowg peer add NAME [--expires WHEN] [--dns LIST] [--allowed-ips LIST]
  *                        [--route SUBNET]... [--keepalive N] [--keep-key] [--no-qr]
+ *                        [--link TTL]
  *   zerowg peer list [--json]
  *   zerowg peer show NAME [--json]
  *   zerowg peer enable NAME | disable NAME | revoke NAME
- *   zerowg peer rotate NAME [--keep-key] [--no-qr]
+ *   zerowg peer rotate NAME [--keep-key] [--no-qr] [--link TTL]
+ *   zerowg peer link NAME [--ttl 1h]
+ *   zerowg peer firewall NAME --allow RULE [--allow RULE]... | --clear
  *
  * add and rotate print the new client config (the only time its private
  * key is visible, unless kept) and its QR code; see show.c.  They do so
@@ -18,11 +21,13 @@
  * server's and nothing is sent; the rest is judged by the server and its
  * answer names the field.
  *
- * Relies on client.h (HTTP/JSON over the admin socket), model.h
- * (validators) and show.c.
+ * Relies on client.h (HTTP/JSON over the admin socket), model.h and
+ * links.h (validators) and show.c.
  */
 #include "cli.h"
 #include "client.h"
+#include "firewall_rule.h"
+#include "links.h"
 #include "model.h"
 
 #include <getopt.h>
@@ -36,18 +41,22 @@
 #define OPT_KEEP_KEY 0x201
 #define OPT_NO_QR 0x202
 #define OPT_JSON 0x203
+#define OPT_LINK 0x204
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: zerowg peer add NAME [--expires WHEN] [--dns LIST] [--allowed-ips LIST]\n"
 		"                            [--route SUBNET]... [--keepalive N] [--keep-key] [--no-qr]\n"
+		"                            [--link TTL]\n"
 		"       zerowg peer list [--json]\n"
 		"       zerowg peer show NAME [--json]\n"
 		"       zerowg peer enable NAME\n"
 		"       zerowg peer disable NAME\n"
 		"       zerowg peer revoke NAME\n"
-		"       zerowg peer rotate NAME [--keep-key] [--no-qr]\n\n"
+		"       zerowg peer rotate NAME [--keep-key] [--no-qr] [--link TTL]\n"
+		"       zerowg peer link NAME [--ttl 1h]\n"
+		"       zerowg peer firewall NAME --allow RULE [--allow RULE]... | --clear\n\n"
 		"add     creates a peer with the next free addresses, a new key pair and a\n"
 		"        preshared key, and prints its client config and QR code once.\n"
 		"        --expires: a duration (90m, 12h, 30d, 2w), a date (2030-12-31, UTC),\n"
@@ -56,11 +65,20 @@ static void usage(FILE *f)
 		"        --route SUBNET: a network behind this peer (site to site); repeatable.\n"
 		"        --keep-key: keep the client's private key in the store, so that\n"
 		"        `zerowg show-peer NAME` can show the config again.\n"
+		"        --link TTL: also a one-time link to the config (see link), printed\n"
+		"        after it; no kept key needed (also for rotate).\n"
 		"list    every peer with its address, state and traffic.\n"
 		"show    one peer in detail.\n"
 		"enable, disable  let the peer in, or shut it out (it stays stored).\n"
 		"revoke  deletes the peer: its key is dead and its addresses are free.\n"
-		"rotate  a new key pair and preshared key; the old ones stop working at once.\n"
+		"rotate  a new key pair and preshared key; the old ones stop working at once.\n"		"link    a one-time link (URL) that shows the config once, for a peer whose\n"
+		"        key was kept; it dies when used, at --ttl (1m to 7d, default 1h), or\n"
+		"        when the peer is rotated or revoked.  The URL's base is the server's\n"
+		"        WEB_URL, else http://ENDPOINT-HOST:51821 (docs/web.md).\n"
+		"firewall  limits what the client may reach through the server to the\n"
+		"        --allow destinations (up to 64): PREFIX[:PORT[-PORT]][/tcp|/udp],\n"
+		"        e.g. 10.0.0.0/8, 192.168.1.10:443/tcp, [fd00::/8]:53/udp; the\n"
+		"        server's DNS relay and ping stay allowed.  --clear lifts it.\n"
 		"Every subcommand takes --admin-socket PATH (default $ZEROWG_ADMIN_SOCKET or\n"
 		"/run/zerowg/admin.sock).\n");
 }
@@ -71,6 +89,7 @@ struct peer_cmd {
 	const char *name;
 	char subject[MODEL_NAME_MAX + 16];
 	bool json, keep_key, no_qr;
+	const char *link_ttl;		/* --link: add and rotate ask for a link */
 	struct client client;
 };
 
@@ -103,7 +122,52 @@ static int refuse_secret_stdout(struct peer_cmd *pc, const char *not_done)
 	return cli_secret_stdout_check(refusal, example);
 }
 
-/* Prints the config of an add or rotate answer. */
+static void format_time(int64_t t, char *buf, size_t len);
+static int64_t int_of(json_t *o, const char *key);
+
+/* --link TTL, checked with the control layer's own parser before anything
+ * is sent.  0, or 1 after a message. */
+static int link_option(struct peer_cmd *pc, const char *ttl)
+{
+	struct control_error e;
+	int64_t seconds;
+
+	control_error_clear(&e);
+	if (links_parse_ttl(ttl, &seconds, &e) < 0) {
+		fprintf(stderr, "zerowg: --link: %s\n", e.msg[0] ? e.msg : "not a lifetime (e.g. 1h)");
+		return 1;
+	}
+	pc->link_ttl = ttl;
+	return 0;
+}
+
+/* The "link" of an add or rotate answer, after the config: the URL is as
+ * good as the key until it is used, so it goes where the config went. */
+static int show_link(struct peer_cmd *pc, json_t *answer)
+{
+	json_t *link = json_object_get(answer, "link");
+	const char *url = json_string_value(json_object_get(link, "url"));
+	const char *why = json_string_value(json_object_get(answer, "link_error"));
+	char when[32];
+
+	if (!url) {
+		/* The peer has its new key either way: say how to get a link. */
+		fprintf(stderr, "zerowg: %s: no one-time link: %s; the config above is the only "
+			"copy (a link needs a new key: zerowg peer rotate %s --link %s)\n",
+			pc->subject, why ? why : "the server's answer has none", pc->name,
+			pc->link_ttl);
+		return 1;
+	}
+	format_time(int_of(link, "expires"), when, sizeof(when));
+	printf("\nOne-time link to this config (works once, until %s):\n", when);
+	if (cli_print_secret(url) < 0 || cli_print_secret("\n") < 0) {
+		fprintf(stderr, "zerowg: cannot write the link to stdout\n");
+		return 1;
+	}
+	return 0;
+}
+
+/* Prints the config (and the link) of an add or rotate answer. */
 static int show_new_key(struct peer_cmd *pc, json_t *answer, const char *verb)
 {
 	json_t *peer = json_object_get(answer, "peer");
@@ -123,7 +187,9 @@ static int show_new_key(struct peer_cmd *pc, json_t *answer, const char *verb)
 	       v6 ? v6 : "");
 	if (warning)
 		fprintf(stderr, "zerowg: %s: warning: %s\n", pc->subject, warning);
-	return cli_show_client_config(pc->name, config, !pc->no_qr, true, kept);
+	if (cli_show_client_config(pc->name, config, !pc->no_qr, true, kept))
+		return 1;
+	return pc->link_ttl ? show_link(pc, answer) : 0;
 }
 
 static int cmd_add(struct peer_cmd *pc, int argc, char *argv[])
@@ -136,6 +202,7 @@ static int cmd_add(struct peer_cmd *pc, int argc, char *argv[])
 		{ "keepalive", required_argument, NULL, 'k' },
 		{ "keep-key", no_argument, NULL, OPT_KEEP_KEY },
 		{ "no-qr", no_argument, NULL, OPT_NO_QR },
+		{ "link", required_argument, NULL, OPT_LINK },
 		{ "admin-socket", required_argument, NULL, OPT_ADMIN_SOCKET },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -179,6 +246,10 @@ static int cmd_add(struct peer_cmd *pc, int argc, char *argv[])
 		case OPT_NO_QR:
 			pc->no_qr = true;
 			break;
+		case OPT_LINK:
+			if (link_option(pc, optarg))
+				goto out;
+			break;
 		case OPT_ADMIN_SOCKET:
 			pc->admin_socket = optarg;
 			break;
@@ -213,6 +284,8 @@ static int cmd_add(struct peer_cmd *pc, int argc, char *argv[])
 		json_object_set(body, "routes", routes);
 	if (pc->keep_key)
 		json_object_set_new(body, "keep_key", json_true());
+	if (pc->link_ttl)
+		json_object_set_new(body, "link", json_pack("{ss}", "ttl", pc->link_ttl));
 	if (refuse_secret_stdout(pc, "not added"))
 		goto out;
 	if (client_open(&pc->client, pc->admin_socket) < 0)
@@ -236,6 +309,7 @@ static int simple_args(struct peer_cmd *pc, int argc, char *argv[], bool want_na
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "keep-key", no_argument, NULL, OPT_KEEP_KEY },
 		{ "no-qr", no_argument, NULL, OPT_NO_QR },
+		{ "link", required_argument, NULL, OPT_LINK },
 		{ "admin-socket", required_argument, NULL, OPT_ADMIN_SOCKET },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -247,6 +321,15 @@ static int simple_args(struct peer_cmd *pc, int argc, char *argv[], bool want_na
 		case OPT_JSON: pc->json = true; break;
 		case OPT_KEEP_KEY: pc->keep_key = true; break;
 		case OPT_NO_QR: pc->no_qr = true; break;
+		case OPT_LINK:
+			if (strcmp(argv[0], "rotate")) {
+				fprintf(stderr, "zerowg: --link is for peer add and peer rotate; for "
+					"a kept key: zerowg peer link NAME --ttl %s\n", optarg);
+				return 1;
+			}
+			if (link_option(pc, optarg))
+				return 1;
+			break;
 		case OPT_ADMIN_SOCKET: pc->admin_socket = optarg; break;
 		case 'h':
 			usage(stdout);
@@ -382,6 +465,25 @@ static void format_time(int64_t t, char *buf, size_t len)
 		snprintf(buf, len, "@%" PRId64, t);
 }
 
+static void print_firewall(const char *lead, json_t *fw)
+{
+	json_t *allow = json_object_get(fw, "allow"), *r;
+	size_t i;
+
+	if (!json_is_array(allow)) {
+		printf("%sfirewall: none (it may reach everything the server routes)\n", lead);
+		return;
+	}
+	if (!json_array_size(allow)) {
+		printf("%sfirewall: it may reach nothing but the server's DNS\n", lead);
+		return;
+	}
+	printf("%sfirewall: it may reach only", lead);
+	json_array_foreach(allow, i, r)
+		printf("%s %s", i ? "," : "", json_string_value(r) ? json_string_value(r) : "?");
+	printf("\n");
+}
+
 static void print_peer(json_t *p)
 {
 	int64_t now = (int64_t)time(NULL), expires = int_of(p, "expires");
@@ -427,6 +529,7 @@ static void print_peer(json_t *p)
 	cli_format_bytes((uint64_t)int_of(p, "tx_bytes"), tx, sizeof(tx));
 	printf("  transfer: %s received, %s sent\n", rx, tx);
 	printf("  online: %s\n", json_is_true(json_object_get(p, "online")) ? "yes" : "no");
+	print_firewall("  ", json_object_get(p, "firewall"));
 }
 
 static int cmd_show(struct peer_cmd *pc, int argc, char *argv[])
@@ -504,6 +607,8 @@ static int cmd_rotate(struct peer_cmd *pc, int argc, char *argv[])
 		return 1;
 	path = client_peer_path(pc->name, "/rotate");
 	body = json_pack("{sb}", "keep_key", pc->keep_key);
+	if (body && pc->link_ttl)
+		json_object_set_new(body, "link", json_pack("{ss}", "ttl", pc->link_ttl));
 	if (!path || !body) {
 		fprintf(stderr, "zerowg: out of memory\n");
 		free(path);
@@ -520,7 +625,171 @@ static int cmd_rotate(struct peer_cmd *pc, int argc, char *argv[])
 	return ret;
 }
 
+/* A one-time link to the config of a kept-key peer: the URL is as good as
+ * the key until it is used, so it goes where keys go (secret_out.c). */
+static int cmd_link(struct peer_cmd *pc, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "ttl", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "admin-socket", required_argument, NULL, OPT_ADMIN_SOCKET },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *ttl = "1h", *url;
+	char refusal[MODEL_NAME_MAX + 96], example[MODEL_NAME_MAX + 64], when[32];
+	json_t *answer, *body;
+	char *path;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': ttl = optarg; break;
+		case OPT_JSON: pc->json = true; break;
+		case OPT_ADMIN_SOCKET: pc->admin_socket = optarg; break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "zerowg: peer link needs one NAME (e.g. zerowg peer link phone "
+			"--ttl 1h)\n");
+		return 1;
+	}
+	if (check_name(pc, argv[optind]) < 0)
+		return 1;
+	snprintf(refusal, sizeof(refusal), "%s: no link made: the link opens its client config "
+		 "(with its private key)", pc->subject);
+	snprintf(example, sizeof(example), "zerowg peer link %s | cat", pc->name);
+	if (cli_secret_stdout_check(refusal, example))
+		return 1;
+	if (client_open(&pc->client, pc->admin_socket) < 0)
+		return 1;
+	path = client_peer_path(pc->name, "/links");
+	body = json_pack("{ss}", "ttl", ttl);
+	if (!path || !body) {
+		fprintf(stderr, "zerowg: out of memory\n");
+		free(path);
+		json_decref(body);
+		return 1;
+	}
+	answer = client_call(&pc->client, "POST", path, body, pc->subject, NULL);
+	free(path);
+	json_decref(body);
+	if (!answer)
+		return 1;
+	url = json_string_value(json_object_get(answer, "url"));
+	if (pc->json) {
+		print_json(answer);
+	} else if (url) {
+		format_time(int_of(answer, "expires"), when, sizeof(when));
+		printf("%s\n", url);
+		fprintf(stderr, "zerowg: %s: this link shows its config once, until %s\n",
+			pc->subject, when);
+	}
+	json_decref(answer);
+	return url ? 0 : 1;
+}
+
+/* The per-client firewall: the rules are checked here first with the
+ * control layer's own parser, so a bad one is named before anything is
+ * sent. */
+static int cmd_firewall(struct peer_cmd *pc, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "allow", required_argument, NULL, 'a' },
+		{ "clear", no_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "admin-socket", required_argument, NULL, OPT_ADMIN_SOCKET },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *allow[FIREWALL_MAX_RULES + 1];
+	struct firewall_rule *rules = NULL;
+	struct control_error e;
+	json_t *answer, *body, *list;
+	size_t n = 0, more = 0;
+	bool clear = false;
+	char *path;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			if (n < FIREWALL_MAX_RULES + 1)
+				allow[n++] = optarg;
+			else
+				more++;
+			break;
+		case 'c': clear = true; break;
+		case OPT_JSON: pc->json = true; break;
+		case OPT_ADMIN_SOCKET: pc->admin_socket = optarg; break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (argc - optind != 1 || clear == (n > 0)) {
+		fprintf(stderr, "zerowg: peer firewall needs one NAME and either --allow RULE "
+			"(repeatable) or --clear (e.g. zerowg peer firewall phone --allow "
+			"192.168.1.0/24 --allow 10.0.0.5:443/tcp)\n");
+		return 1;
+	}
+	if (check_name(pc, argv[optind]) < 0)
+		return 1;
+	control_error_clear(&e);
+	if (firewall_rules_parse(allow, n + more, pc->subject, &rules, &e) < 0) {
+		cli_control_error(NULL, &e);
+		return 1;
+	}
+	free(rules);
+	list = clear ? json_null() : json_array();
+	for (size_t i = 0; list && !clear && i < n; i++)
+		if (json_array_append_new(list, json_string(allow[i])))
+			break;
+	body = list ? json_pack("{so}", "allow", list) : NULL;
+	path = client_peer_path(pc->name, "/firewall");
+	if (!path || !body) {
+		fprintf(stderr, "zerowg: out of memory\n");
+		free(path);
+		json_decref(body);
+		return 1;
+	}
+	if (client_open(&pc->client, pc->admin_socket) < 0) {
+		free(path);
+		json_decref(body);
+		return 1;
+	}
+	answer = client_call(&pc->client, "PUT", path, body, pc->subject, NULL);
+	free(path);
+	json_decref(body);
+	if (!answer)
+		return 1;
+	if (pc->json) {
+		print_json(answer);
+	} else if (clear) {
+		printf("zerowg: %s may reach everything again\n", pc->subject);
+	} else {
+		printf("zerowg: %s ", pc->subject);
+		print_firewall("", json_object_get(answer, "firewall"));
+	}
+	json_decref(answer);
+	return 0;
+}
+
 int peer_main(int argc, char *argv[])
+{
+	return peer_main_at(NULL, argc, argv);
+}
+
+int peer_main_at(const char *admin_socket, int argc, char *argv[])
 {
 	static const struct {
 		const char *name;
@@ -528,7 +797,8 @@ int peer_main(int argc, char *argv[])
 	} cmds[] = {
 		{ "add", cmd_add }, { "list", cmd_list }, { "ls", cmd_list },
 		{ "show", cmd_show }, { "enable", cmd_change }, { "disable", cmd_change },
-		{ "revoke", cmd_change }, { "rotate", cmd_rotate },
+		{ "revoke", cmd_change }, { "rotate", cmd_rotate }, { "link", cmd_link },
+		{ "firewall", cmd_firewall },
 	};
 	struct peer_cmd pc;
 	size_t i;
@@ -543,6 +813,7 @@ int peer_main(int argc, char *argv[])
 		return 0;
 	}
 	memset(&pc, 0, sizeof(pc));
+	pc.admin_socket = admin_socket;	/* --admin-socket still wins */
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (!strcmp(argv[1], cmds[i].name)) {
 			ret = cmds[i].fn(&pc, argc - 1, argv + 1);
@@ -551,6 +822,6 @@ int peer_main(int argc, char *argv[])
 		}
 	}
 	fprintf(stderr, "zerowg: peer has no subcommand \"%s\" (add, list, show, enable, "
-		"disable, revoke, rotate)\n", argv[1]);
+		"disable, revoke, rotate, link, firewall)\n", argv[1]);
 	return 1;
 }

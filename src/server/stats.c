@@ -6,7 +6,9 @@
  * ring shared by all peers in time: sample number seq lands in slot
  * seq % STATS_HISTORY of the shared timestamp array and of each peer's
  * counter arrays; a peer remembers the first sample it took part in, so a
- * peer added later does not show the older slots as its own.
+ * peer added later does not show the older slots as its own.  The
+ * 24-hour ring works the same way with its own sequence, taking the first
+ * sample of every minute (wall-clock minutes: now / 60).
  */
 #include "stats.h"
 #include "driver.h"
@@ -25,6 +27,9 @@ struct stats_peer {
 	uint64_t first_seq;		/* first history sample it is in */
 	uint64_t rx[STATS_HISTORY];
 	uint64_t tx[STATS_HISTORY];
+	uint64_t first_seq24;		/* first 24-hour sample it is in */
+	uint64_t rx24[STATS_HISTORY_24H];
+	uint64_t tx24[STATS_HISTORY_24H];
 };
 
 struct stats {
@@ -34,6 +39,8 @@ struct stats {
 	size_t cap, count;
 	uint64_t seq;			/* history samples taken */
 	int64_t times[STATS_HISTORY];
+	uint64_t seq24;			/* 24-hour samples taken */
+	int64_t times24[STATS_HISTORY_24H];
 };
 
 static size_t key_hash(const uint8_t key[32])
@@ -113,11 +120,18 @@ void stats_free(struct stats *st)
 
 int stats_update(struct stats *st, const struct uapi_config *cfg, int64_t now, bool history)
 {
-	size_t slot = (size_t)(st->seq % STATS_HISTORY);
-	bool any_gone = false;
+	size_t slot, slot24;
+	bool any_gone = false, coarse;
 	int ret = 0;
 
 	pthread_mutex_lock(&st->lock);
+	slot = (size_t)(st->seq % STATS_HISTORY);
+	slot24 = (size_t)(st->seq24 % STATS_HISTORY_24H);
+	/* The first sample of a minute (any other minute: a clock set back
+	 * starts a new one too). */
+	coarse = history && (st->seq24 == 0 ||
+			     st->times24[(st->seq24 - 1) % STATS_HISTORY_24H] /
+			     STATS_INTERVAL_24H_SEC != now / STATS_INTERVAL_24H_SEC);
 	if (cfg->n_peers + st->count > st->cap / 2 &&
 	    (ret = rehash(st, cfg->n_peers + st->count, false)) < 0)
 		goto out;
@@ -139,6 +153,7 @@ int stats_update(struct stats *st, const struct uapi_config *cfg, int64_t now, b
 			memset(sp, 0, offsetof(struct stats_peer, rx));
 			memcpy(sp->key, key, 32);
 			sp->first_seq = st->seq;
+			sp->first_seq24 = st->seq24;
 			st->slots[i] = sp;
 			st->count++;
 		}
@@ -155,10 +170,18 @@ int stats_update(struct stats *st, const struct uapi_config *cfg, int64_t now, b
 			sp->rx[slot] = p->rx_bytes;
 			sp->tx[slot] = p->tx_bytes;
 		}
+		if (coarse) {
+			sp->rx24[slot24] = p->rx_bytes;
+			sp->tx24[slot24] = p->tx_bytes;
+		}
 	}
 	if (ret == 0 && history) {
 		st->times[slot] = now;
 		st->seq++;
+	}
+	if (ret == 0 && coarse) {
+		st->times24[slot24] = now;
+		st->seq24++;
 	}
 	for (size_t i = 0; i < st->cap && ret == 0; i++)
 		if (st->slots[i] && !st->slots[i]->seen)
@@ -197,6 +220,26 @@ bool stats_get(struct stats *st, const uint8_t public_key[32], struct stats_live
 	return sp != NULL;
 }
 
+/* Needs st->lock.  Copies a ring of size n (times, the peer's rx and tx,
+ * first: the peer's first sequence, seq: the ring's), oldest first. */
+static size_t copy_ring(const int64_t *times, const uint64_t *rx, const uint64_t *tx, size_t n,
+			uint64_t first, uint64_t seq, struct stats_point *out, size_t max)
+{
+	uint64_t from = seq > n ? seq - n : 0;
+	size_t k = 0;
+
+	if (first > from)
+		from = first;
+	for (uint64_t s = from; s < seq && k < max; s++) {
+		size_t i = (size_t)(s % n);
+		out[k].t = times[i];
+		out[k].rx_bytes = rx[i];
+		out[k].tx_bytes = tx[i];
+		k++;
+	}
+	return k;
+}
+
 size_t stats_history(struct stats *st, const uint8_t public_key[32], struct stats_point *out,
 		     size_t max)
 {
@@ -205,18 +248,24 @@ size_t stats_history(struct stats *st, const uint8_t public_key[32], struct stat
 
 	pthread_mutex_lock(&st->lock);
 	sp = st->slots[find_slot(st, public_key)];
-	if (sp) {
-		uint64_t from = st->seq > STATS_HISTORY ? st->seq - STATS_HISTORY : 0;
-		if (sp->first_seq > from)
-			from = sp->first_seq;
-		for (uint64_t s = from; s < st->seq && n < max; s++) {
-			size_t i = (size_t)(s % STATS_HISTORY);
-			out[n].t = st->times[i];
-			out[n].rx_bytes = sp->rx[i];
-			out[n].tx_bytes = sp->tx[i];
-			n++;
-		}
-	}
+	if (sp)
+		n = copy_ring(st->times, sp->rx, sp->tx, STATS_HISTORY, sp->first_seq, st->seq,
+			      out, max);
+	pthread_mutex_unlock(&st->lock);
+	return n;
+}
+
+size_t stats_history_24h(struct stats *st, const uint8_t public_key[32], struct stats_point *out,
+			 size_t max)
+{
+	struct stats_peer *sp;
+	size_t n = 0;
+
+	pthread_mutex_lock(&st->lock);
+	sp = st->slots[find_slot(st, public_key)];
+	if (sp)
+		n = copy_ring(st->times24, sp->rx24, sp->tx24, STATS_HISTORY_24H, sp->first_seq24,
+			      st->seq24, out, max);
 	pthread_mutex_unlock(&st->lock);
 	return n;
 }

@@ -2,7 +2,13 @@
  * stats.h - peer statistics of the running server: the live values the
  * peer views show (endpoint, latest handshake, rx/tx, online) and a short
  * in-memory history (the last STATS_HISTORY samples, one every
- * STATS_INTERVAL_SEC: one hour) for GET /v1/stats.
+ * STATS_INTERVAL_SEC: one hour) for GET /v1/stats, and a coarse one (the
+ * last STATS_HISTORY_24H samples, the first of each minute: 24 hours) for
+ * GET /v1/stats?range=24h.
+ *
+ * Memory: both rings are fixed-size arrays in the peer's entry, allocated
+ * once when the peer first appears (about 29 KiB a peer: 23 of them the
+ * 24-hour ring); a sample allocates nothing.
  *
  * Peers are known by public key (the data plane knows nothing else); the
  * admin API maps names to keys through the control layer.  Nothing here is
@@ -22,6 +28,8 @@
 
 #define STATS_HISTORY 360
 #define STATS_INTERVAL_SEC 10
+#define STATS_HISTORY_24H 1440
+#define STATS_INTERVAL_24H_SEC 60
 #define STATS_ONLINE_SEC 180	/* online = a handshake within this */
 
 struct driver;
@@ -46,7 +54,8 @@ void stats_free(struct stats *st);
  * Refreshes the live values of every peer in cfg (a statistics snapshot of
  * the data plane: driver_get_stats), and forgets peers it no longer has.
  * With history, also appends a sample at time now (unix seconds) to every
- * peer's ring.  0 or -ENOMEM.
+ * peer's ring, and to the 24-hour ring when now is in another minute than
+ * its last sample.  0 or -ENOMEM.
  */
 int stats_update(struct stats *st, const struct uapi_config *cfg, int64_t now, bool history);
 /* Takes the snapshot from drv and updates: 0 or -errno. */
@@ -59,6 +68,9 @@ bool stats_get(struct stats *st, const uint8_t public_key[32], struct stats_live
  * the number copied (0 for an unknown peer). */
 size_t stats_history(struct stats *st, const uint8_t public_key[32], struct stats_point *out,
 		     size_t max);
+/* The same from the 24-hour ring (one point a minute). */
+size_t stats_history_24h(struct stats *st, const uint8_t public_key[32], struct stats_point *out,
+			 size_t max);
 /* A handshake within the last STATS_ONLINE_SEC seconds before now. */
 bool stats_online(const struct stats_live *live, int64_t now);
 
