@@ -8,6 +8,7 @@
  */
 #include "model.h"
 #include "model_internal.h"
+#include "firewall_rule.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -697,6 +698,25 @@ bool model_peer_validate(const struct peer_record *p, struct control_error *e)
 		return false;
 	if (p->allowed_ips && model_peer_allowed_ips_check(p->name, p->allowed_ips, e))
 		return false;
+	if (p->endpoint && !model_endpoint_valid(p->endpoint, e))
+		return false;
+	if (p->has_firewall && p->n_firewall > FIREWALL_MAX_RULES) {
+		control_error_set(e, "firewall", "peer \"%s\": %zu firewall rules are more than %d",
+				  p->name, p->n_firewall, FIREWALL_MAX_RULES);
+		return false;
+	}
+	for (i = 0; p->has_firewall && i < p->n_firewall; i++) {
+		if (!firewall_rule_valid(&p->firewall[i])) {
+			control_error_set(e, "firewall", "peer \"%s\": firewall rule %zu is not "
+					  "valid", p->name, i + 1);
+			return false;
+		}
+	}
+	if (!p->has_firewall && p->n_firewall) {
+		control_error_set(e, "firewall", "peer \"%s\": firewall rules without a firewall",
+				  p->name);
+		return false;
+	}
 	if (p->enabled && p->disabled_reason[0]) {
 		control_error_set(e, "disabled_reason", "peer \"%s\": enabled but disabled_reason is "
 				  "\"%s\"", p->name, p->disabled_reason);
@@ -732,6 +752,8 @@ void model_peer_free(struct peer_record *p)
 	free(p->routes);
 	free(p->dns);
 	free(p->allowed_ips);
+	free(p->endpoint);
+	free(p->firewall);
 	explicit_bzero(p, sizeof(*p));
 }
 
@@ -758,7 +780,8 @@ int model_peer_copy(struct peer_record *dst, const struct peer_record *src, bool
 {
 	*dst = *src;
 	dst->routes = NULL;
-	dst->dns = dst->allowed_ips = NULL;
+	dst->firewall = NULL;
+	dst->dns = dst->allowed_ips = dst->endpoint = NULL;
 	dst->key_kept = src->has_private_key || src->key_kept;
 	if (!with_secrets) {
 		dst->has_private_key = false;
@@ -772,8 +795,15 @@ int model_peer_copy(struct peer_record *dst, const struct peer_record *src, bool
 			goto fail;
 		memcpy(dst->routes, src->routes, src->n_routes * sizeof(*src->routes));
 	}
-	if (dup_str(&dst->dns, src->dns) || dup_str(&dst->allowed_ips, src->allowed_ips))
+	if (dup_str(&dst->dns, src->dns) || dup_str(&dst->allowed_ips, src->allowed_ips) ||
+	    dup_str(&dst->endpoint, src->endpoint))
 		goto fail;
+	if (src->n_firewall) {
+		dst->firewall = malloc(src->n_firewall * sizeof(*src->firewall));
+		if (!dst->firewall)
+			goto fail;
+		memcpy(dst->firewall, src->firewall, src->n_firewall * sizeof(*src->firewall));
+	}
 	return 0;
 fail:
 	model_peer_free(dst);

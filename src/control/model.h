@@ -83,6 +83,8 @@ struct server_record {
 	int64_t created;
 };
 
+struct firewall_rule;
+
 struct peer_record {
 	char name[MODEL_NAME_MAX + 1];
 	uint8_t public_key[MODEL_KEY_LEN];
@@ -99,8 +101,16 @@ struct peer_record {
 	size_t n_routes;
 	char *dns;			/* override of the server's; NULL = server's */
 	char *allowed_ips;		/* client-side AllowedIPs override; NULL = server's */
+	char *endpoint;			/* where this server reaches the peer ("IP:PORT", a
+					 * peer that listens: `zerowg app link`); NULL =
+					 * learnt from the peer's packets */
 	uint16_t persistent_keepalive;	/* both ends of this tunnel; 0 = server's default */
 	bool enabled;
+	/* The per-client firewall (firewall_rule.h): has_firewall false =
+	 * unrestricted; else it may reach only firewall[0..n_firewall). */
+	bool has_firewall;
+	struct firewall_rule *firewall;
+	size_t n_firewall;
 	int64_t created;
 	int64_t expires;		/* unix time, 0 = never */
 	char disabled_reason[16];	/* "", "manual", "expired", "revoked" */
@@ -167,6 +177,13 @@ json_t *model_peer_to_json(const struct peer_record *p, unsigned flags);
 /* Fills *out (zeroed first) and validates it.  0, -EINVAL (e set), -ENOMEM. */
 int model_server_from_json(const json_t *j, struct server_record *out, struct control_error *e);
 int model_peer_from_json(const json_t *j, struct peer_record *out, struct control_error *e);
+
+/* JSON text of j (json_dumps' flags) in a malloc'd, NUL-terminated buffer,
+ * its length in *len (may be NULL); NULL when out of memory.  Use it
+ * instead of json_dumps, which can return text with a key missing when an
+ * allocation fails half-way (jansson 2.14).  Free with model_buffer_free
+ * (or free() when the text holds no secret). */
+char *model_json_dump(const json_t *j, size_t flags, size_t *len);
 
 /* Store form: compact JSON bytes with secrets, in a malloc'd buffer the
  * caller releases with model_buffer_free() (wipes). 0 or -ENOMEM. */

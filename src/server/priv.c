@@ -54,6 +54,9 @@ struct session {
 	char ifname[IF_NAMESIZE];
 	int ifindex;			/* 0 until TUN_OPEN: every link op needs it */
 	struct nat nat;
+	struct firewall fw;
+	struct firewall_spec fw_stage;	/* FW_BEGIN .. FW_COMMIT */
+	bool fw_open;			/* between FW_BEGIN and FW_COMMIT */
 	/* What ADDR_ADD added: DNS_OPEN binds only to these. */
 	struct netlink_prefix addrs[PRIV_MAX_ADDRS];
 	size_t n_addrs;
@@ -249,6 +252,60 @@ static int op_nat_setup(struct session *s, const struct priv_request *req,
 	return ret;
 }
 
+/* FW_*: stage the firewall's state, then install it whole.  An error
+ * drops what was staged, so a COMMIT after it cannot install a part. */
+static int op_firewall(struct session *s, const struct priv_request *req,
+		       struct priv_reply *rep)
+{
+	struct firewall_allow a = { .port_lo = req->port, .port_hi = req->port_hi,
+				    .proto = req->proto };
+	struct netlink_prefix p;
+	int ret = 0;
+
+	if (req->op == PRIV_OP_FW_BEGIN) {
+		firewall_spec_clear(&s->fw_stage);
+		s->fw_open = true;
+		return 0;
+	}
+	if (!s->fw_open) {
+		errbuf_set(rep->msg, sizeof(rep->msg), "%s without FW_BEGIN", priv_op_name(req->op));
+		return -EPROTO;
+	}
+	switch (req->op) {
+	case PRIV_OP_FW_PEER:
+		ret = firewall_spec_add_peer(&s->fw_stage);
+		break;
+	case PRIV_OP_FW_SOURCE:
+		priv_prefix_decode(&p, &req->prefix);
+		ret = firewall_spec_add_source(&s->fw_stage, &p);
+		break;
+	case PRIV_OP_FW_ALLOW:
+		priv_prefix_decode(&a.dst, &req->prefix);
+		ret = firewall_spec_add_allow(&s->fw_stage, &a);
+		break;
+	case PRIV_OP_FW_COMMIT:
+		if (!s->ops->fw_apply) {
+			errbuf_set(rep->msg, sizeof(rep->msg), "FW_COMMIT: no firewall here");
+			ret = -ENOTSUP;
+		} else {
+			ret = s->ops->fw_apply(s->ops->ctx, &s->fw, s->ifname, &s->fw_stage,
+					       rep->msg, sizeof(rep->msg));
+		}
+		firewall_spec_clear(&s->fw_stage);
+		s->fw_open = false;
+		return ret;
+	}
+	if (ret < 0) {
+		errbuf_set(rep->msg, sizeof(rep->msg), "%s: %s", priv_op_name(req->op),
+			   ret == -EBADF ? "no FW_PEER before it" :
+			   ret == -ENOSPC ? "past the firewall's bounds (peers, "
+			   "sources or rules of a peer)" : strerror(-ret));
+		firewall_spec_clear(&s->fw_stage);
+		s->fw_open = false;
+	}
+	return ret;
+}
+
 static int op_dns_open(struct session *s, const struct priv_request *req,
 		       struct priv_reply *rep)
 {
@@ -331,6 +388,14 @@ static int handle(struct session *s, const struct priv_request *req, struct priv
 		if ((ret = need_tun(s, req, rep)) < 0)
 			return ret;
 		return op_dns_open(s, req, rep);
+	case PRIV_OP_FW_BEGIN:
+	case PRIV_OP_FW_PEER:
+	case PRIV_OP_FW_SOURCE:
+	case PRIV_OP_FW_ALLOW:
+	case PRIV_OP_FW_COMMIT:
+		if ((ret = need_tun(s, req, rep)) < 0)
+			return ret;
+		return op_firewall(s, req, rep);
 	}
 	errbuf_set(rep->msg, sizeof(rep->msg), "unknown op %u", req->op);
 	return -EINVAL;
@@ -351,6 +416,9 @@ static void unlink_own(struct bound_socket *b)
 
 static void session_cleanup(struct session *s)
 {
+	if (s->ops->fw_teardown)
+		s->ops->fw_teardown(s->ops->ctx, &s->fw);
+	firewall_spec_clear(&s->fw_stage);
 	s->ops->nat_teardown(s->ops->ctx, &s->nat);
 	unlink_own(&s->uapi);
 	unlink_own(&s->admin);

@@ -16,7 +16,8 @@
  *     carry no path; the one string, TUN_OPEN's interface name, is checked
  *     as a name, and the UAPI socket is named after the TUN the kernel
  *     actually created: uapi_dir/IFNAME.sock);
- *   - on EOF (the server exited or closed it) tears NAT down, unlinks the
+ *   - on EOF (the server exited or closed it) tears NAT and the firewall
+ *     down, unlinks the
  *     UAPI and admin sockets it bound (if they are still the same inodes)
  *     and exits 0.  It ignores SIGINT, SIGHUP and SIGTERM: the server
  *     decides when to stop.
@@ -38,6 +39,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "firewall.h"
 #include "nat.h"
 #include "netlink.h"
 #include "tun.h"
@@ -56,6 +58,16 @@ enum priv_op {
 	PRIV_OP_NAT_SETUP,
 	PRIV_OP_NAT_TEARDOWN,
 	PRIV_OP_DNS_OPEN,
+	/* The firewall (firewall.h), the whole state at once: FW_BEGIN, then
+	 * per restricted peer FW_PEER and its FW_SOURCEs and FW_ALLOWs, then
+	 * FW_COMMIT, which replaces the table in one nft transaction (no
+	 * peers: deletes it).  Anything out of that order is refused and
+	 * drops what was staged. */
+	PRIV_OP_FW_BEGIN,
+	PRIV_OP_FW_PEER,
+	PRIV_OP_FW_SOURCE,	/* prefix: a source of the peer */
+	PRIV_OP_FW_ALLOW,	/* prefix, port..port_hi (0..0: all), proto */
+	PRIV_OP_FW_COMMIT,
 	PRIV_OP__COUNT
 };
 
@@ -83,8 +95,13 @@ struct priv_request {
 	uint16_t port;			/* DNS_OPEN: 1..65535, host order */
 	uint8_t up;			/* LINK_SET: 0 or 1 */
 	uint8_t reserved1;		/* zero */
+	uint16_t port_hi;		/* FW_ALLOW: the range's last port (port is
+					 * its first; both 0 = every port) */
+	uint8_t proto;			/* FW_ALLOW: 0 (any; with ports: TCP and
+					 * UDP), IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t reserved2;		/* zero */
 };
-#define PRIV_REQUEST_SIZE 72
+#define PRIV_REQUEST_SIZE 76
 static_assert(sizeof(struct priv_request) == PRIV_REQUEST_SIZE, "priv_request size");
 
 /* struct priv_reply.offloads: what the kernel granted the TUN. */
@@ -190,6 +207,11 @@ struct priv_ops {
 	/* A UDP socket bound to addr:port with IP_FREEBIND; returns the fd. */
 	int (*dns_open)(void *ctx, const struct netlink_prefix *addr, uint16_t port, char *err,
 			size_t errlen);
+	/* The firewall (FW_COMMIT, and teardown at EOF); NULL: FW_COMMIT is
+	 * refused with ENOTSUP. */
+	int (*fw_apply)(void *ctx, struct firewall *fw, const char *ifname,
+			const struct firewall_spec *spec, char *err, size_t errlen);
+	void (*fw_teardown)(void *ctx, struct firewall *fw);
 	void *ctx;
 };
 
@@ -253,6 +275,11 @@ int priv_link_set(struct priv_client *c, int mtu, bool up, char *err, size_t err
 int priv_nat_setup(struct priv_client *c, const char *subnet4, const char *subnet6, char *err,
 		   size_t errlen);
 int priv_nat_teardown(struct priv_client *c, char *err, size_t errlen);
+/* Replaces the firewall with spec (FW_BEGIN .. FW_COMMIT; an empty spec
+ * removes it).  The caller serialises calls (the server's apply_lock):
+ * two interleaved would mix their peers.  On failure the old rules stay. */
+int priv_firewall_set(struct priv_client *c, const struct firewall_spec *spec, char *err,
+		      size_t errlen);
 /* addr must be one ADDR_ADD added (EPERM otherwise); port 1..65535. */
 int priv_dns_open(struct priv_client *c, const struct netlink_prefix *addr, uint16_t port,
 		  int *fd, char *err, size_t errlen);

@@ -347,6 +347,47 @@ int priv_nat_teardown(struct priv_client *c, char *err, size_t errlen)
 	return call(c, &req, NULL, &rep, err, errlen);
 }
 
+/* One firewall request of op (prefix p may be NULL). */
+static int fw_call(struct priv_client *c, enum priv_op op, const struct netlink_prefix *p,
+		   const struct firewall_allow *a, char *err, size_t errlen)
+{
+	struct priv_request req = { .op = op };
+	struct priv_reply rep;
+
+	if (a) {
+		req.port = a->port_lo;
+		req.port_hi = a->port_hi;
+		req.proto = a->proto;
+		p = &a->dst;
+	}
+	if (p && priv_prefix_encode(&req.prefix, p) < 0) {
+		errbuf_set(err, errlen, "firewall: a prefix of family %d is not IPv4 or IPv6",
+			   p->family);
+		return -EINVAL;
+	}
+	return call(c, &req, NULL, &rep, err, errlen);
+}
+
+int priv_firewall_set(struct priv_client *c, const struct firewall_spec *spec, char *err,
+		      size_t errlen)
+{
+	int ret = fw_call(c, PRIV_OP_FW_BEGIN, NULL, NULL, err, errlen);
+
+	for (size_t i = 0; ret == 0 && i < spec->n_peers; i++) {
+		const struct firewall_peer *p = &spec->peers[i];
+
+		ret = fw_call(c, PRIV_OP_FW_PEER, NULL, NULL, err, errlen);
+		for (size_t k = 0; ret == 0 && k < p->n_src; k++)
+			ret = fw_call(c, PRIV_OP_FW_SOURCE, &spec->src[p->first_src + k], NULL, err,
+				      errlen);
+		for (size_t k = 0; ret == 0 && k < p->n_allow; k++)
+			ret = fw_call(c, PRIV_OP_FW_ALLOW, NULL, &spec->allow[p->first_allow + k],
+				      err, errlen);
+	}
+	/* After a failure nothing is committed: the next FW_BEGIN starts over. */
+	return ret ? ret : fw_call(c, PRIV_OP_FW_COMMIT, NULL, NULL, err, errlen);
+}
+
 int priv_dns_open(struct priv_client *c, const struct netlink_prefix *addr, uint16_t port,
 		  int *fd, char *err, size_t errlen)
 {

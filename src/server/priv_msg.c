@@ -13,6 +13,7 @@
 #include "errbuf.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -28,6 +29,11 @@ static const char *const op_names[PRIV_OP__COUNT] = {
 	[PRIV_OP_NAT_SETUP] = "NAT_SETUP",
 	[PRIV_OP_NAT_TEARDOWN] = "NAT_TEARDOWN",
 	[PRIV_OP_DNS_OPEN] = "DNS_OPEN",
+	[PRIV_OP_FW_BEGIN] = "FW_BEGIN",
+	[PRIV_OP_FW_PEER] = "FW_PEER",
+	[PRIV_OP_FW_SOURCE] = "FW_SOURCE",
+	[PRIV_OP_FW_ALLOW] = "FW_ALLOW",
+	[PRIV_OP_FW_COMMIT] = "FW_COMMIT",
 };
 
 /* Which request fields an op uses; the others must be zero. */
@@ -38,6 +44,7 @@ enum {
 	USES_PORT = 1 << 3,
 	PASSES_FD = 1 << 4,
 	USES_IFNAME = 1 << 5,
+	USES_FW_PORTS = 1 << 6,	/* port..port_hi (both 0 or 1 <= port <= port_hi), proto */
 };
 
 static const unsigned op_shape[PRIV_OP__COUNT] = {
@@ -52,6 +59,11 @@ static const unsigned op_shape[PRIV_OP__COUNT] = {
 	[PRIV_OP_NAT_SETUP] = USES_NAT,
 	[PRIV_OP_NAT_TEARDOWN] = 0,
 	[PRIV_OP_DNS_OPEN] = USES_PREFIX | USES_PORT | PASSES_FD,
+	[PRIV_OP_FW_BEGIN] = 0,
+	[PRIV_OP_FW_PEER] = 0,
+	[PRIV_OP_FW_SOURCE] = USES_PREFIX,
+	[PRIV_OP_FW_ALLOW] = USES_PREFIX | USES_FW_PORTS,
+	[PRIV_OP_FW_COMMIT] = 0,
 };
 
 static bool op_known(uint32_t op)
@@ -140,7 +152,7 @@ int priv_request_check(const struct priv_request *req, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	shape = op_shape[req->op];
-	if (req->reserved0 || req->reserved1) {
+	if (req->reserved0 || req->reserved1 || req->reserved2) {
 		errbuf_set(err, errlen, "%s: reserved bytes are not zero", op_names[req->op]);
 		return -EINVAL;
 	}
@@ -198,9 +210,38 @@ int priv_request_check(const struct priv_request *req, char *err, size_t errlen)
 			errbuf_set(err, errlen, "%s: port 0", op_names[req->op]);
 			return -EINVAL;
 		}
+	} else if (shape & USES_FW_PORTS) {
+		if ((!req->port && req->port_hi) || req->port > req->port_hi) {
+			errbuf_set(err, errlen, "%s: ports %u-%u are not a range (both 0 for every "
+				   "port, else 1 <= first <= last)", op_names[req->op], req->port,
+				   req->port_hi);
+			return -EINVAL;
+		}
+		if (req->proto != 0 && req->proto != IPPROTO_TCP && req->proto != IPPROTO_UDP) {
+			errbuf_set(err, errlen, "%s: protocol %u is not 0 (any), TCP (%d) or UDP "
+				   "(%d)", op_names[req->op], req->proto, IPPROTO_TCP, IPPROTO_UDP);
+			return -EINVAL;
+		}
 	} else if (req->port) {
 		errbuf_set(err, errlen, "%s takes no port", op_names[req->op]);
 		return -EINVAL;
+	}
+	if (!(shape & USES_FW_PORTS) && (req->port_hi || req->proto)) {
+		errbuf_set(err, errlen, "%s takes no port range or protocol", op_names[req->op]);
+		return -EINVAL;
+	}
+	/* The firewall's prefixes are networks, as nft wants them. */
+	if (req->op == PRIV_OP_FW_SOURCE || req->op == PRIV_OP_FW_ALLOW) {
+		struct netlink_prefix p, m;
+
+		priv_prefix_decode(&p, &req->prefix);
+		m = p;
+		netlink_prefix_mask(&m);
+		if (memcmp(p.addr, m.addr, sizeof(p.addr))) {
+			errbuf_set(err, errlen, "%s: the prefix has host bits set",
+				   op_names[req->op]);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

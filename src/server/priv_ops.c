@@ -140,6 +140,17 @@ static int real_nat_setup(void *ctx, struct nat *nat, const char *ifname, const 
 	return nat_setup(nat, ifname, subnet4, subnet6, err, errlen);
 }
 
+static int real_fw_apply(void *ctx, struct firewall *fw, const char *ifname,
+			 const struct firewall_spec *spec, char *err, size_t errlen)
+{
+	return firewall_apply(fw, ifname, spec, err, errlen);
+}
+
+static void real_fw_teardown(void *ctx, struct firewall *fw)
+{
+	firewall_teardown(fw);
+}
+
 static void real_nat_teardown(void *ctx, struct nat *nat)
 {
 	(void)ctx;
@@ -320,6 +331,8 @@ const struct priv_ops priv_ops_default = {
 	.link_set = real_link_set,
 	.nat_setup = real_nat_setup,
 	.nat_teardown = real_nat_teardown,
+	.fw_apply = real_fw_apply,
+	.fw_teardown = real_fw_teardown,
 	.bind_unix = real_bind_unix,
 	.dns_open = real_dns_open,
 };

@@ -327,6 +327,17 @@ static struct priv_request valid_request(enum priv_op op)
 	case PRIV_OP_TUN_OPEN:
 		strncpy(r.ifname, "zwg0", sizeof(r.ifname));
 		break;
+	case PRIV_OP_FW_SOURCE:
+		priv_prefix_encode(&r.prefix, &p6);
+		r.prefix.addr[15] = 0;	/* a network: fd00::/64 */
+		break;
+	case PRIV_OP_FW_ALLOW:
+		p4.addr[3] = 0;		/* 10.13.13.0/24 */
+		priv_prefix_encode(&r.prefix, &p4);
+		r.port = 1000;
+		r.port_hi = 2000;
+		r.proto = IPPROTO_TCP;
+		break;
 	default:
 		break;
 	}
