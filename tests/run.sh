@@ -18,12 +18,17 @@ failed=0
 run_one() {
 	label=$1; shift
 	out="$log/out"
-	"$@" >"$out" 2>&1
+	# A hang is a failure, not a stalled CI: every program and script has
+	# a limit (SIGTERM first, so scripts run their cleanup traps).
+	timeout -k 30 "$limit" "$@" >"$out" 2>&1
 	rc=$?
 	cat "$out"
 	p=$(grep -c '^PASS ' "$out")
 	f=$(grep -c '^FAIL ' "$out")
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+	if [ "$rc" -eq 124 ]; then
+		echo "FAIL $label (no end after $limit s: hung?)"
+		f=$((f + 1))
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "FAIL $label (exit status $rc, no verdict)"
 		f=1
 	fi
@@ -32,6 +37,7 @@ run_one() {
 }
 
 if [ "$what" = unit ] || [ "$what" = all ]; then
+	limit=${ZWG_UNIT_TIMEOUT:-600}
 	for t in "$O"/tests/*_test; do
 		[ -x "$t" ] || continue
 		echo "== unit: ${t##*/}"
@@ -51,13 +57,14 @@ if [ "$what" = netns ] || [ "$what" = all ]; then
 		echo "FAIL netns (the network-namespace tests need root)"
 		failed=$((failed + 1))
 	else
+		limit=${ZWG_NETNS_TIMEOUT:-900}
 		for s in tests/netns/*_test.sh; do
 			name=${s##*/}; name=${name%.sh}
 			if [ -n "${NETNS_TESTS:-}" ]; then
 				case " $NETNS_TESTS " in *" $name "*) ;; *) continue ;; esac
 			fi
 			echo "== netns: $name"
-			run_one "$name" timeout -k 10 600 sh "$s"
+			run_one "$name" sh "$s"
 		done
 	fi
 fi

@@ -255,6 +255,12 @@ static int add_peer_routes(struct server_options *o, const char *peer, const cha
 		control_error_set(e, "peer-routes", "%s: %s", label, ne.msg);
 		return -EINVAL;
 	}
+	if (strpbrk(routes, "\t\n\v\f\r")) {
+		control_error_set(e, "peer-routes", "%s \"%s\" has a control character: give the "
+				  "prefixes on one line, separated with commas", label,
+				  model_quote(routes, ne.msg, sizeof(ne.msg)));
+		return -EINVAL;
+	}
 	if (model_parse_prefix_list(routes, label, "routes", false, &list, &n, e)) {
 		snprintf(e ? e->field : ne.field, sizeof(ne.field), "peer-routes");
 		return -EINVAL;
@@ -365,6 +371,14 @@ static int option_set(struct server_options *o, const char *opt, const char *v, 
 	if (!strcmp(opt, "allowed-ips")) {
 		struct ip_prefix *list = NULL;
 		size_t cnt = 0;
+		/* The server record refuses it later (model_server_validate),
+		 * naming no variable: refuse it here, as for PEERDNS. */
+		if (strpbrk(v, "\t\n\v\f\r")) {
+			control_error_set(e, opt, "%s \"%s\" has a control character: a client config "
+					  "takes it on one line; separate the entries with commas "
+					  "(0.0.0.0/0, ::/0)", label, q);
+			return -EINVAL;
+		}
 		if (model_parse_prefix_list(v, NULL, label, false, &list, &cnt, e)) {
 			if (e)
 				snprintf(e->field, sizeof(e->field), "%s", opt);
