@@ -68,6 +68,20 @@ enum drop_reason {
 	DROP__COUNT
 };
 
+/* Handshake messages, each a counter (/metrics: zerowg_handshakes_total).
+ * Received counts only what noise accepted (the rejects are drops);
+ * sent counts what the socket took.  A session is counted when its keys
+ * are derived and installed, on either side. */
+enum handshake_event {
+	HS_INITIATION_RECEIVED,
+	HS_INITIATION_SENT,
+	HS_RESPONSE_RECEIVED,
+	HS_RESPONSE_SENT,
+	HS_COOKIE_RECEIVED,		/* a valid cookie reply consumed */
+	HS_SESSION_DERIVED,
+	HS__COUNT
+};
+
 struct pkt_buf {
 	uint8_t *data;			/* PKT_BUF_SIZE bytes */
 	size_t len;
@@ -179,6 +193,8 @@ struct device {
 
 	uint64_t drops[DROP__COUNT];
 	struct log_ratelimit drop_log;
+	/* Loop thread only, as drops; read through device_call. */
+	uint64_t handshakes[HS__COUNT];
 };
 
 /* Creates the device for an open TUN fd.  0 or -errno. */

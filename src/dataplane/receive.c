@@ -87,6 +87,7 @@ static bool begin_session(struct peer *peer, uint64_t now)
 	index_table_insert(dev, &peer->keypair_index[noise_keypairs_slot(&peer->keypairs, kp)], index);
 	noise_keypairs_install(&peer->keypairs, kp);
 	timers_session_derived(peer);
+	dev->handshakes[HS_SESSION_DERIVED]++;
 	return true;
 }
 
@@ -103,6 +104,7 @@ static void handshake_initiation_received(struct device *dev, struct rx_dgram *d
 		device_drop(dev, DROP_RX_HANDSHAKE_INVALID, "initiation");
 		return;
 	}
+	dev->handshakes[HS_INITIATION_RECEIVED]++;
 	peer = peer_of_handshake(hs);
 	/* peer_tag base64-encodes the key: only for a line that is shown. */
 	if (log_verbose_enabled())
@@ -123,8 +125,10 @@ static void handshake_initiation_received(struct device *dev, struct rx_dgram *d
 	if (log_verbose_enabled())
 		log_debug("%s: sending handshake response", peer_tag(peer, tag));
 	timers_any_authenticated_packet_sent(peer);
-	if (socket_send(dev, &peer->endpoint, &resp, sizeof(resp)) == 0)
+	if (socket_send(dev, &peer->endpoint, &resp, sizeof(resp)) == 0) {
 		peer->tx_bytes += sizeof(resp);
+		dev->handshakes[HS_RESPONSE_SENT]++;
+	}
 }
 
 static void handshake_response_received(struct device *dev, struct rx_dgram *d, uint64_t now)
@@ -139,6 +143,7 @@ static void handshake_response_received(struct device *dev, struct rx_dgram *d, 
 		device_drop(dev, DROP_RX_HANDSHAKE_INVALID, "response");
 		return;
 	}
+	dev->handshakes[HS_RESPONSE_RECEIVED]++;
 	peer = peer_of_handshake(hs);
 	if (log_verbose_enabled())
 		log_debug("%s: received handshake response", peer_tag(peer, tag));
@@ -163,6 +168,7 @@ static void cookie_reply_received(struct device *dev, struct rx_dgram *d, uint64
 		device_drop(dev, DROP_RX_COOKIE_INVALID, NULL);
 		return;
 	}
+	dev->handshakes[HS_COOKIE_RECEIVED]++;
 	/* The next retransmission carries MAC2; the kernel does not resend
 	 * at once either. */
 }

@@ -58,8 +58,10 @@ void packet_send_handshake_initiation(struct peer *peer, bool is_retry)
 	log_debug("%s: sending handshake initiation", peer_tag(peer, tag));
 	timers_any_authenticated_packet_traversal(peer);
 	timers_any_authenticated_packet_sent(peer);
-	if (socket_send(dev, &peer->endpoint, &msg, sizeof(msg)) == 0)
+	if (socket_send(dev, &peer->endpoint, &msg, sizeof(msg)) == 0) {
 		peer->tx_bytes += sizeof(msg);
+		dev->handshakes[HS_INITIATION_SENT]++;
+	}
 	timers_handshake_initiated(peer);
 }
 
