@@ -136,6 +136,18 @@ int api_accounts_authenticate(void *ctx, const struct api_request *req, struct a
 	return 0;
 }
 
+/* The end of an account change that answers no body: its audit line (the
+ * control layer's messages quote no secret), then the error or 204. */
+static int changed(const struct api_request *req, struct api_reply *r, const char *event,
+		   const char *subject, int ret, const struct control_error *e)
+{
+	audit_log(event, subject, req->actor, ret == 0, ret == 0 ? NULL : e->msg);
+	if (ret < 0)
+		return api_reply_control_error(r, ret, e);
+	r->status = 204;
+	return 0;
+}
+
 /* ------------------------------------------------------------ helpers -- */
 
 static bool have_accounts(struct api *api, struct api_reply *r)
@@ -640,11 +652,7 @@ int api_revoke_token(struct api *api, const struct api_request *req, struct api_
 		return 0;
 	control_error_clear(&e);
 	ret = accounts_token_revoke(api->accounts, name, &e);
-	audit_log(AUDIT_TOKEN_REVOKE, name, req->actor, ret == 0, ret == 0 ? NULL : e.msg);
-	if (ret < 0)
-		return api_reply_control_error(r, ret, &e);
-	r->status = 204;
-	return 0;
+	return changed(req, r, AUDIT_TOKEN_REVOKE, name, ret, &e);
 }
 
 /* -------------------------------------------------------------- users -- */
@@ -720,11 +728,7 @@ int api_remove_user(struct api *api, const struct api_request *req, struct api_r
 		return 0;
 	control_error_clear(&e);
 	ret = accounts_user_remove(api->accounts, name, &e);
-	audit_log(AUDIT_USER_REMOVE, name, req->actor, ret == 0, ret == 0 ? NULL : e.msg);
-	if (ret < 0)
-		return api_reply_control_error(r, ret, &e);
-	r->status = 204;
-	return 0;
+	return changed(req, r, AUDIT_USER_REMOVE, name, ret, &e);
 }
 
 int api_set_user_role(struct api *api, const struct api_request *req, struct api_reply *r)

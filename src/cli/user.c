@@ -39,6 +39,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,28 @@ static int check_name(const char *name)
 	return 1;
 }
 
+/* The end of a change made on the store: the error, or the message and a
+ * reload of the running server (which then sees it).  Closes the
+ * accounts.  The exit status. */
+static int finish_change(struct user_cmd *uc, int r, const struct control_error *e,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int finish_change(struct user_cmd *uc, int r, const struct control_error *e,
+			 const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r < 0) {
+		cli_control_error(NULL, e);
+	} else {
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		cli_accounts_reload_server(uc->admin_socket);
+	}
+	cli_accounts_close(&uc->ca);
+	return r < 0;
+}
+
 static int cmd_add(struct user_cmd *uc, char **ops)
 {
 	const char *name = ops[0];
@@ -423,21 +446,12 @@ static int cmd_remove(struct user_cmd *uc, char **ops)
 {
 	const char *name = ops[0];
 	struct control_error e;
-	int ret = 1;
 
 	if (check_name(name) || cli_accounts_open(&uc->so, &uc->ca))
 		return 1;
 	control_error_clear(&e);
-	if (accounts_user_remove(uc->ca.acc, name, &e) < 0) {
-		cli_control_error(NULL, &e);
-		goto out;
-	}
-	printf("zerowg: user \"%s\" removed.\n", name);
-	cli_accounts_reload_server(uc->admin_socket);
-	ret = 0;
-out:
-	cli_accounts_close(&uc->ca);
-	return ret;
+	return finish_change(uc, accounts_user_remove(uc->ca.acc, name, &e), &e,
+			     "zerowg: user \"%s\" removed.\n", name);
 }
 
 static int cmd_set_role(struct user_cmd *uc, char **ops)
@@ -445,7 +459,6 @@ static int cmd_set_role(struct user_cmd *uc, char **ops)
 	const char *name = ops[0], *role_text = ops[1];
 	struct control_error e;
 	enum actor_role role;
-	int ret = 1;
 
 	control_error_clear(&e);
 	if (check_name(name))
@@ -456,38 +469,22 @@ static int cmd_set_role(struct user_cmd *uc, char **ops)
 	}
 	if (cli_accounts_open(&uc->so, &uc->ca))
 		return 1;
-	if (accounts_user_set_role(uc->ca.acc, name, role, &e) < 0) {
-		cli_control_error(NULL, &e);
-		goto out;
-	}
-	printf("zerowg: user \"%s\" is now %s.\n", name, accounts_role_name(role));
-	cli_accounts_reload_server(uc->admin_socket);
-	ret = 0;
-out:
-	cli_accounts_close(&uc->ca);
-	return ret;
+	return finish_change(uc, accounts_user_set_role(uc->ca.acc, name, role, &e), &e,
+			     "zerowg: user \"%s\" is now %s.\n", name, accounts_role_name(role));
 }
 
 static int cmd_2fa_reset(struct user_cmd *uc, char **ops)
 {
 	const char *name = ops[0];
 	struct control_error e;
-	int ret = 1;
 
 	if (check_name(name) || cli_accounts_open(&uc->so, &uc->ca))
 		return 1;
 	control_error_clear(&e);
-	if (accounts_totp_disable(uc->ca.acc, name, NULL, &e) < 0) {
-		cli_control_error(NULL, &e);
-		goto out;
-	}
-	printf("zerowg: two-factor codes of \"%s\" are off, its recovery codes void and its "
-	       "sessions ended; `zerowg user 2fa-enroll %s` turns them on again.\n", name, name);
-	cli_accounts_reload_server(uc->admin_socket);
-	ret = 0;
-out:
-	cli_accounts_close(&uc->ca);
-	return ret;
+	return finish_change(uc, accounts_totp_disable(uc->ca.acc, name, NULL, &e), &e,
+			     "zerowg: two-factor codes of \"%s\" are off, its recovery codes void "
+			     "and its sessions ended; `zerowg user 2fa-enroll %s` turns them on "
+			     "again.\n", name, name);
 }
 
 static int cmd_2fa_enroll(struct user_cmd *uc, char **ops)
