@@ -191,17 +191,19 @@ check "cross-origin: logged with the user, the path and the reason" \
 	'a change from another origin (Origin is not this server'"'"'s) (POST /v1/peers/alice/disable from 127.0.0.4, 403)'
 
 # ------------------------------------------------------------ brute force --
-n401=0 n429=0
+n401=0 n429=0 last429=
 i=0
 while [ $i -lt 20 ]; do
 	login bf$i 9 target "wrong guess $i"
 	is bf$i 401 && n401=$((n401 + 1))
-	is bf$i 429 && n429=$((n429 + 1))
+	is bf$i 429 && { n429=$((n429 + 1)); last429=bf$i; }
 	i=$((i + 1))
 done
 check "brute force: 20 wrong passwords: the first are 401, then 429 (got $n401 x 401, $n429 x 429)" \
 	sh -c "[ $n401 -ge 5 ] && [ $n401 -le 8 ] && [ $n429 -ge 12 ]"
-check "brute force: the 429 has Retry-After" hdr bf19 '^Retry-After: [1-9]'
+# (On a slow machine a backoff of 1 s can pass between two guesses, and
+# that guess is answered 401 again: the 429s are the ones to look at.)
+check "brute force: a 429 has Retry-After ($last429)" hdr "${last429:-bf19}" '^Retry-After: [1-9]'
 login bf_right 9 target "$PW_TGT"
 check "brute force: the right password is throttled too (429)" is bf_right 429
 check "brute force: the failures are logged, with the account tried" \
@@ -373,8 +375,9 @@ timeouts_accounted() {
 	[ "$n" -ge "$AUDIT_BURST" ] && [ "$n" -lt 40 ] && [ $((n + s)) -eq 64 ]
 }
 AUDIT_BURST=20
+# The reaper writes the count of suppressed lines within a second or two.
 check "slow: the 64 admin-socket clients cut off: a burst of lines (uid 0), the rest counted" \
-	timeouts_accounted
+	wait_for 6 timeouts_accounted
 
 # ------------------------------------------------------ no secret anywhere --
 # The unseal key's bytes, a key's hex: every form of every secret.
