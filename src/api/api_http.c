@@ -130,8 +130,10 @@ static void *reaper_main(void *arg)
 	struct api_server *srv = arg;
 	struct timespec now, until;
 	static const struct actor anon_web = { .via = "web" }, anon_cli = { .via = "cli" };
-	char cut[64][INET6_ADDRSTRLEN + 32], why[64];
-	bool cut_unix[64];
+	/* As many as one listener's slots, so that each cut-off is written
+	 * (or counted) under its own source; beyond, one summary line. */
+	char cut[API_CONNECTION_LIMIT][INET6_ADDRSTRLEN + 32], why[64];
+	bool cut_unix[API_CONNECTION_LIMIT];
 	size_t n_cut, n_more;
 
 	pthread_mutex_lock(&srv->lock);
