@@ -9,11 +9,11 @@
 #include "firewall_rule.h"
 #include "log.h"
 #include "model.h"
+#include "nat.h"
 #include "textbuf.h"
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,33 +329,6 @@ done:
 
 /* --------------------------------------------------------- applying -- */
 
-/* Runs an nft script; on failure err gets nft's own message, one line. */
-static int run_nft(const char *script, const char *what, char *err, size_t errlen)
-{
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-	int ret = 0;
-
-	if (!ctx) {
-		errbuf_set(err, errlen, "%s: cannot create an nftables context", what);
-		return -ENOMEM;
-	}
-	nft_ctx_buffer_output(ctx);
-	nft_ctx_buffer_error(ctx);
-	if (nft_run_cmd_from_buffer(ctx, script) != 0) {
-		const char *msg = nft_ctx_get_error_buffer(ctx);
-		char one_line[512];
-
-		snprintf(one_line, sizeof(one_line), "%s", msg && *msg ? msg : "failed");
-		for (size_t i = 0; one_line[i]; i++)
-			if (one_line[i] == '\n')
-				one_line[i] = ' ';
-		errbuf_set(err, errlen, "%s: nftables: %s", what, one_line);
-		ret = -EIO;
-	}
-	nft_ctx_free(ctx);
-	return ret;
-}
-
 int firewall_apply(struct firewall *fw, const char *ifname, const struct firewall_spec *spec,
 		   char *err, size_t errlen)
 {
@@ -368,7 +341,7 @@ int firewall_apply(struct firewall *fw, const char *ifname, const struct firewal
 			   "the interface name or the rules cannot be used in a ruleset");
 		return ret;
 	}
-	ret = run_nft(script, "firewall: replacing the table", err, errlen);
+	ret = nat_run_nft(script, "firewall: replacing the table", err, errlen);
 	free(script);
 	if (ret < 0)
 		return ret;
@@ -388,7 +361,7 @@ void firewall_teardown(struct firewall *fw)
 		return;
 	snprintf(script, sizeof(script), "add table inet %s\ndelete table inet %s\n", fw->table,
 		 fw->table);
-	if (run_nft(script, "firewall: deleting the table", err, sizeof(err)) < 0)
+	if (nat_run_nft(script, "firewall: deleting the table", err, sizeof(err)) < 0)
 		log_error("%s", err);
 	fw->table[0] = '\0';
 }

@@ -97,8 +97,7 @@ int nat_ruleset(char *buf, size_t len, const char *table, const char *ifname,
 	return 0;
 }
 
-/* Runs an nft script; on failure err gets nft's own message. */
-static int run_nft(const char *script, const char *what, char *err, size_t errlen)
+int nat_run_nft(const char *script, const char *what, char *err, size_t errlen)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	int ret = 0;
@@ -225,7 +224,7 @@ int nat_setup(struct nat *nat, const char *ifname, const char *subnet4, const ch
 			subnet4 ? subnet4 : "", subnet6 ? subnet6 : "");
 		goto fail;
 	}
-	ret = run_nft(script, "NAT: creating table inet zerowg", err, errlen);
+	ret = nat_run_nft(script, "NAT: creating table inet zerowg", err, errlen);
 	if (ret < 0)
 		goto fail;
 	if (nat->egress4[0] && (ret = forwarding_on(FORWARD4, nat->old_forward4, err, errlen)) < 0)
@@ -267,7 +266,7 @@ void nat_teardown(struct nat *nat)
 		 * already removed by hand. */
 		snprintf(script, sizeof(script), "add table inet %s\ndelete table inet %s\n",
 			 nat->table, nat->table);
-		if (run_nft(script, "NAT: deleting the table", err, sizeof(err)) < 0)
+		if (nat_run_nft(script, "NAT: deleting the table", err, sizeof(err)) < 0)
 			log_error("%s", err);
 		nat->table[0] = '\0';
 	}

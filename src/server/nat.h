@@ -55,4 +55,9 @@ void nat_describe(const struct nat *nat, char *buf, size_t len);
 int nat_ruleset(char *buf, size_t len, const char *table, const char *ifname,
 		const char *egress4, const char *subnet4, const char *egress6, const char *subnet6);
 
+/* Runs an nft script in one transaction (libnftables); what names it in
+ * messages.  0, or -ENOMEM / -EIO with nft's own message, on one line, in
+ * err.  The per-client firewall (firewall.c) uses it too. */
+int nat_run_nft(const char *script, const char *what, char *err, size_t errlen);
+
 #endif
