@@ -6,10 +6,11 @@
 # First run (no store in $ZEROWG_DATA, default /var/lib/zerowg):
 #   zerowg init --data DIR --keyring   creates the sealed store, shows its
 #                                      unseal key once, and keeps it in the
-#                                      kernel keyring until the next reboot
+#                                      kernel keyring for the first start
 # then, every run:
 #   exec zerowg up --data DIR          finds the key in the keyring (or asks
-#                                      for it on the terminal after a reboot)
+#                                      for it on the terminal: after a clean
+#                                      stop, which removes it, or a reboot)
 #
 # With no SERVERURL, the new store's endpoint is this machine's address on
 # its default route, so the first QR code works on the local network; set

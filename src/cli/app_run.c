@@ -294,7 +294,7 @@ static void scrub_env(bool keep_notify)
 static int start_server(struct app_cmd *ac, struct run_state *r, bool keep_notify)
 {
 	char uri[PATH_MAX + 8], fdtext[16];
-	const char *argv[16];
+	const char *argv[20];
 	int i = 0;
 
 	app_store_uri(ac, r->name, uri, sizeof(uri));
@@ -319,6 +319,13 @@ static int start_server(struct app_cmd *ac, struct run_state *r, bool keep_notif
 		argv[i++] = "--credential";
 		argv[i++] = ac->so.credential;
 	}
+	if (ac->so.keyring_key) {
+		argv[i++] = "--keyring-key";
+		argv[i++] = ac->so.keyring_key;
+	}
+	/* The key is the main store's: an app's stop must not take it from
+	 * the main server's next start. */
+	argv[i++] = "--keep-keyring-key";
 	argv[i] = NULL;
 	fflush(NULL);
 	r->server = fork();

@@ -139,6 +139,7 @@ int app_load_key(struct app_cmd *ac)
 	struct store_key_source src = {
 		.fd = ac->so.key_fd,
 		.credential_name = ac->so.credential,
+		.keyring_desc = ac->so.keyring_key,
 		.allow_prompt = isatty(STDIN_FILENO) && ac->so.key_fd != STDIN_FILENO,
 	};
 	struct store_key *probe = store_key_new();

@@ -74,6 +74,19 @@ void cli_store_opts_init(struct cli_store_opts *o)
 	o->key_fd = -1;
 }
 
+/* A "user" key's description as we accept it: 1-64 printable ASCII
+ * characters, no space and no ';' (the field separator of /proc/keys and
+ * of KEYCTL_DESCRIBE). */
+static bool key_name_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if ((unsigned char)s[n] <= ' ' || (unsigned char)s[n] >= 0x7f || s[n] == ';')
+			return false;
+	return n > 0 && n <= 64;
+}
+
 int cli_store_option(struct cli_store_opts *o, int opt, const char *arg)
 {
 	unsigned long fd;
@@ -111,6 +124,15 @@ int cli_store_option(struct cli_store_opts *o, int opt, const char *arg)
 			return -1;
 		}
 		o->credential = arg;
+		return 1;
+	case CLI_OPT_KEYRING_KEY:
+		if (!key_name_ok(arg)) {
+			fprintf(stderr, "zerowg: --keyring-key \"%s\" is not a key name (1-64 "
+				"printable characters without spaces or ';', e.g. zerowg:unseal)\n",
+				arg);
+			return -1;
+		}
+		o->keyring_key = arg;
 		return 1;
 	case CLI_OPT_KEYRING:
 		o->keyring = true;

@@ -108,12 +108,13 @@ struct store;
 struct control;
 
 /* Where the store is and how to unseal it, from --data, --store,
- * --key-fd, --credential; filled by cli_store_option(). */
+ * --key-fd, --credential, --keyring-key; filled by cli_store_option(). */
 struct cli_store_opts {
 	const char *data_dir;		/* NULL = CLI_DEFAULT_DATA_DIR */
 	const char *store_uri;		/* NULL = sealed:data_dir */
 	int key_fd;			/* -1 = not given */
 	const char *credential;		/* NULL = zerowg-unseal-key */
+	const char *keyring_key;	/* NULL = zerowg:unseal */
 	bool keyring;			/* init: keep the new key in the kernel keyring */
 };
 void cli_store_opts_init(struct cli_store_opts *o);
@@ -125,17 +126,20 @@ int cli_store_option(struct cli_store_opts *o, int opt, const char *arg);
 #define CLI_OPT_KEY_FD 0x102
 #define CLI_OPT_CREDENTIAL 0x103
 #define CLI_OPT_KEYRING 0x104
+#define CLI_OPT_KEYRING_KEY 0x106
 #define CLI_STORE_LONGOPTS \
 	{ "data", required_argument, NULL, CLI_OPT_DATA }, \
 	{ "store", required_argument, NULL, CLI_OPT_STORE }, \
 	{ "key-fd", required_argument, NULL, CLI_OPT_KEY_FD }, \
-	{ "credential", required_argument, NULL, CLI_OPT_CREDENTIAL }
+	{ "credential", required_argument, NULL, CLI_OPT_CREDENTIAL }, \
+	{ "keyring-key", required_argument, NULL, CLI_OPT_KEYRING_KEY }
 #define CLI_STORE_USAGE \
 	"  --data DIR         the sealed store's directory (default " CLI_DEFAULT_DATA_DIR ";\n" \
 	"                     as a user: $XDG_DATA_HOME/zerowg)\n" \
 	"  --store URI        another store: sealed:DIR or memory:\n" \
 	"  --key-fd N         read the unseal key from file descriptor N\n" \
-	"  --credential NAME  the systemd credential holding the key (zerowg-unseal-key)\n"
+	"  --credential NAME  the systemd credential holding the key (zerowg-unseal-key)\n" \
+	"  --keyring-key NAME the kernel keyring key holding it (zerowg:unseal)\n"
 
 /* The server settings init and up share: the long options (each a
  * server_options name, see server_options_set) and their getopt codes. */

@@ -15,7 +15,8 @@
  * The unseal key is generated here (or read from --key-fd, then not shown)
  * and lives only in locked memory, on stdout once (a terminal or a pipe:
  * when stdout is a file, init refuses before it creates anything), and
- * with --keyring in the kernel keyring for a week at most; never in the
+ * with --keyring in the kernel keyring for the server's next start (its
+ * clean stop removes it; a week at most); never in the
  * data directory.  An existing store is never overwritten.
  *
  * Relies on store.h (create, key handling) and control.h (server record,
@@ -43,8 +44,9 @@ static void usage(FILE *f)
 		"Creates the sealed store of a new server and shows its unseal key once.\n\n"
 		"Options:\n"
 		CLI_STORE_USAGE
-		"  --keyring          also keep the key in the kernel keyring until reboot,\n"
-		"                     where `zerowg up` finds it\n"
+		"  --keyring          also keep the key in the kernel keyring for this boot,\n"
+		"                     where `zerowg up` finds it; the server's first clean\n"
+		"                     stop removes it (a week at most in any case)\n"
 		"  --subnet CIDR      the tunnel's IPv4 subnet (default 10.13.13.0/24)\n"
 		"  --port N           the UDP port to listen on (default 51820)\n"
 		"  --endpoint HOST[:PORT]  how clients reach the server (e.g. vpn.example.com)\n"
@@ -91,9 +93,11 @@ static int show_unseal_key(const struct store_key *key, const char *dir, bool in
 	printf("Without it nobody, you included, can open %s again: keep a copy in a\n"
 	       "password manager.  `zerowg up` takes it from one of:\n", dir);
 	if (in_keyring)
-		printf("  - the kernel keyring (done: it is there until the next reboot);\n");
+		printf("  - the kernel keyring (done: it is there for the server's next start; its\n"
+		       "    clean stop removes it, and a reboot or a week at most);\n");
 	else
-		printf("  - the kernel keyring, until the next reboot: zerowg init --keyring does that;\n");
+		printf("  - the kernel keyring, for the server's next start: zerowg init --keyring\n"
+		       "    does that;\n");
 	printf("  - a systemd credential (production): paste the key, then Ctrl-D, into\n"
 	       "      systemd-creds encrypt --name=zerowg-unseal-key - /etc/credstore.encrypted/zerowg-unseal-key\n"
 	       "    and give the service\n"
@@ -245,7 +249,7 @@ int init_main(int argc, char *argv[])
 		       "zerowg up --endpoint HOST)\n");
 
 	if (so.keyring) {
-		r = store_key_to_keyring(key, NULL);
+		r = store_key_to_keyring(key, so.keyring_key);
 		if (r < 0) {
 			fprintf(stderr, "zerowg: cannot keep the key in the kernel keyring: %s%s\n",
 				strerror(-r), r == -EPERM || r == -ENOSYS ?

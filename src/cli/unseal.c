@@ -55,7 +55,7 @@ int cli_store_open(const struct cli_store_opts *o, struct store **stp, struct co
 	struct store_key_source src = {
 		.fd = o->key_fd,
 		.credential_name = o->credential,
-		.keyring_desc = NULL,
+		.keyring_desc = o->keyring_key,
 		/* Only a person at a terminal can answer a prompt. */
 		.allow_prompt = isatty(STDIN_FILENO) && o->key_fd != STDIN_FILENO,
 	};

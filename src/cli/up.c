@@ -40,6 +40,7 @@
 #define OPT_TRUSTED_PROXY 0x205
 #define OPT_METRICS_ALLOW 0x206
 #define OPT_WEB_URL 0x207
+#define OPT_KEEP_KEYRING_KEY 0x208
 
 static void usage(FILE *f)
 {
@@ -52,6 +53,8 @@ static void usage(FILE *f)
 		CLI_STORE_USAGE
 		"  --admin-socket PATH  the admin API's socket (default " SERVER_DEFAULT_ADMIN_SOCKET ";\n"
 		"                     as a user: $XDG_RUNTIME_DIR/zerowg/admin.sock)\n"
+		"  --keep-keyring-key leave the unseal key in the kernel keyring at a clean stop\n"
+		"                     (by default it is removed then: it was there for this start)\n"
 		"Privileges (see docs/first-use.md, \"Without root\"):\n"
 		"  --user NAME        started as root: the user the server runs as (default zerowg);\n"
 		"                     a small privileged helper keeps only the interface work\n"
@@ -95,6 +98,7 @@ static const struct option longopts[] = {
 	{ "trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY },
 	{ "metrics-allow", required_argument, NULL, OPT_METRICS_ALLOW },
 	{ "web-url", required_argument, NULL, OPT_WEB_URL },
+	{ "keep-keyring-key", no_argument, NULL, OPT_KEEP_KEYRING_KEY },
 	CLI_SERVER_LONGOPTS,
 	{ "keepalive", required_argument, NULL, 'k' },
 	{ "no-nat", no_argument, NULL, CLI_OPT_NO_NAT },
@@ -179,6 +183,7 @@ int up_main(int argc, char *argv[])
 	struct control_error e;
 	const char *admin_socket = getenv("ZEROWG_ADMIN_SOCKET");
 	const char *user = NULL, *netns = NULL, *web_url = NULL;
+	bool keep_keyring_key = false;
 	int tun_fd = -1;
 	char *uri = NULL;
 	int c, ret = 1;
@@ -208,6 +213,10 @@ int up_main(int argc, char *argv[])
 		}
 		if (c == OPT_USER) {
 			user = optarg;
+			continue;
+		}
+		if (c == OPT_KEEP_KEYRING_KEY) {
+			keep_keyring_key = true;
 			continue;
 		}
 		if (c == OPT_WEB || c == OPT_TRUSTED_PROXY || c == OPT_METRICS_ALLOW) {
@@ -270,7 +279,8 @@ int up_main(int argc, char *argv[])
 	rt.store_uri = uri;
 	rt.key.fd = so.key_fd;
 	rt.key.credential_name = so.credential;
-	rt.key.keyring_desc = NULL;
+	rt.key.keyring_desc = so.keyring_key;
+	rt.keep_keyring_key = keep_keyring_key;
 	rt.key.allow_prompt = isatty(STDIN_FILENO) && so.key_fd != STDIN_FILENO;
 	rt.admin_socket = admin_socket && *admin_socket ? admin_socket : NULL;
 	rt.user = user;

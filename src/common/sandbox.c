@@ -25,6 +25,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/if_tun.h>
+#include <linux/keyctl.h>
 #include <linux/securebits.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -543,11 +544,41 @@ static void socket_rules(struct filter *f)
 	rule(f, f->kill, "socket", 1, &packet);
 }
 
-static void build(struct filter *f, enum sandbox_profile profile)
+/* keyctl: invalidating the one key of allow and unlinking it from its
+ * ring are allowed; either on anything else gets EPERM; every other
+ * operation kills, as without allow. */
+static void keyctl_rules(struct filter *f, const struct sandbox_allow *allow)
+{
+	struct scmp_arg_cmp invalidate[] = { SCMP_A0_32(SCMP_CMP_EQ, KEYCTL_INVALIDATE),
+					     SCMP_A1_32(SCMP_CMP_EQ, (uint32_t)allow->key) };
+	struct scmp_arg_cmp unlink_[] = { SCMP_A0_32(SCMP_CMP_EQ, KEYCTL_UNLINK),
+					  SCMP_A1_32(SCMP_CMP_EQ, (uint32_t)allow->key),
+					  SCMP_A2_32(SCMP_CMP_EQ, (uint32_t)allow->ring) };
+	struct scmp_arg_cmp below = SCMP_A0_32(SCMP_CMP_LT, KEYCTL_UNLINK);
+	struct scmp_arg_cmp above = SCMP_A0_32(SCMP_CMP_GT, KEYCTL_INVALIDATE);
+
+	_Static_assert(KEYCTL_UNLINK < KEYCTL_INVALIDATE, "the kill ranges below assume this order");
+	rule(f, SCMP_ACT_ALLOW, "keyctl", 2, invalidate);
+	rule(f, SCMP_ACT_ALLOW, "keyctl", 3, unlink_);
+	rule(f, f->kill, "keyctl", 1, &below);
+	rule(f, f->kill, "keyctl", 1, &above);
+	for (uint32_t op = KEYCTL_UNLINK + 1; op < KEYCTL_INVALIDATE; op++) {
+		struct scmp_arg_cmp mid = SCMP_A0_32(SCMP_CMP_EQ, op);
+
+		rule(f, f->kill, "keyctl", 1, &mid);
+	}
+}
+
+static void build(struct filter *f, enum sandbox_profile profile, const struct sandbox_allow *allow)
 {
 	pid_t self = getpid();
+	bool keys = allow && allow->key > 0 && allow->ring != 0;
 
+	if (keys)
+		keyctl_rules(f, allow);
 	for (const char *const *k = kill_list; *k; k++) {
+		if (keys && !strcmp(*k, "keyctl"))
+			continue;
 		/* ASan's symbolizer is a program (so execve gets the default
 		 * EPERM and the report goes on unsymbolised); LSan stops the
 		 * world with a ptrace()ing clone at exit. */
@@ -609,7 +640,8 @@ static void build(struct filter *f, enum sandbox_profile profile)
 	}
 }
 
-int sandbox_seccomp(enum sandbox_profile profile, char *err, size_t errlen)
+int sandbox_seccomp(enum sandbox_profile profile, const struct sandbox_allow *allow, char *err,
+		    size_t errlen)
 {
 	struct filter f = { .kill = SCMP_ACT_KILL_PROCESS };
 	const char *what = profile == SANDBOX_SERVER ? "server" : "daemon";
@@ -637,7 +669,7 @@ int sandbox_seccomp(enum sandbox_profile profile, char *err, size_t errlen)
 			   "needed)", strerror(-ret));
 		goto out;
 	}
-	build(&f, profile);
+	build(&f, profile, allow);
 	if ((ret = f.ret) < 0) {
 		errbuf_set(err, errlen, "seccomp rule for %s: %s", f.failed, strerror(-ret));
 		goto out;

@@ -57,10 +57,19 @@ enum sandbox_profile {
  * wants (execve, ptrace, mount, setuid, bpf, ... see sandbox.c) kill the
  * whole process with SIGSYS, as does a system call of another ABI (i386,
  * x32).  In a sanitizer build, what ASan/LSan need is allowed and a log
- * line says so.  Sets no_new_privs if not yet set.  0 or -errno with a
- * message.
+ * line says so.  Sets no_new_privs if not yet set.  allow widens the
+ * list by exactly what it names.  0 or -errno with a message.
  */
-int sandbox_seccomp(enum sandbox_profile profile, char *err, size_t errlen);
+/* What one process may do beyond its profile; NULL or zeroed = nothing. */
+struct sandbox_allow {
+	/* The unseal key's copy in the kernel keyring, forgotten at a clean
+	 * stop (store_key_keyring_forget): exactly keyctl(KEYCTL_INVALIDATE,
+	 * key) and keyctl(KEYCTL_UNLINK, key, ring).  Any other keyctl
+	 * still kills. */
+	int32_t key, ring;
+};
+int sandbox_seccomp(enum sandbox_profile profile, const struct sandbox_allow *allow, char *err,
+		    size_t errlen);
 
 /* The confinement of a process as /proc/PID/status shows it. */
 struct sandbox_status {

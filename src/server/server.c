@@ -546,6 +546,42 @@ static int start_web(struct server *srv)
 
 /* ----------------------------------------------------------- start-up -- */
 
+/*
+ * The key came from the kernel keyring, where `zerowg init --keyring` (or
+ * an operator) left it for this start: note where, so that a clean stop
+ * takes it out again (forget_keyring_key).  A crash leaves it, for the
+ * restart.  Failing to note it is not fatal: the key then stays until its
+ * timeout, and the log says so.
+ */
+static void hold_keyring_key(struct server *srv)
+{
+	int ret = store_key_keyring_hold(srv->rt->key.keyring_desc, &srv->keyring);
+
+	if (ret < 0) {
+		srv->keyring = (struct store_keyring_ref){ 0 };
+		log_warn("the unseal key stays in the kernel keyring after the stop (until its "
+			 "timeout): %s", strerror(-ret));
+	}
+}
+
+static void forget_keyring_key(struct server *srv)
+{
+	int ret;
+
+	if (!srv->keyring.key)
+		return;
+	ret = store_key_keyring_forget(&srv->keyring);
+	if (ret < 0)
+		log_warn("cannot remove the unseal key from the kernel keyring: %s; it stays "
+			 "until its timeout (keyctl unlink %d)", strerror(-ret),
+			 (int)srv->keyring.key);
+	else
+		server_say("the unseal key is no longer in the kernel keyring; the next start "
+			   "needs it again (--key-fd, a credential, or keyctl padd user %s @u)",
+			   srv->rt->key.keyring_desc ? srv->rt->key.keyring_desc : "zerowg:unseal");
+	srv->keyring = (struct store_keyring_ref){ 0 };
+}
+
 /* Opens (or, for memory:, creates) the store.  0 or 1 after a message. */
 static int open_store(struct server *srv)
 {
@@ -605,6 +641,8 @@ static int open_store(struct server *srv)
 	}
 	log_info("store %s unsealed with the key from %s", store_describe(srv->store),
 		 where ? where : "?");
+	if (where && !strcmp(where, STORE_KEY_FROM_KEYRING) && !srv->rt->keep_keyring_key)
+		hold_keyring_key(srv);
 	return 0;
 }
 
@@ -985,7 +1023,12 @@ static int start(struct server *srv)
 	srv->api.ctx = srv;
 	/* The last step before packets and requests: nothing below parses
 	 * input with a system call this filter does not allow. */
-	ret = sandbox_seccomp(SANDBOX_SERVER, err, sizeof(err));
+	{
+		struct sandbox_allow allow = { .key = srv->keyring.key, .ring = srv->keyring.ring };
+
+		ret = sandbox_seccomp(SANDBOX_SERVER, srv->keyring.key ? &allow : NULL, err,
+				      sizeof(err));
+	}
 	if (ret < 0) {
 		fprintf(stderr, "zerowg: %s\n", err);
 		return 1;
@@ -1175,6 +1218,9 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 		sd_notifyf(0, "READY=1\nSTATUS=%s up, %zu peers", srv.rec.interface,
 			   control_peer_count(srv.ctl));
 		status = run(&srv);
+		/* A clean stop: the key's copy in the kernel goes first. */
+		if (status == 0)
+			forget_keyring_key(&srv);
 		audit_log(AUDIT_SERVER_STOP, NULL, &stopping, true, NULL);
 	}
 	teardown(&srv);

@@ -54,6 +54,8 @@ struct server_runtime {
 	int tun_fd;			/* --tun-fd: adopt this TUN; -1 = create */
 	const char *netns_path;		/* --netns: the tunnel interface's network
 					 * namespace (NULL: here, or rootless a new one) */
+	bool keep_keyring_key;		/* --keep-keyring-key: a key found in the
+					 * kernel keyring stays there at a clean stop */
 };
 
 /*

@@ -54,6 +54,9 @@ struct server {
 	struct listen_fds lfds;			/* socket activation (LISTEN_FDS) */
 	struct dns_relay *dns;			/* clients' DNS on the tunnel address */
 	struct store_key *key;
+	/* The key's copy in the kernel keyring, removed at a clean stop
+	 * (store_key_keyring_forget); key 0 = none, or kept. */
+	struct store_keyring_ref keyring;
 	struct store *store;
 	struct control *ctl;
 	struct server_record rec;		/* without its private key */

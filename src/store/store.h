@@ -114,6 +114,25 @@ int store_key_load(const struct store_key_source *src, struct store_key **out,
  * NULL desc = "zerowg:unseal".
  * 0 or -errno (-EPERM/-ENOSYS where a seccomp filter denies keyrings). */
 int store_key_to_keyring(const struct store_key *k, const char *desc);
+/*
+ * A key found in the kernel keyring, to be forgotten at a clean stop:
+ * `zerowg init --keyring` leaves it there for this boot, and a server that
+ * stopped cleanly no longer needs it (issue 12).  hold() finds desc (NULL
+ * = "zerowg:unseal") where store_key_load() found it (@u, else @s),
+ * records the key's and its ring's serials, and links the ring into the
+ * process keyring, so that the process may still unlink from it after
+ * dropping to another uid.  Call it with the key just loaded, before the
+ * drop.  0, -ENOKEY, or -errno.  forget() invalidates the key (out of
+ * every keyring at once, then destroyed), or at least unlinks it from its
+ * ring: 0 or -errno.  The server's seccomp filter allows exactly these
+ * two calls (sandbox.h).
+ */
+#define STORE_KEY_FROM_KEYRING "kernel keyring"	/* store_key_load's *where */
+struct store_keyring_ref {
+	int32_t key, ring;		/* serials; 0 = none */
+};
+int store_key_keyring_hold(const char *desc, struct store_keyring_ref *ref);
+int store_key_keyring_forget(const struct store_keyring_ref *ref);
 /* base64 text of the key (44 chars + NUL) for showing it once. */
 void store_key_to_base64(const struct store_key *k, char out[45]);
 /* 0, or -EINVAL if text is not exactly one base64 key (a trailing

@@ -20,6 +20,7 @@
 #include <linux/keyctl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +52,12 @@
  * read and search it (0x0b each), nothing else: readable by the service
  * even when @u is not linked into its session, and by no other user.
  *
- * How long: KEYRING_TIMEOUT, a week.  The key is meant "for this boot",
- * but a server that runs for months must not leave it readable in the
- * kernel all that time; a week covers restarts and debugging after an
- * init, and production takes the key from a systemd credential.  Once it
- * expired, `keyctl padd user zerowg:unseal @u` (or --key-fd) gives it again.
+ * How long: until the clean stop of the server that used it (it
+ * invalidates it: store_key_keyring_forget, below; a crash leaves it for
+ * the restart), and KEYRING_TIMEOUT, a week, at most: a server that runs
+ * for months must not leave it readable in the kernel all that time.
+ * Production takes the key from a systemd credential.  Once it is gone,
+ * `keyctl padd user zerowg:unseal @u` (or --key-fd) gives it again.
  */
 #define KEY_PERM 0x0b0b0000u
 #define KEYRING_TIMEOUT (7u * 24 * 3600)
@@ -350,6 +352,54 @@ int store_key_to_keyring(const struct store_key *k, const char *desc)
 	return 0;
 }
 
+/*
+ * The key a server found in the keyring, kept until its clean stop.  The
+ * ring is linked into this process's own keyring, so that it stays
+ * possessed (and its possessor's write permission, which unlinking needs,
+ * applies) after the server dropped to another uid: root's user keyring
+ * is otherwise closed to the user zerowg.
+ */
+int store_key_keyring_hold(const char *desc, struct store_keyring_ref *ref)
+{
+	static const int rings[] = { KEY_SPEC_USER_KEYRING, KEY_SPEC_SESSION_KEYRING };
+	long id = -1, ring = -1;
+
+	ref->key = ref->ring = 0;
+	if (!desc)
+		desc = DEFAULT_KEYRING_DESC;
+	/* Where load_keyring found it: @u first, then @s. */
+	for (size_t i = 0; i < sizeof(rings) / sizeof(rings[0]) && id < 0; i++) {
+		id = syscall(SYS_keyctl, KEYCTL_SEARCH, rings[i], "user", desc, 0);
+		if (id < 0 && errno != ENOKEY && errno != EKEYEXPIRED && errno != EKEYREVOKED)
+			return -errno;
+		if (id >= 0 && (ring = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, rings[i], 0)) < 0)
+			return -errno;
+	}
+	if (id < 0)
+		return -ENOKEY;
+	/* (KEYCTL_SEARCH also finds a key in a ring nested under @u: that
+	 * one cannot be unlinked from @u, and the stop says so.) */
+	if (syscall(SYS_keyctl, KEYCTL_LINK, ring, KEY_SPEC_PROCESS_KEYRING) < 0)
+		return -errno;
+	ref->key = (int32_t)id;
+	ref->ring = (int32_t)ring;
+	return 0;
+}
+
+int store_key_keyring_forget(const struct store_keyring_ref *ref)
+{
+	if (ref->key <= 0 || ref->ring <= 0)
+		return -EINVAL;
+	/* Invalidating needs only search permission, which every reader of
+	 * the key has (KEY_PERM): the key is out of every keyring that
+	 * links it at once, and destroyed.  Unlinking it from its ring is
+	 * the fallback (a key put there by hand without search for us). */
+	if (syscall(SYS_keyctl, KEYCTL_INVALIDATE, ref->key) == 0 ||
+	    syscall(SYS_keyctl, KEYCTL_UNLINK, ref->key, ref->ring) == 0)
+		return 0;
+	return -errno;
+}
+
 static const int prompt_signals[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGTSTP };
 
 /* Reads one line from the terminal, echo off.  Signals that would stop or
@@ -490,7 +540,7 @@ int store_key_load(const struct store_key_source *src, struct store_key **out,
 
 	ret = load_keyring(desc, k, err, errlen);
 	if (ret == 0) {
-		snprintf(where_buf, sizeof(where_buf), "kernel keyring");
+		snprintf(where_buf, sizeof(where_buf), "%s", STORE_KEY_FROM_KEYRING);
 		goto found;
 	}
 	if (ret == -ENOKEY)

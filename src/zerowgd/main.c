@@ -396,7 +396,7 @@ int main(int argc, char **argv)
 		null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	/* From here on, every thread: nothing below opens a file for writing
 	 * or makes a process (sandbox.c, SANDBOX_DAEMON). */
-	if ((ret = sandbox_seccomp(SANDBOX_DAEMON, err, sizeof(err))) < 0)
+	if ((ret = sandbox_seccomp(SANDBOX_DAEMON, NULL, err, sizeof(err))) < 0)
 		fatal("%s", err);
 	if ((ret = sandbox_status_read(0, &sst)) == 0) {
 		char line[256];

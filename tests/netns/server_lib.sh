@@ -33,12 +33,14 @@ srv_init() {
 
 # srv_start [up options]: `zerowg up` in host s (log $W/server.log); waits
 # until the admin socket answers and the interface is up.  SRV_ENV: extra
-# VAR=value words for its environment.
+# VAR=value words for its environment.  SRV_KEY_FD=none: no --key-fd (the
+# server finds its key itself: the keyring, a credential).
 srv_start() {
-	local n pid
+	local n pid keyfd="--key-fd 0"
+	[ "${SRV_KEY_FD:-}" = none ] && keyfd=""
 	# shellcheck disable=SC2086
 	printf '%s\n' "$UNSEAL" | ip netns exec "$(H s)" env LOG_LEVEL=verbose ${SRV_ENV:-} \
-		"$ZWG" up --data "$W/data" --key-fd 0 --admin-socket "$ADMIN" \
+		"$ZWG" up --data "$W/data" $keyfd --admin-socket "$ADMIN" \
 		--interface "$(sif)" --port "$SPORT" --endpoint "$(u4 s):$SPORT" "$@" \
 		>>"$W/server.log" 2>&1 &
 	pid=$!

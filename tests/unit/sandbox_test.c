@@ -23,12 +23,14 @@
  */
 #include "test.h"
 #include "sandbox.h"
+#include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/keyctl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -112,14 +114,19 @@ static bool killed_by_sigsys(int status)
 	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS;
 }
 
-static int seccomp_server(void)
+static int seccomp_server_with(const struct sandbox_allow *allow)
 {
 	char err[256] = "";
-	int ret = sandbox_seccomp(SANDBOX_SERVER, err, sizeof(err));
+	int ret = sandbox_seccomp(SANDBOX_SERVER, allow, err, sizeof(err));
 
 	if (ret < 0)
 		fprintf(stderr, "  sandbox_seccomp: %s\n", err);
 	return ret;
+}
+
+static int seccomp_server(void)
+{
+	return seccomp_server_with(NULL);
 }
 
 /* ------------------------------------------------------------ users -- */
@@ -722,7 +729,7 @@ static int daemon_profile(void)
 	struct sandbox_status st;
 	int fd;
 
-	REQUIRE(sandbox_seccomp(SANDBOX_DAEMON, err, sizeof(err)) == 0);
+	REQUIRE(sandbox_seccomp(SANDBOX_DAEMON, NULL, err, sizeof(err)) == 0);
 	REQUIRE(sandbox_status_read(0, &st) == 0 && st.seccomp == 2);
 	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	REQUIRE(fd >= 0);
@@ -748,9 +755,149 @@ static int daemon_execve(void)
 {
 	char err[256] = "", *argv[] = { "true", NULL }, *envp[] = { NULL };
 
-	REQUIRE(sandbox_seccomp(SANDBOX_DAEMON, err, sizeof(err)) == 0);
+	REQUIRE(sandbox_seccomp(SANDBOX_DAEMON, NULL, err, sizeof(err)) == 0);
 	execve("/bin/true", argv, envp);
 	return errno == EPERM ? 42 : 1;
+}
+
+/* ------------------------------------------------ the keyring key -- */
+
+/*
+ * The unseal key a server found in the keyring: held before the drop,
+ * forgotten after it under the filter.  The keys live in a session
+ * keyring of this test's own (joined in main), never in a user keyring,
+ * so nothing of the machine's is touched.
+ */
+static char key_desc[64];
+static struct store_keyring_ref key_ref;
+static const uint8_t key_bytes[32] = { 0x5a, 0x17, 0xc3, 0x81, 0x09, 0xee, 0x42, 0x6d };
+
+/* A read-only key in our session keyring, as init --keyring makes them
+ * (perm 0x0b0b0000: no write, no setattr, so it cannot be revoked). */
+static long add_test_key(uint32_t perm)
+{
+	long id = syscall(SYS_add_key, "user", key_desc, key_bytes, sizeof(key_bytes),
+			  KEY_SPEC_SESSION_KEYRING);
+
+	if (id > 0 && syscall(SYS_keyctl, KEYCTL_SETPERM, id, perm) < 0)
+		return -1;
+	return id;
+}
+
+static bool key_present(void)
+{
+	return syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_SESSION_KEYRING, "user", key_desc, 0) > 0;
+}
+
+/* As the server: hold (as root), drop to nobody, filter, forget. */
+static int forget_after_drop(void)
+{
+	char err[256] = "";
+	struct sandbox_allow allow;
+
+	REQUIRE(store_key_keyring_hold(key_desc, &key_ref) == 0);
+	allow = (struct sandbox_allow){ .key = key_ref.key, .ring = key_ref.ring };
+	REQUIRE(sandbox_drop_privileges(nobody_uid, nobody_gid, err, sizeof(err)) == 0);
+	REQUIRE(seccomp_server_with(&allow) == 0);
+	REQUIRE(store_key_keyring_forget(&key_ref) == 0);
+	/* Asking again is the kernel's business, not a kill (whether the
+	 * garbage collector already took the key decides the answer). */
+	(void)syscall(SYS_keyctl, KEYCTL_UNLINK, key_ref.key, key_ref.ring);
+	return 0;
+}
+
+/* Reading the key back is still what an attacker wants: it kills. */
+static int read_after_allow(void)
+{
+	struct sandbox_allow allow;
+	uint8_t buf[32];
+
+	REQUIRE(store_key_keyring_hold(key_desc, &key_ref) == 0);
+	allow = (struct sandbox_allow){ .key = key_ref.key, .ring = key_ref.ring };
+	REQUIRE(seccomp_server_with(&allow) == 0);
+	syscall(SYS_keyctl, KEYCTL_READ, key_ref.key, buf, sizeof(buf));
+	return 1;
+}
+
+/* Unlinking another key, or from another ring: refused, not allowed. */
+static int unlink_other(void)
+{
+	struct sandbox_allow allow;
+
+	REQUIRE(store_key_keyring_hold(key_desc, &key_ref) == 0);
+	allow = (struct sandbox_allow){ .key = key_ref.key, .ring = key_ref.ring };
+	REQUIRE(seccomp_server_with(&allow) == 0);
+	errno = 0;
+	REQUIRE(syscall(SYS_keyctl, KEYCTL_UNLINK, key_ref.key + 1, key_ref.ring) < 0 &&
+		errno == EPERM);
+	errno = 0;
+	REQUIRE(syscall(SYS_keyctl, KEYCTL_UNLINK, key_ref.key, KEY_SPEC_USER_KEYRING) < 0 &&
+		errno == EPERM);
+	errno = 0;
+	REQUIRE(syscall(SYS_keyctl, KEYCTL_INVALIDATE, key_ref.key + 1) < 0 && errno == EPERM);
+	return 0;
+}
+
+/* Without an allowance, even the unlink kills (the default profile). */
+static int unlink_without_allow(void)
+{
+	REQUIRE(store_key_keyring_hold(key_desc, &key_ref) == 0);
+	REQUIRE(seccomp_server() == 0);
+	syscall(SYS_keyctl, KEYCTL_UNLINK, key_ref.key, key_ref.ring);
+	return 1;
+}
+
+/* A key an operator put there by hand (keyctl padd: the possessor may
+ * do anything) is invalidated too: no other link to it stays usable. */
+static int revoke_handmade(void)
+{
+	REQUIRE(store_key_keyring_hold(key_desc, &key_ref) == 0);
+	struct sandbox_allow allow = { .key = key_ref.key, .ring = key_ref.ring };
+	REQUIRE(seccomp_server_with(&allow) == 0);
+	REQUIRE(store_key_keyring_forget(&key_ref) == 0);
+	return 0;
+}
+
+static void test_keyring_forget(void)
+{
+	struct store_keyring_ref none = { 0 };
+	long id, other;
+	uint8_t buf[32];
+
+	if (add_test_key(0x0b0b0000) <= 0) {
+		CHECK(!"cannot add a key to the session keyring");
+		return;
+	}
+	CHECK(key_present());
+	CHECK(exited_ok(in_child(forget_after_drop)));
+	CHECK(!key_present());
+
+	CHECK(add_test_key(0x0b0b0000) > 0);
+	CHECK(killed_by_sigsys(in_child(read_after_allow)));
+	CHECK(exited_ok(in_child(unlink_other)));
+	CHECK(killed_by_sigsys(in_child(unlink_without_allow)));
+	CHECK(key_present());	/* a killed server leaves it for the restart */
+
+	/* By hand, with keyctl's default permissions (the possessor may do
+	 * anything): invalidated, so gone even where another ring links it. */
+	CHECK(syscall(SYS_keyctl, KEYCTL_UNLINK,
+		      syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_SESSION_KEYRING, "user", key_desc,
+			      0), KEY_SPEC_SESSION_KEYRING) == 0);
+	CHECK(!key_present());
+	id = add_test_key(0x3f010000);
+	other = syscall(SYS_add_key, "keyring", "zwg:sandbox-test-other", NULL, (size_t)0,
+			KEY_SPEC_PROCESS_KEYRING);
+	CHECK(id > 0 && other > 0 && syscall(SYS_keyctl, KEYCTL_LINK, id, other) == 0);
+	CHECK(exited_ok(in_child(revoke_handmade)));
+	errno = 0;
+	CHECK(syscall(SYS_keyctl, KEYCTL_READ, id, buf, sizeof(buf)) < 0);
+	CHECK(syscall(SYS_keyctl, KEYCTL_SEARCH, other, "user", key_desc, 0) < 0);
+	CHECK(!key_present());
+	syscall(SYS_keyctl, KEYCTL_CLEAR, other);
+
+	CHECK_INT(store_key_keyring_forget(&none), -EINVAL);
+	CHECK_INT(store_key_keyring_hold("zwg:no-such-key-ever", &none), -ENOKEY);
+	CHECK_INT(none.key, 0);
 }
 
 static void test_seccomp_daemon(void)
@@ -764,7 +911,7 @@ static void test_seccomp_daemon(void)
 	} else {
 		CHECK(killed_by_sigsys(in_child(daemon_execve)));
 	}
-	CHECK_INT(sandbox_seccomp((enum sandbox_profile)7, err, sizeof(err)), -EINVAL);
+	CHECK_INT(sandbox_seccomp((enum sandbox_profile)7, NULL, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "profile 7") != NULL);
 }
 
@@ -779,6 +926,10 @@ int main(void)
 	}
 	nobody_uid = pw->pw_uid;
 	nobody_gid = pw->pw_gid;
+	/* Our own session keyring for the keyring tests. */
+	snprintf(key_desc, sizeof(key_desc), "zwg:sandbox-test-%d", (int)getpid());
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0)
+		fprintf(stderr, "sandbox_test: cannot join a session keyring: %s\n", strerror(errno));
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/zwg-sandbox.XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return 1;
@@ -808,6 +959,7 @@ int main(void)
 	RUN(test_seccomp_kills);
 	RUN(test_seccomp_tsync);
 	RUN(test_seccomp_daemon);
+	RUN(test_keyring_forget);
 	RUN(test_seccomp_sanitizer_exit);
 
 	unlink(rootfile);
