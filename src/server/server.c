@@ -2,7 +2,8 @@
  * server.c - `zerowg up` (server.h): start-up in a fixed order that fails
  * closed, applies and reloads, and a shutdown that undoes everything.  How
  * it gets its interface and drops its privileges is in server_mode.c, its
- * manager thread (signals, timers) in server_manager.c.
+ * manager thread (signals, timers) in server_manager.c, the API's hooks
+ * and the web listeners in server_api.c.
  *
  * Threads: the calling thread becomes the device's loop thread and owns the
  * device: it moves packets and answers the driver's gets and sets
@@ -112,7 +113,7 @@ static void lock_memory(void)
 			  "swapped)", strerror(errno));
 }
 
-static void format_addr(char *buf, size_t len, int family, const void *addr, unsigned prefix)
+void server_format_addr(char *buf, size_t len, int family, const void *addr, unsigned prefix)
 {
 	char a[INET6_ADDRSTRLEN];
 
@@ -267,7 +268,7 @@ static int route_priv(void *ctx, bool add, const struct netlink_prefix *dst, cha
 }
 
 /* Brings the data plane to what the store says, from any thread. */
-static int server_apply(struct server *srv, char *err, size_t errlen)
+int server_apply(struct server *srv, char *err, size_t errlen)
 {
 	int ret;
 
@@ -305,7 +306,7 @@ void server_arm_expiry_after(struct server *srv, int64_t not_before)
 	timerfd_settime(srv->expiry_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-static void arm_expiry(struct server *srv)
+void server_arm_expiry(struct server *srv)
 {
 	server_arm_expiry_after(srv, 1);
 }
@@ -318,230 +319,7 @@ static void on_change(void *ctx, const char *peer_name, enum control_event ev,
 	struct server *srv = ctx;
 
 	audit_log(control_event_name(ev), peer_name, actor, true, NULL);
-	arm_expiry(srv);
-}
-
-/* ---------------------------------------------------- the API's hooks -- */
-
-static int api_apply(void *ctx, char *err, size_t errlen)
-{
-	return server_apply(ctx, err, errlen);
-}
-
-static int api_refresh(void *ctx)
-{
-	struct server *srv = ctx;
-
-	return stats_sample(srv->stats, srv->drv, (int64_t)time(NULL), false);
-}
-
-/*
- * Needs apply_lock, after the store was re-read: another process (an
- * import) may have changed the server record.  The key and the port follow
- * through the apply; the addresses, MTU and NAT are brought along here.  A
- * new interface name needs a restart.
- */
-static void refresh_interface(struct server *srv)
-{
-	struct server_record rec;
-	uint8_t pub[MODEL_KEY_LEN];
-	char a4[64], a6[64], err[512];
-	struct netlink_prefix p;
-	bool moved;
-
-	if (control_get_server(srv->ctl, &rec, pub) < 0)
-		return;
-	format_addr(a4, sizeof(a4), AF_INET, &rec.ipv4, rec.ipv4_prefix);
-	format_addr(a6, sizeof(a6), AF_INET6, &rec.ipv6, rec.ipv6_prefix);
-	if (strcmp(rec.interface, srv->rec.interface)) {
-		log_error("the store names the interface %s now: restart the server to rename %s",
-			  rec.interface, srv->rec.interface);
-		snprintf(rec.interface, sizeof(rec.interface), "%s", srv->rec.interface);
-	}
-	moved = strcmp(a4, srv->addr4) || strcmp(a6, srv->addr6);
-	if (moved) {
-		const char *old[2] = { srv->addr4, srv->addr6 }, *now[2] = { a4, a6 };
-		for (int i = 0; i < 2; i++) {
-			if (!strcmp(old[i], now[i]))
-				continue;
-			if (netlink_prefix_parse(&p, now[i]) &&
-			    priv_addr(&srv->priv, true, &p, err, sizeof(err)) < 0)
-				log_error("%s", err);
-			if (netlink_prefix_parse(&p, old[i]) &&
-			    priv_addr(&srv->priv, false, &p, err, sizeof(err)) < 0)
-				log_error("%s", err);
-		}
-		apply_routes_set_own(&srv->routes, a4, a6);
-		log_info("interface %s: addresses now %s and %s", rec.interface, a4, a6);
-	}
-	if (rec.mtu != srv->rec.mtu && rec.mtu &&
-	    priv_link_set(&srv->priv, rec.mtu, true, err, sizeof(err)) < 0)
-		log_error("%s", err);
-	if (moved || rec.nat != srv->rec.nat) {
-		if (priv_nat_teardown(&srv->priv, err, sizeof(err)) < 0)
-			log_error("%s", err);
-		if (rec.nat && priv_nat_setup(&srv->priv, a4, a6, err, sizeof(err)) < 0)
-			log_error("%s", err);
-	}
-	model_server_free(&srv->rec);
-	srv->rec = rec;
-	memcpy(srv->public_key, pub, sizeof(pub));
-	snprintf(srv->addr4, sizeof(srv->addr4), "%s", a4);
-	snprintf(srv->addr6, sizeof(srv->addr6), "%s", a6);
-}
-
-/* Under apply_lock, so that a reload never races another one, an apply
- * nor the expiry timer.  actor: who asked (POST /v1/reload), or SIGHUP's
- * actor_system("reload"). */
-static int reload_as(struct server *srv, const struct actor *actor, char *err, size_t errlen)
-{
-	struct control_error e;
-	int ret;
-
-	pthread_mutex_lock(&srv->apply_lock);
-	control_error_clear(&e);
-	ret = control_reload(srv->ctl, actor, &e);
-	/* Users and tokens that `zerowg user|token` changed in the store. */
-	if (ret == 0 && srv->api.accounts)
-		ret = accounts_reload(srv->api.accounts, &e);
-	if (ret < 0) {
-		snprintf(err, errlen, "reloading the store: %s", e.msg[0] ? e.msg : strerror(-ret));
-	} else {
-		refresh_interface(srv);
-		arm_expiry(srv);
-		ret = server_apply_locked(srv, err, errlen);
-	}
-	audit_log(AUDIT_SERVER_RELOAD, NULL, actor, ret == 0, ret == 0 ? NULL : err);
-	pthread_mutex_unlock(&srv->apply_lock);
-	return ret;
-}
-
-int server_reload(struct server *srv, char *err, size_t errlen)
-{
-	struct actor sighup = actor_system("reload");
-
-	return reload_as(srv, &sighup, err, errlen);
-}
-
-static int api_reload(void *ctx, const struct actor *actor, char *err, size_t errlen)
-{
-	return reload_as(ctx, actor, err, errlen);
-}
-
-/* The data plane's drop and handshake counters for /metrics, read on its
- * loop thread. */
-static int read_drops(struct device *dev, void *ctx)
-{
-	struct api_counters *c = ctx;
-
-	_Static_assert(HS__COUNT <= API_HANDSHAKE_EVENTS, "API_HANDSHAKE_EVENTS is too small");
-	memcpy(c->drops, dev->drops, sizeof(dev->drops));
-	c->n_drops = DROP__COUNT;
-	memcpy(c->handshakes, dev->handshakes, sizeof(dev->handshakes));
-	c->n_handshakes = HS__COUNT;
-	return 0;
-}
-
-static int api_counters(void *ctx, struct api_counters *out)
-{
-	struct server *srv = ctx;
-
-	memset(out, 0, sizeof(*out));
-	return device_call(srv->dev, read_drops, out);
-}
-
-/* A comma list of ADDRESS[/LEN] from the environment into p.  0 or 1
- * after a message naming the variable. */
-static int env_prefixes(const char *var, const char *flag, struct api_prefix *p, size_t *n)
-{
-	const char *text = getenv(var);
-	char buf[1024], err[256], *save = NULL, *tok;
-
-	*n = 0;
-	if (!text || !*text)
-		return 0;
-	snprintf(buf, sizeof(buf), "%s", text);
-	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		if (*n == API_MAX_PREFIXES) {
-			fprintf(stderr, "zerowg: %s (%s): at most %d ranges\n", var, flag,
-				API_MAX_PREFIXES);
-			return 1;
-		}
-		if (api_prefix_parse(&p[*n], tok, err, sizeof(err)) < 0) {
-			fprintf(stderr, "zerowg: %s (%s): %s\n", var, flag, err);
-			return 1;
-		}
-		(*n)++;
-	}
-	return 0;
-}
-
-/*
- * The web listeners (docs/web.md): WEB_LISTEN (`zerowg up --web`, which
- * sets it) is a comma list of ADDRESS[:PORT] or "none"; unset, loopback
- * and the tunnel's own addresses on port 51821, where a failure is only a
- * warning (another server may hold the port).  The tunnel's addresses
- * only where this process sees the tunnel: not rootless, not --netns (the
- * interface lives in another network namespace then).  WEB_TRUSTED_PROXY
- * (--trusted-proxy) and METRICS_ALLOW (--metrics-allow): comma lists of
- * ADDRESS[/LEN].  0 or 1 after a message.
- */
-static int start_web(struct server *srv)
-{
-	const char *listen = getenv("WEB_LISTEN");
-	struct api_prefix p[API_MAX_PREFIXES];
-	char err[512], buf[1024], *save = NULL, *tok;
-	bool explicit = listen && *listen;
-	size_t n;
-
-	if (env_prefixes("WEB_TRUSTED_PROXY", "--trusted-proxy", p, &n))
-		return 1;
-	api_server_trust_proxies(srv->api_srv, p, n);
-	if (env_prefixes("METRICS_ALLOW", "--metrics-allow", p, &n))
-		return 1;
-	if (n) {
-		memcpy(srv->api.metrics_allow, p, n * sizeof(p[0]));
-		srv->api.n_metrics_allow = n;
-	}
-	if (srv->lfds.http >= 0) {
-		int fd = srv->lfds.http;
-
-		srv->lfds.http = -1;
-		if (api_server_listen_fd(srv->api_srv, fd, err, sizeof(err)) < 0) {
-			fprintf(stderr, "zerowg: %s\n", err);
-			return 1;
-		}
-		server_say("web API on the TCP socket from socket activation");
-		return 0;
-	}
-	if (explicit && !strcmp(listen, "none"))
-		return 0;
-	if (explicit) {
-		snprintf(buf, sizeof(buf), "%s", listen);
-	} else if (srv->mode != MODE_ROOTLESS && !srv->rt->netns_path) {
-		snprintf(buf, sizeof(buf), "127.0.0.1,[::1],%.*s,[%.*s]",
-			 (int)strcspn(srv->addr4, "/"), srv->addr4,
-			 (int)strcspn(srv->addr6, "/"), srv->addr6);
-	} else {
-		snprintf(buf, sizeof(buf), "127.0.0.1,[::1]");
-	}
-	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		bool tunnel = !explicit && strcmp(tok, "127.0.0.1") && strcmp(tok, "[::1]");
-
-		if (!strcmp(tok, "[]"))
-			continue;	/* no IPv6 address */
-		if (api_server_listen(srv->api_srv, tok, tunnel, err, sizeof(err)) < 0) {
-			if (explicit) {
-				fprintf(stderr, "zerowg: %s (WEB_LISTEN, --web)\n", err);
-				return 1;
-			}
-			log_warn("%s", err);
-		}
-	}
-	api_server_describe(srv->api_srv, buf, sizeof(buf));
-	if (buf[0])
-		server_say("web API on %s (docs/web.md)", buf);
-	return 0;
+	server_arm_expiry(srv);
 }
 
 /* ----------------------------------------------------------- start-up -- */
@@ -866,8 +644,8 @@ static int start(struct server *srv)
 		fprintf(stderr, "zerowg: reading the server record: %s\n", strerror(-ret));
 		return 1;
 	}
-	format_addr(srv->addr4, sizeof(srv->addr4), AF_INET, &srv->rec.ipv4, srv->rec.ipv4_prefix);
-	format_addr(srv->addr6, sizeof(srv->addr6), AF_INET6, &srv->rec.ipv6, srv->rec.ipv6_prefix);
+	server_format_addr(srv->addr4, sizeof(srv->addr4), AF_INET, &srv->rec.ipv4, srv->rec.ipv4_prefix);
+	server_format_addr(srv->addr6, sizeof(srv->addr6), AF_INET6, &srv->rec.ipv6, srv->rec.ipv6_prefix);
 
 	t2 = mono_ms();
 	/* The same fast path as zerowgd: vnet header with TSO and USO, UDP
@@ -1011,16 +789,9 @@ static int start(struct server *srv)
 	struct itimerspec every = { .it_interval = { STATS_INTERVAL_SEC, 0 },
 				    .it_value = { STATS_INTERVAL_SEC, 0 } };
 	timerfd_settime(srv->stats_fd, 0, &every, NULL);
-	arm_expiry(srv);
+	server_arm_expiry(srv);
 
-	srv->api.ctl = srv->ctl;
-	srv->api.stats = srv->stats;
-	srv->api.apply = api_apply;
-	srv->api.refresh = api_refresh;
-	srv->api.reload = api_reload;
-	srv->api.counters = api_counters;
-	srv->api.interface = srv->rec.interface;
-	srv->api.ctx = srv;
+	server_api_hooks(srv);
 	/* The last step before packets and requests: nothing below parses
 	 * input with a system call this filter does not allow. */
 	{
@@ -1053,7 +824,7 @@ static int start(struct server *srv)
 		fprintf(stderr, "zerowg: %s\n", err);
 		return 1;
 	}
-	return start_web(srv);
+	return server_start_web(srv);
 }
 
 /* ---------------------------------------------------------- shutdown -- */

@@ -102,11 +102,18 @@ int server_collect_listen_fds(struct server *srv);
  * egress.  0 or 1 after a message. */
 int server_privsep_start(struct server *srv);
 const char *server_mode_name(enum server_mode m);
-/* server.c: an apply, a reload and the expiry timer (need apply_lock,
- * except server_reload, which takes it). */
+/* server.c: an apply, the expiry timer (need apply_lock, except
+ * server_apply, which takes it); "ADDRESS/LEN" of a record's address. */
 int server_apply_locked(struct server *srv, char *err, size_t errlen);
-int server_reload(struct server *srv, char *err, size_t errlen);
+int server_apply(struct server *srv, char *err, size_t errlen);
+void server_arm_expiry(struct server *srv);
 void server_arm_expiry_after(struct server *srv, int64_t not_before);
+void server_format_addr(char *buf, size_t len, int family, const void *addr, unsigned prefix);
+/* server_api.c: a reload (takes apply_lock) as SIGHUP's actor; the API's
+ * hooks into srv->api; the web listeners (0 or 1 after a message). */
+int server_reload(struct server *srv, char *err, size_t errlen);
+void server_api_hooks(struct server *srv);
+int server_start_web(struct server *srv);
 int64_t server_wall_now(void);
 /* server_manager.c: the manager thread, its sources, and the loop's
  * wake-up that stops it. */
