@@ -2,7 +2,7 @@
  * ipc.c - see ipc.h.
  *
  * Requests are "get=1\n\n" or "set=1\n" + key=value lines + "\n".  A set is
- * parsed and validated whole (uapi.c) before device_apply_config touches
+ * parsed and validated whole (uapi_set.c) before device_apply_config touches
  * the device, so a malformed request changes nothing.  Connections are
  * non-blocking; a reply that does not fit the socket buffer is kept and
  * finished on EPOLLOUT.  A connection may carry several requests.
@@ -24,7 +24,7 @@
  *    of fds) the server stops accepting, and the kernel's backlog
  *    (SOMAXCONN) holds newcomers until a connection ends (or, for a lack
  *    of fds, IPC_ACCEPT_RETRY_MS later): nobody is refused while room comes.
- * Relies on: uapi.c (parsing, formatting), the device's loop and timer heap.
+ * Relies on: uapi.h (parsing, formatting), the device's loop and timer heap.
  */
 #include "ipc.h"
 #include "clock.h"

@@ -9,6 +9,10 @@
  * drives another daemon as wg(8) does) uses the other two directions:
  * uapi_format_set and uapi_parse_get.
  *
+ * The files: uapi.c (the config and its values), uapi_set.c (parse a set),
+ * uapi_format.c (format a get answer or a set request), uapi_get.c (parse
+ * a get answer), uapi_parser.c and uapi_internal.h (what they share).
+ *
  * Key material in a uapi_config is wiped by uapi_config_free().
  */
 #ifndef ZWG_UAPI_H

@@ -30,7 +30,7 @@
  * own connection and buffers, so calls from several threads at once are
  * safe here (driver.h asks less).
  *
- * Relies on: uapi.c (text <-> struct uapi_config), log.c.
+ * Relies on: uapi.h (text <-> struct uapi_config), log.c.
  */
 #include "driver.h"
 

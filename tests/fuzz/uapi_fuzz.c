@@ -1,6 +1,6 @@
 /*
  * uapi_fuzz.c - fuzz target for the UAPI text parser and formatter
- * (src/dataplane/uapi.c).  Besides "does not crash, leaks nothing", it
+ * (src/dataplane/uapi*.c).  Besides "does not crash, leaks nothing", it
  * checks the invariants a device relies on:
  *   - a failed parse leaves an empty config and an error message;
  *   - whatever parses formats as a get answer whose settable lines parse

@@ -1,5 +1,5 @@
 /*
- * uapi_test.c - tests for uapi.c: a set body as `wg setconf` sends it,
+ * uapi_test.c - tests for uapi*.c: a set body as `wg setconf` sends it,
  * every bad value and misplaced key, the sequential semantics of repeated
  * public keys, a large request, the get answer byte for byte, and the
  * round trip get -> set.  The client direction too: uapi_parse_get on
@@ -1425,7 +1425,7 @@ static void test_format_set(void)
 	uapi_config_free(&cfg);
 }
 
-/* A set request as uapi_parse_set would return it (see uapi.c). */
+/* A set request as uapi_parse_set would return it (see uapi_set.c). */
 static void rnd_set_config(struct uapi_config *cfg)
 {
 	size_t n_peers = rnd() % 6;
