@@ -23,6 +23,8 @@ const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 let me = null;			// {user, role, totp} once signed in
 let afterSignin = '#/peers';	// where to go once signed in
 let stopPage = null;		// the current page's clean-up (timers)
+let pageSeq = 0;		// counts route changes: which page is shown
+let handOver = null;		// {hash, msg, error}: go()'s message for the page it opens
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -78,16 +80,38 @@ function b64(s) {
 const svgUrl = (svg) => `data:image/svg+xml;base64,${b64(svg)}`;
 const peerPath = (name) => `/v1/peers/${encodeURIComponent(name)}`;
 
-// The one status line (aria-live): what just happened, or what failed.
-let saidAt = 0;
+// The one status line (aria-live): what just happened, or what failed, on
+// the page shown.  A message belongs to the page (route) that said it:
+// route() clears the line at every change, work that outlives an await
+// speaks through thisPage() (silent once its page is left), and a step
+// that ends on another page hands its message over with go().
 function say(msg, error = false) {
   const s = $('#status');
-  saidAt = Date.now();
   s.textContent = msg;
   s.classList.toggle('error', error);
 }
 
+// A handle on the page shown now: shown() turns false and say() silent
+// once it is left, so an answer that comes back late is not told on (or
+// does not steer) the next page.
+function thisPage() {
+  const seq = pageSeq;
+  const shown = () => seq === pageSeq;
+  return { shown, say: (msg, error = false) => { if (shown()) say(msg, error); } };
+}
+
+// Opens hash and shows msg there ("NAME revoked." on the list).
+function go(hash, msg, error = false) {
+  if (location.hash === hash) {		// no hashchange, no route()
+    say(msg, error);
+    return;
+  }
+  handOver = { hash, msg, error };
+  location.hash = hash;
+}
+
 async function copyText(text, fallbackNode) {
+  const here = thisPage();
   try {
     await navigator.clipboard.writeText(text);
   } catch {
@@ -105,7 +129,7 @@ async function copyText(text, fallbackNode) {
       getSelection().removeAllRanges();
     }
   }
-  say('Copied.');
+  here.say('Copied.');
 }
 
 /* -------------------------------------------------------------------- API */
@@ -148,7 +172,8 @@ function signedOut() {
 }
 
 // Shows err next to the field it names (an element [data-err=FIELD] in
-// form), else at the form's own [data-err=form], else in the status line.
+// form), else at the form's own [data-err=form], and in the status line
+// unless form's page was left while it waited (its form is gone).
 function showError(form, err) {
   const slot = (err.field && $(`[data-err="${CSS.escape(err.field)}"]`, form)) ||
     $('[data-err="form"]', form);
@@ -158,7 +183,7 @@ function showError(form, err) {
     input.focus();
   }
   if (slot) slot.textContent = err.message;
-  say(err.message, true);
+  if (form.isConnected) say(err.message, true);
 }
 
 function clearErrors(form) {
@@ -177,7 +202,7 @@ function poller(fn, ms) {
     try {
       await fn();
     } catch (e) {
-      if (e.status !== 401) say(e.message, true);
+      if (e.status !== 401 && !stopped) say(e.message, true);
     } finally {
       busy = false;
     }
@@ -293,7 +318,7 @@ function openLinkDialog(name) {
 
 async function createLink(ev) {
   ev.preventDefault();
-  const f = ev.target;
+  const f = ev.target, here = thisPage();
   clearErrors(f);
   try {
     const r = await api('POST', `${peerPath(f.dataset.peer)}/links`, { ttl: f.elements.ttl.value });
@@ -302,7 +327,7 @@ async function createLink(ev) {
     $('.url-out', f).hidden = false;
     $('.make', f).hidden = true;
     f.elements.url.select();
-    say(`One-time link for ${f.dataset.peer} created.`);
+    here.say(`One-time link for ${f.dataset.peer} created.`);
   } catch (e) {
     showError(f, e);
   }
@@ -319,7 +344,7 @@ function openAddDialog() {
 
 async function addPeer(ev) {
   ev.preventDefault();
-  const f = ev.target, v = (n) => f.elements[n].value.trim();
+  const f = ev.target, v = (n) => f.elements[n].value.trim(), here = thisPage();
   const body = { name: v('name') };
   for (const k of ['expires', 'dns', 'allowed_ips']) if (v(k)) body[k] = v(k);
   if (v('routes')) body.routes = v('routes').split(/[\s,]+/).filter(Boolean);
@@ -329,8 +354,8 @@ async function addPeer(ev) {
   try {
     const r = await api('POST', '/v1/peers', body);
     $('#add').close();
-    if (r.link_error) say(`Peer ${r.peer.name} added, but without a one-time link: ${r.link_error}`, true);
-    else say(`Peer ${r.peer.name} added${r.link ? ' with a one-time link' : ''}.`);
+    if (r.link_error) here.say(`Peer ${r.peer.name} added, but without a one-time link: ${r.link_error}`, true);
+    else here.say(`Peer ${r.peer.name} added${r.link ? ' with a one-time link' : ''}.`);
     showResult(`Peer ${r.peer.name} added`, r.peer.name, r);
   } catch (e) {
     showError(f, e);
@@ -361,20 +386,22 @@ function setupDialogs() {
 /* ------------------------------------------------------------ peer actions */
 
 async function setEnabled(name, on) {
+  const here = thisPage();
   if (!on && !(await confirmDialog(`Disable ${name}?`,
     'The client is cut off at once. Its key stays valid: you can enable it again.', 'Disable')))
     return false;
   try {
     await api('POST', `${peerPath(name)}/${on ? 'enable' : 'disable'}`);
-    say(`${name} ${on ? 'enabled' : 'disabled'}.`);
+    here.say(`${name} ${on ? 'enabled' : 'disabled'}.`);
     return true;
   } catch (e) {
-    say(e.message, true);
+    here.say(e.message, true);
     return false;
   }
 }
 
 async function rotate(name) {
+  const here = thisPage();
   const c = await confirmDialog(`Rotate the key of ${name}?`,
     'The old key stops working at once, and so do its one-time links; the client needs the new config.',
     'Rotate', { keep: true, link: true });
@@ -384,24 +411,25 @@ async function rotate(name) {
     if (c.keep) body.keep_key = true;
     if (c.link) body.link = c.link;
     const r = await api('POST', `${peerPath(name)}/rotate`, body);
-    if (r.link_error) say(`New key for ${name}, but without a one-time link: ${r.link_error}`, true);
-    else say(`New key for ${name}${r.link ? ' with a one-time link' : ''}.`);
+    if (r.link_error) here.say(`New key for ${name}, but without a one-time link: ${r.link_error}`, true);
+    else here.say(`New key for ${name}${r.link ? ' with a one-time link' : ''}.`);
     showResult(`New key for ${name}`, name, r);
   } catch (e) {
-    say(e.message, true);
+    here.say(e.message, true);
   }
 }
 
+// true once the peer is gone; the caller says so (on the page it opens).
 async function revoke(name) {
+  const here = thisPage();
   if (!(await confirmDialog(`Revoke ${name}?`,
     'The peer is deleted with its key and address. This cannot be undone.', 'Revoke')))
     return false;
   try {
     await api('DELETE', peerPath(name));
-    say(`${name} revoked.`);
     return true;
   } catch (e) {
-    say(e.message, true);
+    here.say(e.message, true);
     return false;
   }
 }
@@ -409,7 +437,7 @@ async function revoke(name) {
 /* ------------------------------------------------------------------ pages */
 
 function signinPage(view) {
-  const f = $('#signin', view), totp = $('.totp', f);
+  const f = $('#signin', view), totp = $('.totp', f), here = thisPage();
   f.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(f);
@@ -418,7 +446,7 @@ function signinPage(view) {
     try {
       me = await api('POST', '/v1/login', body);
       f.reset();
-      location.hash = afterSignin.startsWith('#/signin') ? '#/peers' : afterSignin;
+      if (here.shown()) location.hash = afterSignin.startsWith('#/signin') ? '#/peers' : afterSignin;
     } catch (e) {
       if (e.data.totp_required) {
         const first = totp.hidden;
@@ -426,7 +454,7 @@ function signinPage(view) {
         f.elements.code.required = true;
         f.elements.code.focus();
         if (first) {
-          say('Enter the code from your authenticator app.');
+          here.say('Enter the code from your authenticator app.');
           return;
         }
       }
@@ -566,7 +594,7 @@ function drawChart(canvas, pts) {
 }
 
 function peerPage(view, name) {
-  const facts = $('.facts', view), fw = $('#firewall', view), canvas = $('canvas', view);
+  const facts = $('.facts', view), fw = $('#firewall', view), canvas = $('canvas', view), here = thisPage();
   let peer = null, range = '1h', samples = [], fwLoaded = false;
   $('.name', view).textContent = name;
   document.title = `${name} · zerowg`;
@@ -606,10 +634,7 @@ function peerPage(view, name) {
     try {
       show(await api('GET', peerPath(name)));
     } catch (e) {
-      if (e.status === 404) {
-        say(`There is no peer "${name}" (any more).`, true);
-        location.hash = '#/peers';
-      }
+      if (e.status === 404 && here.shown()) go('#/peers', `There is no peer "${name}" (any more).`, true);
       throw e;
     }
   }, 2000);
@@ -634,13 +659,13 @@ function peerPage(view, name) {
   $('[data-act=rotate]', view).addEventListener('click', () => rotate(name).then(live.now));
   $('[data-act=link]', view).addEventListener('click', () => openLinkDialog(name));
   $('[data-act=revoke]', view).addEventListener('click', async () => {
-    if (await revoke(name)) location.hash = '#/peers';
+    if ((await revoke(name)) && here.shown()) go('#/peers', `${name} revoked.`);
   });
   $('[data-act=config]', view).addEventListener('click', async () => {
     try {
       showResult(`Config of ${name}`, name, await api('GET', `${peerPath(name)}/config`));
     } catch (e) {
-      say(e.message, true);
+      here.say(e.message, true);
     }
   });
   fw.elements.restrict.addEventListener('change', () => {
@@ -653,7 +678,7 @@ function peerPage(view, name) {
       ? fw.elements.allow.value.split('\n').map((s) => s.trim()).filter(Boolean) : null;
     try {
       show(await api('PUT', `${peerPath(name)}/firewall`, { allow }));
-      say(allow ? `Firewall of ${name} saved: ${allow.length} rule(s).` : `${name} may reach everything again.`);
+      here.say(allow ? `Firewall of ${name} saved: ${allow.length} rule(s).` : `${name} may reach everything again.`);
     } catch (e) {
       showError(fw, e);
     }
@@ -667,6 +692,7 @@ function peerPage(view, name) {
 }
 
 async function serverPage(view) {
+  const facts = $('.facts', view);	// this page's, even if another is shown by the answer
   const s = await api('GET', '/v1/server');
   const rows = [
     ['Interface', s.interface], ['Public key', s.public_key], ['Endpoint', s.endpoint],
@@ -676,7 +702,7 @@ async function serverPage(view) {
     ['Keepalive', s.persistent_keepalive ? `${s.persistent_keepalive} s` : 'off'],
     ['MTU', s.mtu], ['NAT', s.nat == null ? null : s.nat ? 'on' : 'off'], ['Created', s.created && when(s.created)],
   ];
-  $('.facts', view).replaceChildren(...rows.filter((r) => r[1] != null && r[1] !== '')
+  facts.replaceChildren(...rows.filter((r) => r[1] != null && r[1] !== '')
     .flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: String(v) })]));
 }
 
@@ -708,7 +734,7 @@ function auditPage(view) {
 function accountPage(view) {
   const pw = $('#password', view), sec = $('#totp', view);
   const enroll = $('[data-act=enroll]', sec), confirm = $('#totp-confirm', sec), off = $('#totp-off', sec);
-  const recovery = $('.recovery', sec);
+  const recovery = $('.recovery', sec), here = thisPage();
 
   pw.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -718,7 +744,7 @@ function accountPage(view) {
     try {
       await api('POST', '/v1/me/password', { old: e.old.value, new: e.new.value });
       pw.reset();
-      say('Password changed. Your other sessions were signed out.');
+      here.say('Password changed. Your other sessions were signed out.');
     } catch (err) {
       showError(pw, err);
     }
@@ -744,7 +770,7 @@ function accountPage(view) {
       totpState();
       confirm.elements.code.focus();
     } catch (e) {
-      say(e.message, true);
+      here.say(e.message, true);
     }
   });
   confirm.addEventListener('submit', async (ev) => {
@@ -757,7 +783,7 @@ function accountPage(view) {
       $('.codes', recovery).replaceChildren(...r.recovery_codes.map((c) => el('li', { class: 'mono', text: c })));
       recovery.hidden = false;
       totpState();
-      say('2FA is on. Save the recovery codes now.');
+      here.say('2FA is on. Save the recovery codes now.');
     } catch (e) {
       showError(confirm, e);
     }
@@ -775,7 +801,7 @@ function accountPage(view) {
       off.reset();
       me.totp = false;
       totpState();
-      say('2FA is off.');
+      here.say('2FA is off.');
     } catch (e) {
       showError(off, e);
     }
@@ -793,7 +819,7 @@ function accountPage(view) {
       el('td', {}, el('button', { type: 'button', class: 'danger', 'aria-label': `Revoke token ${t.name}`, text: 'Revoke',
         onclick: async () => {
           if (!(await confirmDialog(`Revoke token ${t.name}?`, 'Scripts using it stop working at once.', 'Revoke'))) return;
-          await api('DELETE', `/v1/tokens/${encodeURIComponent(t.name)}`).catch((e) => say(e.message, true));
+          await api('DELETE', `/v1/tokens/${encodeURIComponent(t.name)}`).catch((e) => here.say(e.message, true));
           loadTokens();
         } })))));
   };
@@ -807,7 +833,7 @@ function accountPage(view) {
       $('.secret', once).textContent = r.token;
       once.hidden = false;
       tokenForm.reset();
-      say(`Token ${body.name} added. Copy it now: it is not shown again.`);
+      here.say(`Token ${body.name} added. Copy it now: it is not shown again.`);
       loadTokens();
     } catch (err) {
       showError(tokenForm, err);
@@ -833,12 +859,12 @@ function accountPage(view) {
         onclick: async () => {
           if (!(await confirmDialog('Sign this session out?', s.current ? 'That is this browser: you will need to sign in again.'
             : 'The browser using it must sign in again.', 'Sign out'))) return;
-          await api('DELETE', `/v1/me/sessions/${encodeURIComponent(s.id_hint)}`).catch((e) => say(e.message, true));
+          await api('DELETE', `/v1/me/sessions/${encodeURIComponent(s.id_hint)}`).catch((e) => here.say(e.message, true));
           if (s.current) signedOut(); else loadSessions();
         } })))));
   };
-  loadTokens().catch((e) => say(e.message, true));
-  loadSessions().catch((e) => say(e.message, true));
+  loadTokens().catch((e) => here.say(e.message, true));
+  loadSessions().catch((e) => here.say(e.message, true));
   return () => {
     wipeEnroll();
     wipeToken();
@@ -860,16 +886,21 @@ const pages = {
 async function route() {
   if (stopPage) stopPage();
   stopPage = null;
-  if (Date.now() - saidAt > 2000) say('');	// keep what the step that navigated here said
+  pageSeq++;
+  const here = thisPage(), h = handOver;
+  handOver = null;
+  if (h && h.hash === location.hash) say(h.msg, h.error);
+  else say('');
   const [, what = 'peers', arg] = location.hash.split('/');
   const key = what === 'peers' && arg ? 'peer' : pages[what] ? what : 'peers';
   if (key !== 'signin' && !me) {
     try {
       me = await api('GET', '/v1/me');
     } catch (e) {
-      if (e.status !== 401) say(e.message, true);
+      if (e.status !== 401) here.say(e.message, true);
       return;			// 401: api() went to #/signin
     }
+    if (!here.shown()) return;	// the address changed meanwhile: that route() draws
   }
   const page = pages[key];
   $('.top').hidden = key === 'signin';
@@ -885,9 +916,11 @@ async function route() {
   const view = $('#view');
   view.replaceChildren(document.getElementById(page.tpl).content.cloneNode(true));
   try {
-    stopPage = (await page.show(view, arg && decodeURIComponent(arg))) || null;
+    const stop = (await page.show(view, arg && decodeURIComponent(arg))) || null;
+    if (here.shown()) stopPage = stop;
+    else if (stop) stop();		// left while it loaded
   } catch (e) {
-    if (e.status !== 401) say(e.message, true);
+    if (e.status !== 401) here.say(e.message, true);
   }
 }
 

@@ -14,13 +14,19 @@
 # only) makes another; both open the new config; revoke asks and removes;
 # disable through the API (curl on the admin socket, not the UI) shows on
 # the peers page within 3 s of the call (the page polls every 2 s);
-# server, audit and account pages (2FA,
-# tokens, sessions); a viewer is offered no change and the server refuses
-# one; dark mode and a phone viewport; and no console error, exception or
-# CSP violation anywhere.  Screenshots (light, dark, phone, and any failure)
-# are test artifacts, kept by default in $O/artifacts/webui/ (O is the
-# build dir; WEBUI_SHOTS=DIR puts them elsewhere); the test prints their
-# paths.
+# server, audit and account pages (2FA, tokens, sessions); the status
+# line's message belongs to the page that said it: gone after a route
+# change (Account -> Peers -> Account), while the error of a failed action
+# on the new page shows; a viewer is offered no change and the server
+# refuses one; dark mode and a phone viewport; and no console error,
+# exception or CSP violation anywhere.
+#
+# Screenshots (light, dark, phone, and any failure) are test artifacts,
+# kept by default in $O/artifacts/webui/ (O is the build dir; WEBUI_SHOTS=DIR
+# puts them elsewhere); the test prints their paths.  light, dark and phone
+# show the peers page with three peers: the one that carried traffic, one
+# more with an expiry, one disabled (the two extra peers stay on the server);
+# phone is the whole page, every card.
 #
 # chromium runs as the unprivileged user "nobody" with its own sandbox on
 # (see cdp.py); it runs inside the server's namespace and loads only
@@ -321,6 +327,55 @@ def _():
     b.click("[data-range='24h']")
     b.wait("document.querySelector(\"[data-range='24h']\").getAttribute('aria-pressed') === 'true'")
 
+# The screenshots document the real page: the peers list with the peer that
+# carried traffic (online, rx/tx), one more enabled and one disabled (both
+# left on the server: the viewer step below sees them too).
+EXTRA = [f"{NAME}-laptop", f"{NAME}-tablet"]
+
+@step("peers page for the screenshots: three peers, one with traffic, one disabled")
+def _():
+    for n, body in ((EXTRA[0], {"expires": "30d"}), (EXTRA[1], {})):
+        st, _ = fetch("/v1/peers", "POST", dict(body, name=n))
+        check(st == 201, f"POST /v1/peers {n}: {st}")
+    st, _ = fetch(f"/v1/peers/{EXTRA[1]}/disable", "POST")
+    check(st == 200, f"POST /v1/peers/{EXTRA[1]}/disable: {st}")
+    b.goto(BASE + "/#/peers")
+    b.wait_text("main h1", "Peers")
+    for n in [NAME] + EXTRA:
+        b.wait_visible(f"tr[data-peer='{n}']")
+    b.wait("!!" + q(f"tr[data-peer='{EXTRA[1]}'].disabled"), what=f"{EXTRA[1]} to show disabled")
+    if TRAFFIC:
+        b.wait_text(row(' td[data-label="Status"]'), "online")
+
+@step("dark mode: prefers-color-scheme dark gives a dark page (screenshots light and dark)")
+def _():
+    b.goto(BASE + "/#/peers")
+    b.wait_text("main h1", "Peers")
+    b.color_scheme("light")
+    b.pump(0.3)
+    b.screenshot("peers-light")
+    lum = "(c=>{const [r,g,bl]=c.match(/\\d+/g).map(Number);return (0.2126*r+0.7152*g+0.0722*bl)/255})(getComputedStyle(document.body).backgroundColor)"
+    check(b.js(lum) > 0.8, "the light page is not light")
+    b.color_scheme("dark")
+    b.pump(0.3)
+    check(b.js(lum) < 0.2, "the dark page is not dark")
+    b.screenshot("peers-dark")
+    b.color_scheme("light")
+
+@step("phone: at 390 px the peer table turns into cards and nothing scrolls sideways")
+def _():
+    b.viewport(390, 844, mobile=True)
+    b.reload()
+    b.wait_text("main h1", "Peers")
+    for n in [NAME] + EXTRA:
+        b.wait_visible(f"tr[data-peer='{n}']")
+    b.pump(0.5)
+    check(b.js("(r=>r.length>=3&&r.every(t=>getComputedStyle(t).display==='block'))"
+               "([...document.querySelectorAll('table.peers tbody tr')])"), "rows are not cards")
+    check(b.js("document.documentElement.scrollWidth <= innerWidth + 1"), "the page scrolls sideways")
+    b.screenshot("peers-phone", full_page=True)
+    b.viewport(1280, 900)
+
 def open_link(url, want_conf):
     """Opens a one-time link in the browser: the config (want_conf) and
     its QR once, the token gone from the address bar."""
@@ -405,6 +460,7 @@ def _():
     b.click("#confirm .ok")
     b.wait("location.hash === '#/peers'", what="back to the peers list")
     b.wait(f"!{q(row())}", timeout=3, what="the row to go")
+    b.wait_text("#status", f"{NAME} revoked")	# said by the peer's page, for the list
     check(fetch(f"/v1/peers/{NAME}")[0] == 404, "the server still has the peer")
 
 @step("server page: public key and listen port")
@@ -476,32 +532,68 @@ def _():
 def _():
     b.wait_text("table.sessions", "(this one)")
 
-@step("dark mode: prefers-color-scheme dark gives a dark page (screenshots light and dark)")
-def _():
-    b.goto(BASE + "/#/peers")
-    b.wait_text("main h1", "Peers")
-    b.color_scheme("light")
-    b.pump(0.3)
-    b.screenshot("peers-light")
-    lum = "(c=>{const [r,g,bl]=c.match(/\\d+/g).map(Number);return (0.2126*r+0.7152*g+0.0722*bl)/255})(getComputedStyle(document.body).backgroundColor)"
-    check(b.js(lum) > 0.8, "the light page is not light")
-    b.color_scheme("dark")
-    b.pump(0.3)
-    check(b.js(lum) < 0.2, "the dark page is not dark")
-    b.screenshot("peers-dark")
-    b.color_scheme("light")
+def status_shows(text, timeout=None):
+    """The status line shows text, as an error, where a person sees it."""
+    b.wait_text("#status", text, timeout)
+    check(b.js(f"{q('#status')}.classList.contains('error')"), f"the status line shows {text!r}, but not as an error")
+    check(b.is_visible("#status"), "the status line is not visible")
 
-@step("phone: at 390 px the peer table turns into cards and nothing scrolls sideways")
+def status_empty(page):
+    """The status line is empty on the page just opened, and stays so (an
+    answer to the page left behind must not land here either)."""
+    end = time.monotonic() + 2
+    while b.js(f"{q('#status')}.textContent") != "":
+        if time.monotonic() > end:
+            b.fail(f"the status line on {page} says {b.text('#status')!r}")
+        b.pump(0.1)
+    b.pump(1.0)
+    check(b.js(f"{q('#status')}.textContent") == "", f"the status line on {page} says {b.text('#status')!r}")
+
+@step("status line: a message stays with its page (Account -> Peers -> Account), "
+      "and an error of a failed action on the new page shows")
 def _():
-    b.viewport(390, 844, mobile=True)
-    b.reload()
+    tok = f"u{NAME}"
+    b.wait_text("main h1", "Account")
+    b.type("#token-add [name=name]", tok)
+    b.click("#token-add button[type=submit]")
+    b.wait_visible(".token-once .secret")
+    b.wait_text("#status", f"Token {tok} added")
+    secret = b.text(".token-once .secret")
+    b.click("a[data-nav=peers]")	# at once: the message is fresh
     b.wait_text("main h1", "Peers")
-    b.pump(0.5)
-    check(b.js("[...document.querySelectorAll('table.peers tbody tr')].every(t=>getComputedStyle(t).display==='block')"),
-          "rows are not cards")
-    check(b.js("document.documentElement.scrollWidth <= innerWidth + 1"), "the page scrolls sideways")
-    b.screenshot("peers-phone")
-    b.viewport(1280, 900)
+    status_empty("the Peers page after a token was added on the Account page")
+    check(not b.js(f"document.documentElement.outerHTML.includes({json.dumps(secret)})"),
+          "the token is still somewhere in the page")
+    st = fetch(f"/v1/tokens/{tok}", "DELETE")[0]
+    check(st == 204, f"DELETE /v1/tokens/{tok}: {st}")
+    # A failed action on Peers: the server refuses the name; its message shows.
+    b.click("#add-peer")
+    b.type("#add-form [name=name]", "no spaces/here")
+    b.click("#add-form button[type=submit]")
+    b.wait("document.querySelector('#add [data-err=name]').textContent.length > 0 || "
+           "document.querySelector('#add [data-err=form]').textContent.length > 0",
+           what="the server's message in the add dialog")
+    err = b.js("document.querySelector('#add [data-err=name]').textContent || "
+               "document.querySelector('#add [data-err=form]').textContent")
+    status_shows(err)
+    b.click("#add [data-act=close]")
+    b.wait("!document.querySelector('#add').open", what="the add dialog to close")
+    check(b.text("#status") == err, "closing the dialog changed the status line")
+    # ... and that error does not follow to Account, where a failure shows again.
+    b.click("a[data-nav=account]")
+    b.wait_text("main h1", "Account")
+    status_empty("the Account page after an error on the Peers page")
+    # (the name field's pattern stops a bad name in the browser: a bad expiry
+    # reaches the server, and its form has no slot for it but the status line)
+    b.type("#token-add [name=name]", f"v{NAME}")
+    b.type("#token-add [name=expires]", "yesterday-ish")
+    b.click("#token-add button[type=submit]")
+    b.wait(f"{q('#status')}.classList.contains('error') && {q('#status')}.textContent.length > 0",
+           what="the server's refusal of the expiry in the status line")
+    status_shows(b.text("#status"))
+    check(all(t["name"] != f"v{NAME}" for t in fetch("/v1/tokens")[1]["tokens"]),
+          "the server made a token with a bad expiry")
+    check(not b.is_visible(".token-once"), "a refused token shows a token")
 
 @step("viewer: offered no change, and the server refuses one")
 def _():
@@ -511,6 +603,8 @@ def _():
     vu, vp = VIEWER.split(":", 1)
     sign_in(vu, vp)
     check(b.js("document.body.classList.contains('viewer')"), "the page is not in viewer mode")
+    for n in EXTRA:
+        b.wait_visible(f"tr[data-peer='{n}']")
     check(not b.is_visible("#add-peer"), "a viewer is offered Add peer")
     check(b.js("[...document.querySelectorAll('input.switch')].every(s=>s.disabled)"), "a viewer can flip a switch")
     st = fetch("/v1/peers", "POST", {"name": "viewer-was-here"})[0]

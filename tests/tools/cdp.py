@@ -308,9 +308,17 @@ class Browser:
         self.call("Emulation.setEmulatedMedia",
                   features=[{"name": "prefers-color-scheme", "value": scheme}])
 
-    def screenshot(self, name):
+    def screenshot(self, name, full_page=False):
+        """Saves artifacts/NAME.png: the viewport, or (full_page) the whole
+        page however long it is (a phone's list of cards)."""
         path = os.path.join(self.artifacts, f"{name}.png")
-        data = self.call("Page.captureScreenshot", format="png")["data"]
+        opt = {}
+        if full_page:
+            size = self.call("Page.getLayoutMetrics")["cssContentSize"]
+            opt = {"captureBeyondViewport": True,
+                   "clip": {"x": 0, "y": 0, "width": size["width"],
+                            "height": size["height"], "scale": 1}}
+        data = self.call("Page.captureScreenshot", format="png", **opt)["data"]
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
         return path
