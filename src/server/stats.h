@@ -6,9 +6,14 @@
  * last STATS_HISTORY_24H samples, the first of each minute: 24 hours) for
  * GET /v1/stats?range=24h.
  *
- * Memory: both rings are fixed-size arrays in the peer's entry, allocated
- * once when the peer first appears (about 29 KiB a peer: 23 of them the
- * 24-hour ring); a sample allocates nothing.
+ * Memory: proportional to the peers that had traffic within a ring's
+ * window.  A peer's entry is 224 bytes; its points in a ring are
+ * kept in a buffer (5.6 KiB for the hour, 22.5 KiB for the 24 hours)
+ * allocated only at the first sample whose rx or tx differs from the one
+ * before it (a handshake moves them too), and freed once the ring's whole
+ * window is flat again.  Until then every point of the peer is the same
+ * pair of counters, kept once: the readers answer exactly as if each
+ * point were stored.  A sample allocates nothing but those buffers.
  *
  * Peers are known by public key (the data plane knows nothing else); the
  * admin API maps names to keys through the control layer.  Nothing here is
@@ -71,6 +76,13 @@ size_t stats_history(struct stats *st, const uint8_t public_key[32], struct stat
 /* The same from the 24-hour ring (one point a minute). */
 size_t stats_history_24h(struct stats *st, const uint8_t public_key[32], struct stats_point *out,
 			 size_t max);
+/* What the statistics hold: peers, ring buffers allocated (the hour's,
+ * the 24 hours'), and their bytes (malloc's overhead aside). */
+struct stats_usage {
+	size_t peers, rings, rings_24h, bytes;
+};
+void stats_usage(struct stats *st, struct stats_usage *out);
+
 /* A handshake within the last STATS_ONLINE_SEC seconds before now. */
 bool stats_online(const struct stats_live *live, int64_t now);
 
