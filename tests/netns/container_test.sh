@@ -40,6 +40,15 @@
 #
 # /dev/net/tun is opened to users for the run (slirp4netns needs it) under
 # tun_lock and its mode restored on every exit path.
+#
+# Then compose.yaml with podman-compose (Debian 12's 1.0.3), as the same
+# user in s, the image tagged localhost/zerowg as the file names it: up
+# (the key file as the secret), a client config from `podman-compose exec`,
+# the client's ping, down, up again on the same volume (same server key,
+# same peers), down -v.  The container's network is then compose's CNI
+# bridge in podman's rootless network namespace (its own slirp4netns in s).
+# Cleanup removes what compose made (container, network, volume; 1.0.3
+# makes no pod) before the user goes.
 T=container
 . "${0%/*}/lib.sh"
 
@@ -57,14 +66,15 @@ TAG="ZWG_CT=$ID"
 UH=$W/home
 RUNDIR=$UH/run
 KEYFILE=$RUNDIR/zerowg-unseal-key
-CUID="" SUB0="" SUBN=0 RUN_MOUNTED="" TUN_MODE_BEFORE="" CLIENT_PID=""
+CUID="" SUB0="" SUBN=0 RUN_MOUNTED="" TUN_MODE_BEFORE="" CLIENT_PID="" COMPOSED=""
+CNAME=zerowg CNET=zerowg_default CVOL=zerowg-data
 
 # Whatever is missing is named, with the package to install: never a
 # silent skip.
 for c in podman runc slirp4netns newuidmap newgidmap debootstrap setpriv nsenter \
-	wireguard-go wg useradd userdel flock sha256sum "$PY"; do
+	wireguard-go wg useradd userdel flock sha256sum podman-compose "$PY"; do
 	if ! command -v "$c" >/dev/null 2>&1; then
-		fail "prerequisite: $c is not installed (apt-get install --no-install-recommends podman runc catatonit slirp4netns uidmap debootstrap wireguard-go wireguard-tools passwd util-linux python3)"
+		fail "prerequisite: $c is not installed (apt-get install --no-install-recommends podman runc catatonit slirp4netns uidmap debootstrap podman-compose wireguard-go wireguard-tools passwd util-linux python3)"
 		finish
 	fi
 done
@@ -73,6 +83,14 @@ container_cleanup() {
 	[ -n "$CLIENT_PID" ] && kill "$CLIENT_PID" 2>/dev/null
 	if [ -n "$CUID" ]; then
 		P rm -f -t 0 "$CT" "$CT-x" >/dev/null 2>&1
+		if [ -n "$COMPOSED" ]; then
+			# What podman-compose made: no pod (1.0.3 makes none),
+			# the container, its network, its volume.
+			P pod rm -af -t 0 >/dev/null 2>&1
+			P rm -f -t 0 "$CNAME" >/dev/null 2>&1
+			P network rm -f "$CNET" >/dev/null 2>&1
+			P volume rm -f "$CVOL" >/dev/null 2>&1
+		fi
 		kill_tagged "^$TAG\$"
 		# conmon and the containers do not carry the tag: every process
 		# of the user or of its subordinate uids, by pid.
@@ -168,13 +186,24 @@ runtime = "runc"
 EOF
 chown -R "$CUID:$CGID" "$UH/.config"
 mkp
+# The same settings for a plain `podman` run as the user (podman-compose
+# runs that): what P passes as options.
+cat >>"$UH/.config/containers/containers.conf" <<EOF
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOF
+printf '[storage]\ndriver = "%s"\n' "$DRIVER" >"$UH/.config/containers/storage.conf"
+chown -R "$CUID:$CGID" "$UH/.config"
 
 # ------------------------------------------------------------ the image --
-# The build context's files, as .containerignore lets them in.
+# The build context's files, as .containerignore lets them in, but for
+# compose.yaml, which no step of the build reads: editing it does not make
+# a new image.
 context_hash() {
 	(cd "$SRC" && find . \( -name .git -o -name .ci -o -name 'build' -o -name 'build-*' \
 		-o -name bench -o -name tests -o -name docs \) -prune -o -type f \
-		! -name '*.o' ! -name '*.d' -print | LC_ALL=C sort | xargs -d '\n' sha256sum) |
+		! -name '*.o' ! -name '*.d' ! -path ./compose.yaml -print |
+		LC_ALL=C sort | xargs -d '\n' sha256sum) |
 		sha256sum | cut -c1-16
 }
 HASH=$(context_hash)
@@ -254,8 +283,8 @@ load_or_build() {
 	# may be under /root), with what the context hash covers.
 	rm -rf "$W/ctx" && mkdir "$W/ctx" &&
 		tar -C "$SRC" --exclude=./.git --exclude=./.ci --exclude=./build --exclude='./build-*' \
-			--exclude=./bench --exclude=./tests --exclude=./docs --exclude='*.o' \
-			--exclude='*.d' -cf - . | tar -C "$W/ctx" -xf - &&
+			--exclude=./bench --exclude=./tests --exclude=./docs --exclude=./compose.yaml \
+			--exclude='*.o' --exclude='*.d' -cf - . | tar -C "$W/ctx" -xf - &&
 		chown -R "$CUID:$CGID" "$W/ctx" || { echo "cannot copy the build context"; return 1; }
 	if ! (cd "$W/ctx" && P build --pull=never --format docker -t "$IMAGE" -f Containerfile .) \
 		>"$W/build.log" 2>&1; then
@@ -548,4 +577,168 @@ check "key search: no unseal, server, client or preshared key in the container s
 check "logs: podman logs hold no key and no client config (LOG_CONFS=true, no tty)" \
 	sh -c "! grep -q 'PrivateKey\|PresharedKey' '$W/ct1.log' '$W/ct2.log' &&
 	       ! printf '%s' \"\$1\" | grep -qF -f - '$W/ct1.log' '$W/ct2.log'" sh "$KEYS"
+
+# -------------------------------------------------------------- compose --
+# compose.yaml as docs/container.md runs it: podman-compose (Debian 12's
+# 1.0.3) as the same user, in s, from a directory holding only a copy of
+# compose.yaml, with the image of this run tagged as the file names it
+# (localhost/zerowg: `up` builds only when that image is missing) and the
+# key file where compose.yaml takes it ($XDG_RUNTIME_DIR/zerowg-unseal-key,
+# the tmpfs).  The stack: the container zerowg on compose's own network
+# (a CNI bridge in podman's rootless network namespace, not slirp4netns
+# itself), the volume zerowg-data, a new store.
+PS rm -f -t 10 "$CT" >/dev/null 2>&1
+CDIR=$W/zerowg
+COMPOSED=1
+CENV="SERVERURL=$EP PEERS=2"
+mkdir -p "$CDIR" && cp "$SRC/compose.yaml" "$CDIR/" && chown -R "$CUID:$CGID" "$CDIR"
+# C ARGS...: podman-compose as the user, in s, in $CDIR, with $CENV.
+# shellcheck disable=SC2086
+C() {
+	(cd "$CDIR" && nsenter --net="/run/netns/$SNS" setpriv --reuid="$CUID" --regid="$CGID" \
+		--init-groups env -i HOME="$UH" XDG_RUNTIME_DIR="$RUNDIR" XDG_CONFIG_HOME="$UH/.config" \
+		PATH=/usr/sbin:/usr/bin:/sbin:/bin "$TAG" $CENV timeout 120 podman-compose "$@")
+}
+CX() { PS exec "$CNAME" /usr/local/bin/zerowg "$@"; }
+compose_refuses() {
+	local out saved
+	saved=$CENV CENV=""
+	out=$(C up -d 2>&1)
+	CENV=$saved
+	printf '%s\n' "$out" | tail -n 2
+	printf '%s\n' "$out" | grep -q "set SERVERURL to the name or address clients reach" &&
+	! P container exists "$CNAME" && ! P volume exists "$CVOL"
+}
+check "compose: without SERVERURL, podman-compose up refuses, naming it, and creates nothing" \
+	compose_refuses
+P tag "$IMAGE" localhost/zerowg >/dev/null 2>&1
+compose_ready() {
+	local n
+	n=0
+	while [ $n -lt 200 ]; do
+		CX status >/dev/null 2>&1 && return 0
+		[ "$(PS inspect -f '{{.State.Running}}' "$CNAME" 2>/dev/null)" = true ] || [ $n -lt 30 ] ||
+			break
+		sleep 0.1
+		n=$((n + 1))
+	done
+	PS logs "$CNAME" 2>&1 | tail -n 20
+	echo "the server in $CNAME did not answer (zerowg status) within 20 s"
+	return 1
+}
+compose_up() {
+	C up -d >"$W/compose-up.out" 2>&1
+	grep -v '^\[' "$W/compose-up.out" | tail -n 12
+	if grep -q "^podman build" "$W/compose-up.out"; then
+		echo "up built the image although localhost/zerowg exists"
+		return 1
+	fi
+	compose_ready
+}
+check "compose: podman-compose up -d starts the server from compose.yaml (image localhost/zerowg, not rebuilt)" \
+	compose_up || finish
+PS logs "$CNAME" >"$W/compose1.log" 2>&1
+compose_settings() {
+	local m caps sys
+	m=$(P inspect -f '{{range .Mounts}}{{.Destination}}={{.Source}},{{.RW}} {{end}}' "$CNAME")
+	caps=$(P inspect -f '{{.HostConfig.CapAdd}}' "$CNAME")
+	sys=$(PS exec "$CNAME" cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/all/src_valid_mark \
+		/proc/sys/net/ipv6/conf/all/forwarding | tr '\n' ' ')
+	echo "mounts: $m"
+	echo "cap_add: $caps; sysctls: $sys"
+	echo "networks: $(P inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$CNAME")"
+	case " $m " in *" /run/secrets/zerowg-unseal-key=$KEYFILE,false "*) ;; *) return 1 ;; esac
+	case " $m " in *" /var/lib/zerowg="*"/volumes/$CVOL/_data,true "*) ;; *) return 1 ;; esac
+	case $caps in *NET_ADMIN*) ;; *) return 1 ;; esac
+	[ "$sys" = "1 1 1 " ] && PS exec "$CNAME" test -c /dev/net/tun &&
+	P inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$CNAME" |
+		grep -qw "$CNET"
+}
+check "compose: the container has the key file read-only at /run/secrets, the volume $CVOL, NET_ADMIN, /dev/net/tun, the sysctls" \
+	compose_settings
+check "compose: the entry point made a new store, sealed with the secret (the key file)" \
+	grep -q "creating one, sealed with the key from /run/secrets/zerowg-unseal-key" "$W/compose1.log"
+check "compose: the server runs as zerowg, confined, with NAT on (forwarding from sysctls)" \
+	sh -c "grep -q 'sandbox: user zerowg .*no capabilities, no_new_privs, seccomp' '$W/compose1.log' &&
+	       grep -q 'NAT: ' '$W/compose1.log' && ! grep -q 'enabling forwarding' '$W/compose1.log'"
+check "compose: the healthcheck from compose.yaml says healthy (podman healthcheck run)" \
+	PS healthcheck run "$CNAME"
+PUB2=$(sed -n 's/.*public key \([A-Za-z0-9+/]\{43\}=\).*/\1/p' "$W/compose1.log" | tail -n 1)
+check "compose: a new server key ($PUB2), not the podman run store's" \
+	sh -c "[ -n '$PUB2' ] && [ '$PUB2' != '$PUB1' ]"
+# client_use CONF: the client drops its server and takes this config
+# (keys, address, server).
+client_use() {
+	X c wg set "$CIF" peer "$SPUB" remove 2>/dev/null
+	CPRIV=$(printf '%s\n' "$1" | sed -n 's/^PrivateKey *= *//p')
+	CPSK=$(printf '%s\n' "$1" | sed -n 's/^PresharedKey *= *//p')
+	SPUB=$(printf '%s\n' "$1" | sed -n 's/^PublicKey *= *//p')
+	CADDR=$(printf '%s\n' "$1" | sed -n 's/^Address *= *\([^,]*\).*/\1/p')
+	CEP=$(printf '%s\n' "$1" | sed -n 's/^Endpoint *= *//p')
+	X c ip addr flush dev "$CIF" &&
+	X c ip addr add "$CADDR" dev "$CIF" &&
+	X c ip route replace default dev "$CIF" &&
+	client_peer
+}
+# The config through `podman-compose exec -T` (no tty: no QR code): its
+# own lines ("podman exec ...", "exit code: 0") are not config lines.
+CONF=$(C exec -T "$CNAME" zerowg peer add phone --no-qr 2>&1)
+CPRIV2=$(printf '%s\n' "$CONF" | sed -n 's/^PrivateKey *= *//p')
+addkey "$CPRIV2"; addkey "$(printf '%s\n' "$CONF" | sed -n 's/^PresharedKey *= *//p')"
+check "compose: podman-compose exec zerowg zerowg peer add: a config with the server's key and endpoint $EP:51820" \
+	sh -c "printf '%s\n' \"\$1\" | grep -qx 'PublicKey = $PUB2' &&
+	       printf '%s\n' \"\$1\" | grep -qx 'Endpoint = $EP:51820' && [ -n '$CPRIV2' ]" sh "$CONF" ||
+	printf '%s\n' "$CONF" | grep -v 'Key' | sed 's/^/    | /'
+check "compose: the wireguard-go client takes the config" client_use "$CONF"
+check "compose: the client pings the server's tunnel address $SRV4 (port published by compose)" \
+	ping_ok c "$SRV4" 15
+check "compose: the client reaches the TCP service behind the container (NAT, compose's network)" \
+	inet_tcp
+compose_down() {
+	local t0 code
+	t0=$(date +%s)
+	C down >"$W/compose-down.out" 2>&1
+	grep -v '^\[' "$W/compose-down.out" | tail -n 6
+	! P container exists "$CNAME" || { echo "the container $CNAME is still there"; return 1; }
+	P volume exists "$CVOL" || { echo "down removed the volume $CVOL"; return 1; }
+	code=$(P events --stream=false --filter "container=$CNAME" --filter event=died \
+		--format '{{.ContainerExitCode}}' 2>&1 | tail -n 1)
+	echo "down took $(($(date +%s) - t0)) s; the server exited with $code"
+	P network exists "$CNET" && echo "(the network $CNET stays: podman-compose 1.0.3 removes none)"
+	[ "$code" = 0 ]
+}
+check "compose: podman-compose down stops the server (exit 0) and removes the container, not the volume" \
+	compose_down
+check_not "compose: after down, the client gets no answer" ping_ok c "$SRV4" 2
+check "compose: a second podman-compose up -d starts on the same volume" compose_up || finish
+PS logs "$CNAME" >"$W/compose2.log" 2>&1
+check "compose: same server public key after down and up" \
+	sh -c "grep -qF 'public key $PUB2' '$W/compose2.log' && ! grep -q 'creating one' '$W/compose2.log'"
+check "compose: the peers are kept (phone, peer1, peer2)" \
+	sh -c "'$W/P' exec '$CNAME' /usr/local/bin/zerowg peer list >'$W/list.out' 2>&1; cat '$W/list.out';
+	       grep -q '^phone ' '$W/list.out' && grep -q '^peer1 ' '$W/list.out' && grep -q '^peer2 ' '$W/list.out'"
+client_peer >/dev/null 2>&1
+check "compose: the client reconnects (new session) and pings $SRV4" ping_ok c "$SRV4" 15
+SEXP2=$(printf '%s\n' "$UNSEAL" | PS exec -i "$CNAME" /usr/local/bin/zerowg export --data /var/lib/zerowg \
+	--key-fd 0 2>/dev/null | sed -n 's/^PrivateKey *= *//p')
+addkey "$SEXP2"
+NKEYS=$(printf '%s' "$KEYS" | grep -c .)
+PS logs "$CNAME" >"$W/compose2.log" 2>&1
+compose_no_key() {
+	[ -n "$SEXP2" ] || { echo "export gave no server private key"; return 1; }
+	if grep -l 'PrivateKey\|PresharedKey' "$W"/compose*.log "$W"/compose-*.out; then
+		echo "a config in the files above"
+		return 1
+	fi
+	no_key_stored
+}
+check "compose: no key in the storage, the volume $CVOL, podman-compose's output or the logs ($NKEYS keys, the compose server's read through export)" \
+	compose_no_key
+compose_down_v() {
+	C down -v >"$W/compose-down.out" 2>&1
+	grep -v '^\[' "$W/compose-down.out" | tail -n 8
+	! P container exists "$CNAME" && ! P volume exists "$CVOL"
+}
+check "compose: podman-compose down -v removes the container and the volume $CVOL (the store)" \
+	compose_down_v
 finish
