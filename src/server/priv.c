@@ -57,7 +57,7 @@ struct session {
 	struct firewall fw;
 	struct firewall_spec fw_stage;	/* FW_BEGIN .. FW_COMMIT */
 	bool fw_open;			/* between FW_BEGIN and FW_COMMIT */
-	/* What ADDR_ADD added: DNS_OPEN binds only to these. */
+	/* What ADDR_ADD added: DNS_OPEN and WEB_OPEN bind only to these. */
 	struct netlink_prefix addrs[PRIV_MAX_ADDRS];
 	size_t n_addrs;
 	struct bound_socket uapi, admin;
@@ -306,20 +306,46 @@ static int op_firewall(struct session *s, const struct priv_request *req,
 	return ret;
 }
 
+/* DNS_OPEN, WEB_OPEN: the request's address, if it is one of the
+ * tunnel's own (one ADDR_ADD added; its prefix length does not count). */
+static int own_addr(struct session *s, const struct priv_request *req, struct priv_reply *rep,
+		    struct netlink_prefix *p)
+{
+	char text[64];
+
+	priv_prefix_decode(p, &req->prefix);
+	if (find_addr(s, p))
+		return 0;
+	netlink_prefix_format(p, text, sizeof(text));
+	errbuf_set(rep->msg, sizeof(rep->msg), "%s: %s is not an address the privileged part "
+		   "added to %s (ADDR_ADD it first)", priv_op_name(req->op), text, s->ifname);
+	return -EPERM;
+}
+
 static int op_dns_open(struct session *s, const struct priv_request *req,
 		       struct priv_reply *rep)
 {
 	struct netlink_prefix p;
-	char text[64];
+	int ret = own_addr(s, req, rep, &p);
 
-	priv_prefix_decode(&p, &req->prefix);
-	if (!find_addr(s, &p)) {
-		netlink_prefix_format(&p, text, sizeof(text));
-		errbuf_set(rep->msg, sizeof(rep->msg), "DNS_OPEN: %s is not an address the "
-			   "privileged part added to %s (ADDR_ADD it first)", text, s->ifname);
-		return -EPERM;
-	}
+	if (ret < 0)
+		return ret;
 	return s->ops->dns_open(s->ops->ctx, &p, req->port, rep->msg, sizeof(rep->msg));
+}
+
+static int op_web_open(struct session *s, const struct priv_request *req,
+		       struct priv_reply *rep)
+{
+	struct netlink_prefix p;
+	int ret = own_addr(s, req, rep, &p);
+
+	if (ret < 0)
+		return ret;
+	if (!s->ops->web_open) {
+		errbuf_set(rep->msg, sizeof(rep->msg), "WEB_OPEN: no web listeners here");
+		return -ENOTSUP;
+	}
+	return s->ops->web_open(s->ops->ctx, &p, req->port, rep->msg, sizeof(rep->msg));
 }
 
 /* Carries out a valid request: 0, an fd to pass, or -errno (rep->msg
@@ -388,6 +414,10 @@ static int handle(struct session *s, const struct priv_request *req, struct priv
 		if ((ret = need_tun(s, req, rep)) < 0)
 			return ret;
 		return op_dns_open(s, req, rep);
+	case PRIV_OP_WEB_OPEN:
+		if ((ret = need_tun(s, req, rep)) < 0)
+			return ret;
+		return op_web_open(s, req, rep);
 	case PRIV_OP_FW_BEGIN:
 	case PRIV_OP_FW_PEER:
 	case PRIV_OP_FW_SOURCE:
@@ -544,8 +574,9 @@ static int session_run(struct session *s)
 		}
 		rep.msg[sizeof(rep.msg) - 1] = '\0';
 		ret = send_reply(s->fd, &rep, pass_fd);
-		/* Ours is a copy: the interface, socket or DNS socket lives on
-		 * in the server (or goes, if the server is gone). */
+		/* Ours is a copy: the interface, socket, DNS socket or web
+		 * listener lives on in the server (or goes, if the server is
+		 * gone). */
 		if (pass_fd >= 0)
 			close(pass_fd);
 		if (ret == -EPIPE || ret == -ECONNRESET) {

@@ -16,6 +16,10 @@
  *     carry no path; the one string, TUN_OPEN's interface name, is checked
  *     as a name, and the UAPI socket is named after the TUN the kernel
  *     actually created: uapi_dir/IFNAME.sock);
+ *   - binds sockets in the tunnel's network namespace (the DNS relay's UDP
+ *     port, the web's TCP listeners) only on the addresses it added to the
+ *     TUN itself, and hands them over unread: it never accepts, reads or
+ *     writes on them;
  *   - on EOF (the server exited or closed it) tears NAT and the firewall
  *     down, unlinks the
  *     UAPI and admin sockets it bound (if they are still the same inodes)
@@ -68,6 +72,10 @@ enum priv_op {
 	PRIV_OP_FW_SOURCE,	/* prefix: a source of the peer */
 	PRIV_OP_FW_ALLOW,	/* prefix, port..port_hi (0..0: all), proto */
 	PRIV_OP_FW_COMMIT,
+	/* A TCP socket listening on one of the tunnel's own addresses (one
+	 * ADDR_ADD added), port PRIV_WEB_PORT_MIN..65535: the web listener
+	 * where the server does not see the tunnel (rootless, --netns). */
+	PRIV_OP_WEB_OPEN,
 	PRIV_OP__COUNT
 };
 
@@ -89,10 +97,13 @@ struct priv_request {
 	char ifname[IF_NAMESIZE];	/* TUN_OPEN: the interface to create, an
 					 * interface name, NUL-padded */
 	struct priv_prefix prefix;	/* ADDR_*, ROUTE_*, DNS_OPEN: required;
+					 * WEB_OPEN: required, a host address
+					 * (/32, /128);
 					 * NAT_SETUP: the IPv4 subnet or none */
 	struct priv_prefix prefix6;	/* NAT_SETUP: the IPv6 subnet or none */
 	int32_t mtu;			/* LINK_SET: 0 = unchanged, else 68..65535 */
-	uint16_t port;			/* DNS_OPEN: 1..65535, host order */
+	uint16_t port;			/* DNS_OPEN: 1..65535; WEB_OPEN:
+					 * PRIV_WEB_PORT_MIN..65535; host order */
 	uint8_t up;			/* LINK_SET: 0 or 1 */
 	uint8_t reserved1;		/* zero */
 	uint16_t port_hi;		/* FW_ALLOW: the range's last port (port is
@@ -104,6 +115,11 @@ struct priv_request {
 #define PRIV_REQUEST_SIZE 76
 static_assert(sizeof(struct priv_request) == PRIV_REQUEST_SIZE, "priv_request size");
 
+/* WEB_OPEN's lowest port: no privileged port (below 1024), so the helper
+ * binds nothing the server could not bind for itself in its own
+ * namespace (the web's default is 51821, API_WEB_PORT). */
+#define PRIV_WEB_PORT_MIN 1024
+
 /* struct priv_reply.offloads: what the kernel granted the TUN. */
 #define PRIV_OFFLOAD_VNET 0x1u
 #define PRIV_OFFLOAD_TSO  0x2u	/* only with VNET */
@@ -113,7 +129,8 @@ static_assert(sizeof(struct priv_request) == PRIV_REQUEST_SIZE, "priv_request si
 #define PRIV_MSG_LEN 256
 
 /* A reply.  An fd comes with it (SCM_RIGHTS) exactly when error is 0 and
- * the op hands one out (TUN_OPEN, UAPI_OPEN, ADMIN_OPEN, DNS_OPEN).
+ * the op hands one out (TUN_OPEN, UAPI_OPEN, ADMIN_OPEN, DNS_OPEN,
+ * WEB_OPEN).
  * op 0 with an error is the refusal of a message that was no request. */
 struct priv_reply {
 	uint32_t op;			/* the request's op, echoed */
@@ -207,6 +224,11 @@ struct priv_ops {
 	/* A UDP socket bound to addr:port with IP_FREEBIND; returns the fd. */
 	int (*dns_open)(void *ctx, const struct netlink_prefix *addr, uint16_t port, char *err,
 			size_t errlen);
+	/* A TCP socket listening on addr:port (IP_FREEBIND, SO_REUSEADDR,
+	 * IPv6 only for IPv6); returns the fd.  NULL: WEB_OPEN is refused
+	 * with ENOTSUP. */
+	int (*web_open)(void *ctx, const struct netlink_prefix *addr, uint16_t port, char *err,
+			size_t errlen);
 	/* The firewall (FW_COMMIT, and teardown at EOF); NULL: FW_COMMIT is
 	 * refused with ENOTSUP. */
 	int (*fw_apply)(void *ctx, struct firewall *fw, const char *ifname,
@@ -218,7 +240,8 @@ struct priv_ops {
 /* The real actions: netlink.h, nat.h, device_open_tun. */
 extern const struct priv_ops priv_ops_default;
 
-/* The most addresses ADDR_ADD remembers (DNS_OPEN binds only to those). */
+/* The most addresses ADDR_ADD remembers (DNS_OPEN and WEB_OPEN bind only
+ * to those). */
 #define PRIV_MAX_ADDRS 16
 
 /*
@@ -282,6 +305,12 @@ int priv_firewall_set(struct priv_client *c, const struct firewall_spec *spec, c
 		      size_t errlen);
 /* addr must be one ADDR_ADD added (EPERM otherwise); port 1..65535. */
 int priv_dns_open(struct priv_client *c, const struct netlink_prefix *addr, uint16_t port,
+		  int *fd, char *err, size_t errlen);
+/* A TCP socket listening on addr:port in the tunnel's network namespace,
+ * for the web API (api_server_listen_fd).  addr must be one ADDR_ADD added
+ * (EPERM otherwise); its prefix length is ignored (the address counts).
+ * port PRIV_WEB_PORT_MIN..65535 (EINVAL otherwise, nothing sent). */
+int priv_web_open(struct priv_client *c, const struct netlink_prefix *addr, uint16_t port,
 		  int *fd, char *err, size_t errlen);
 /* Closes the connection and waits (bounded, 5 s, then SIGKILL) for the
  * privileged part to clean up and exit.  No other thread may use c during

@@ -399,6 +399,29 @@ int priv_dns_open(struct priv_client *c, const struct netlink_prefix *addr, uint
 	return ret < 0 ? ret : call(c, &req, fd, &rep, err, errlen);
 }
 
+int priv_web_open(struct priv_client *c, const struct netlink_prefix *addr, uint16_t port,
+		  int *fd, char *err, size_t errlen)
+{
+	struct priv_request req = { .op = PRIV_OP_WEB_OPEN, .port = port };
+	struct netlink_prefix host;
+	struct priv_reply rep;
+	int ret;
+
+	*fd = -1;
+	if (port < PRIV_WEB_PORT_MIN) {
+		errbuf_set(err, errlen, "web listener port %u: the privileged part binds ports "
+			   "%d..65535 only (pick one of those with --web ADDRESS:PORT)", port,
+			   PRIV_WEB_PORT_MIN);
+		return -EINVAL;
+	}
+	/* The address counts, not the subnet it was added with. */
+	host = *addr;
+	host.len = addr->family == AF_INET ? 32 : 128;
+	if ((ret = prefix_request(&req, &host, "web address", err, errlen)) < 0)
+		return ret;
+	return call(c, &req, fd, &rep, err, errlen);
+}
+
 void priv_close(struct priv_client *c)
 {
 	pthread_mutex_lock(&c->lock);

@@ -34,6 +34,7 @@ static const char *const op_names[PRIV_OP__COUNT] = {
 	[PRIV_OP_FW_SOURCE] = "FW_SOURCE",
 	[PRIV_OP_FW_ALLOW] = "FW_ALLOW",
 	[PRIV_OP_FW_COMMIT] = "FW_COMMIT",
+	[PRIV_OP_WEB_OPEN] = "WEB_OPEN",
 };
 
 /* Which request fields an op uses; the others must be zero. */
@@ -64,6 +65,7 @@ static const unsigned op_shape[PRIV_OP__COUNT] = {
 	[PRIV_OP_FW_SOURCE] = USES_PREFIX,
 	[PRIV_OP_FW_ALLOW] = USES_PREFIX | USES_FW_PORTS,
 	[PRIV_OP_FW_COMMIT] = 0,
+	[PRIV_OP_WEB_OPEN] = USES_PREFIX | USES_PORT | PASSES_FD,
 };
 
 static bool op_known(uint32_t op)
@@ -240,6 +242,21 @@ int priv_request_check(const struct priv_request *req, char *err, size_t errlen)
 		if (memcmp(p.addr, m.addr, sizeof(p.addr))) {
 			errbuf_set(err, errlen, "%s: the prefix has host bits set",
 				   op_names[req->op]);
+			return -EINVAL;
+		}
+	}
+	/* The web's listener: one address (not a subnet), no privileged port. */
+	if (req->op == PRIV_OP_WEB_OPEN) {
+		if (req->prefix.len != (req->prefix.family == AF_INET ? 32 : 128)) {
+			errbuf_set(err, errlen, "%s: prefix length %u: an address is needed here "
+				   "(/32 or /128), not a subnet", op_names[req->op],
+				   req->prefix.len);
+			return -EINVAL;
+		}
+		if (req->port < PRIV_WEB_PORT_MIN) {
+			errbuf_set(err, errlen, "%s: port %u is below %d (the web listens on "
+				   "%d..65535)", op_names[req->op], req->port, PRIV_WEB_PORT_MIN,
+				   PRIV_WEB_PORT_MIN);
 			return -EINVAL;
 		}
 	}

@@ -2,7 +2,8 @@
  * priv_ops.c - what the privileged part of `zerowg up` actually does
  * (priv_ops_default, priv.h): create or adopt the TUN, addresses, routes and
  * the link over netlink, NAT with nftables, bind the UAPI and admin unix
- * sockets and the DNS relay's UDP socket.  Each returns an fd or 0, or
+ * sockets, the DNS relay's UDP socket and the web's TCP listeners in the
+ * tunnel's namespace.  Each returns an fd or 0, or
  * -errno with a message for a person.  The session (priv.c) decides what
  * may be asked; tests replace this table with fakes.
  *
@@ -277,15 +278,16 @@ out:
 	return ret;
 }
 
-static int real_dns_open(void *ctx, const struct netlink_prefix *addr, uint16_t port, char *err,
-			 size_t errlen)
+/* A socket of type bound to addr:port, IPv6 only for IPv6 and with
+ * IP_FREEBIND: bound before the address is up (or while it is re-added,
+ * or while IPv6 duplicate address detection runs).  The fd, or -errno with
+ * errno set. */
+static int bind_inet(const struct netlink_prefix *addr, uint16_t port, int type)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char text[64];
-	int fd, one = 1, ret;
+	int fd, one = 1, saved;
 
-	(void)ctx;
 	memset(&ss, 0, sizeof(ss));
 	if (addr->family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -300,10 +302,13 @@ static int real_dns_open(void *ctx, const struct netlink_prefix *addr, uint16_t 
 		memcpy(&sin6->sin6_addr, addr->addr, 16);
 		sl = sizeof(*sin6);
 	}
-	fd = socket(addr->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(addr->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
+		return -errno;
+	/* A restarted server's listener must not wait for TIME_WAIT. */
+	if (type == SOCK_STREAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		goto err;
-	/* Bound before the address is up (or while it is re-added). */
 	if (addr->family == AF_INET6) {
 		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
 		    (setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) < 0 &&
@@ -316,12 +321,50 @@ static int real_dns_open(void *ctx, const struct netlink_prefix *addr, uint16_t 
 		goto err;
 	return fd;
 err:
-	ret = -errno;
-	netlink_prefix_format(addr, text, sizeof(text));
-	errbuf_set(err, errlen, "DNS socket on %s port %u: %s", text, port, strerror(errno));
-	if (fd >= 0)
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -saved;
+}
+
+static int real_dns_open(void *ctx, const struct netlink_prefix *addr, uint16_t port, char *err,
+			 size_t errlen)
+{
+	char text[64];
+	int fd;
+
+	(void)ctx;
+	fd = bind_inet(addr, port, SOCK_DGRAM);
+	if (fd < 0) {
+		netlink_prefix_format(addr, text, sizeof(text));
+		errbuf_set(err, errlen, "DNS socket on %s port %u: %s", text, port, strerror(-fd));
+	}
+	return fd;
+}
+
+/* The web's listener in the tunnel's namespace.  It is handed over
+ * listening: the server accepts on it, we never do. */
+static int real_web_open(void *ctx, const struct netlink_prefix *addr, uint16_t port, char *err,
+			 size_t errlen)
+{
+	char text[64];
+	int fd, e;
+
+	(void)ctx;
+	fd = bind_inet(addr, port, SOCK_STREAM);
+	if (fd >= 0 && listen(fd, SOMAXCONN) < 0) {
+		e = errno;
 		close(fd);
-	return ret;
+		fd = -e;
+	}
+	if (fd < 0) {
+		netlink_prefix_format(addr, text, sizeof(text));
+		errbuf_set(err, errlen, "web listener on %s port %u in the tunnel's namespace: %s%s",
+			   text, port, strerror(-fd),
+			   fd == -EADDRINUSE ? " (another program listens there: pick another "
+			   "port with --web ADDRESS:PORT, or --web none)" : "");
+	}
+	return fd;
 }
 
 const struct priv_ops priv_ops_default = {
@@ -335,4 +378,5 @@ const struct priv_ops priv_ops_default = {
 	.fw_teardown = real_fw_teardown,
 	.bind_unix = real_bind_unix,
 	.dns_open = real_dns_open,
+	.web_open = real_web_open,
 };

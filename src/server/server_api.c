@@ -2,7 +2,9 @@
  * server_api.c - the server's side of the API layer (api.h): the hooks
  * its handlers call (apply, refresh the statistics, reload the store,
  * read the data plane's counters for /metrics) and the start of the web
- * listeners from WEB_LISTEN, WEB_TRUSTED_PROXY and METRICS_ALLOW.
+ * listeners from WEB_LISTEN, WEB_TRUSTED_PROXY and METRICS_ALLOW (on the
+ * tunnel's addresses through the privileged part where the tunnel lives
+ * in another network namespace).
  *
  * The hooks run on the API's threads: an apply or a reload takes
  * apply_lock (server.c), the counters are read on the loop thread through
@@ -186,23 +188,78 @@ static int env_prefixes(const char *var, const char *flag, struct api_prefix *p,
 	return 0;
 }
 
+/* Appends "text" to the start-up line's list of listeners. */
+static void describe_add(char *buf, size_t len, const char *text, const char *note)
+{
+	size_t used = strlen(buf);
+
+	if (used < len)
+		snprintf(buf + used, len - used, "%s%s%s", used ? ", " : "", text, note);
+}
+
+/*
+ * A web listener on one of the tunnel's own addresses where this process
+ * does not see the tunnel (rootless, --netns): the privileged part binds
+ * it in the tunnel's namespace and hands it over listening.  tok is
+ * api_web_parse's text.  0 when listening, 1 when tok is not one of the
+ * tunnel's addresses (the caller binds it here), -errno with err set.
+ */
+static int listen_in_tunnel(struct server *srv, const char *tok, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	struct netlink_prefix own, want = { 0 };
+	socklen_t len;
+	uint16_t port;
+	int fd, ret;
+
+	if ((ret = api_web_parse(tok, &ss, &len, err, errlen)) < 0)
+		return ret;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+
+		want.family = AF_INET;
+		want.len = 32;
+		memcpy(want.addr, &s4->sin_addr, 4);
+		port = ntohs(s4->sin_port);
+	} else {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+
+		want.family = AF_INET6;
+		want.len = 128;
+		memcpy(want.addr, &s6->sin6_addr, 16);
+		port = ntohs(s6->sin6_port);
+	}
+	if (!netlink_prefix_parse(&own, want.family == AF_INET ? srv->addr4 : srv->addr6) ||
+	    own.family != want.family ||
+	    memcmp(own.addr, want.addr, want.family == AF_INET ? 4 : 16))
+		return 1;
+	if ((ret = priv_web_open(&srv->priv, &want, port, &fd, err, errlen)) < 0)
+		return ret;
+	/* It takes the fd, also on failure. */
+	return api_server_listen_fd(srv->api_srv, fd, err, errlen);
+}
+
 /*
  * The web listeners (docs/web.md): WEB_LISTEN (`zerowg up --web`, which
  * sets it) is a comma list of ADDRESS[:PORT] or "none"; unset, loopback
  * and the tunnel's own addresses on port 51821, where a failure is only a
- * warning (another server may hold the port).  The tunnel's addresses
- * only where this process sees the tunnel: not rootless, not --netns (the
- * interface lives in another network namespace then).  WEB_TRUSTED_PROXY
- * (--trusted-proxy) and METRICS_ALLOW (--metrics-allow): comma lists of
- * ADDRESS[/LEN].  0 or 1 after a message.
+ * warning (another server may hold the port).  Where this process does not
+ * see the tunnel (rootless, --netns: the interface lives in another
+ * network namespace) a listener on one of the tunnel's addresses, by
+ * default or given with --web, comes from the privileged part, bound in
+ * the tunnel's namespace.  WEB_TRUSTED_PROXY (--trusted-proxy) and
+ * METRICS_ALLOW (--metrics-allow): comma lists of ADDRESS[/LEN].  0 or 1
+ * after a message.
  */
 int server_start_web(struct server *srv)
 {
 	const char *listen = getenv("WEB_LISTEN");
 	struct api_prefix p[API_MAX_PREFIXES];
-	char err[512], buf[1024], *save = NULL, *tok;
+	char err[512], buf[1024], desc[1024] = "", *save = NULL, *tok;
 	bool explicit = listen && *listen;
+	bool remote_tunnel = srv->mode == MODE_ROOTLESS || srv->rt->netns_path;
 	size_t n;
+	int ret;
 
 	if (env_prefixes("WEB_TRUSTED_PROXY", "--trusted-proxy", p, &n))
 		return 1;
@@ -226,31 +283,39 @@ int server_start_web(struct server *srv)
 	}
 	if (explicit && !strcmp(listen, "none"))
 		return 0;
-	if (explicit) {
+	if (explicit)
 		snprintf(buf, sizeof(buf), "%s", listen);
-	} else if (srv->mode != MODE_ROOTLESS && !srv->rt->netns_path) {
+	else
 		snprintf(buf, sizeof(buf), "127.0.0.1,[::1],%.*s,[%.*s]",
 			 (int)strcspn(srv->addr4, "/"), srv->addr4,
 			 (int)strcspn(srv->addr6, "/"), srv->addr6);
-	} else {
-		snprintf(buf, sizeof(buf), "127.0.0.1,[::1]");
-	}
 	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 		bool tunnel = !explicit && strcmp(tok, "127.0.0.1") && strcmp(tok, "[::1]");
+		const char *note = "";
 
 		if (!strcmp(tok, "[]"))
 			continue;	/* no IPv6 address */
-		if (api_server_listen(srv->api_srv, tok, tunnel, err, sizeof(err)) < 0) {
-			if (explicit) {
-				fprintf(stderr, "zerowg: %s (WEB_LISTEN, --web)\n", err);
-				return 1;
-			}
-			log_warn("%s", err);
+		ret = 1;
+		if (remote_tunnel) {
+			ret = listen_in_tunnel(srv, tok, err, sizeof(err));
+			note = " (in the tunnel's namespace)";
 		}
+		if (ret == 1) {
+			ret = api_server_listen(srv->api_srv, tok, tunnel, err, sizeof(err));
+			note = "";
+		}
+		if (ret == 0) {
+			describe_add(desc, sizeof(desc), tok, note);
+			continue;
+		}
+		if (explicit) {
+			fprintf(stderr, "zerowg: %s (WEB_LISTEN, --web)\n", err);
+			return 1;
+		}
+		log_warn("%s", err);
 	}
-	api_server_describe(srv->api_srv, buf, sizeof(buf));
-	if (buf[0])
-		server_say("web API on %s (docs/web.md)", buf);
+	if (desc[0])
+		server_say("web API on %s (docs/web.md)", desc);
 	return 0;
 }
 

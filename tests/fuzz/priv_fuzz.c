@@ -5,10 +5,13 @@
  *     parsed request passes priv_request_check; a failed parse sets err
  *     and leaves a zeroed result;
  *   - the input sent as one message to priv_serve (fake ops, one thread:
- *     the message and an EOF are queued before it runs) gets exactly one
- *     reply, which the client side's priv_reply_parse accepts; a request
- *     that does not parse calls no op (NAT teardown at EOF aside) and is
- *     answered with an error, one that parses is answered for its op.
+ *     the message and an EOF are queued before it runs; once on a fresh
+ *     session, once after TUN_OPEN and ADDR_ADD of 10.13.13.1/24 and
+ *     fd00::1/64, so that DNS_OPEN and WEB_OPEN reach their ops) gets
+ *     exactly one reply, which the client side's priv_reply_parse
+ *     accepts; a request that does not parse calls no op (NAT teardown at
+ *     EOF aside) and is answered with an error, one that parses is
+ *     answered for its op.
  * A broken invariant aborts, which libFuzzer and fuzz_main.c report.
  */
 #include <errno.h>
@@ -101,9 +104,19 @@ static int f_dns(void *ctx, const struct netlink_prefix *addr, uint16_t port, ch
 	return a_pipe();
 }
 
+static int f_web(void *ctx, const struct netlink_prefix *addr, uint16_t port, char *err,
+		 size_t errlen)
+{
+	calls++;
+	if (port < PRIV_WEB_PORT_MIN || addr->len != (addr->family == AF_INET ? 32 : 128))
+		fail("WEB_OPEN reached its op with a port or prefix its check refuses", NULL);
+	return a_pipe();
+}
+
 static const struct priv_ops fake_ops = {
 	.tun_open = f_tun, .addr = f_addr, .route = f_addr, .link_set = f_link,
 	.nat_setup = f_nat, .nat_teardown = f_nat_down, .bind_unix = f_bind, .dns_open = f_dns,
+	.web_open = f_web,
 };
 
 static void check_codec(const uint8_t *data, size_t size, bool *req_ok, struct priv_request *req)
@@ -169,14 +182,21 @@ static void read_reply(int fd, struct priv_reply *rep, int *nfds)
 		fail("the client refuses the session's reply", err);
 }
 
-/* The input as one message to a session (with its TUN already open, if
- * preopen: every op is then reachable); then EOF. */
+/* The input as one message to a session (with its TUN already open and
+ * its two addresses added, if preopen: every op is then reachable); then
+ * EOF. */
 static void check_serve(const uint8_t *data, size_t size, bool req_ok,
 			const struct priv_request *req, bool preopen)
 {
 	struct priv_config cfg = { .tun_fd = -1, .uapi_dir = "/nonexistent",
 				   .admin_path = "/nonexistent/admin.sock" };
-	struct priv_request open = { .op = PRIV_OP_TUN_OPEN, .ifname = "fuzz0" };
+	struct priv_request open[3] = {
+		{ .op = PRIV_OP_TUN_OPEN, .ifname = "fuzz0" },
+		{ .op = PRIV_OP_ADDR_ADD,
+		  .prefix = { .family = AF_INET, .len = 24, .addr = { 10, 13, 13, 1 } } },
+		{ .op = PRIV_OP_ADDR_ADD,
+		  .prefix = { .family = AF_INET6, .len = 64, .addr = { 0xfd, [15] = 1 } } },
+	};
 	uint8_t out[PRIV_REQUEST_SIZE], in[8];
 	struct priv_reply rep;
 	int sv[2], nfds = 0, before;
@@ -186,9 +206,11 @@ static void check_serve(const uint8_t *data, size_t size, bool req_ok,
 		return;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		fail("socketpair", NULL);
-	priv_request_encode(&open, out);
-	if (preopen && send(sv[0], out, sizeof(out), MSG_NOSIGNAL) != (ssize_t)sizeof(out))
-		fail("send", NULL);
+	for (int i = 0; preopen && i < 3; i++) {
+		priv_request_encode(&open[i], out);
+		if (send(sv[0], out, sizeof(out), MSG_NOSIGNAL) != (ssize_t)sizeof(out))
+			fail("send", NULL);
+	}
 	if (send(sv[0], data, size, MSG_NOSIGNAL) != (ssize_t)size)
 		fail("send", NULL);
 	shutdown(sv[0], SHUT_WR);
@@ -204,7 +226,12 @@ static void check_serve(const uint8_t *data, size_t size, bool req_ok,
 		if (rep.op != PRIV_OP_TUN_OPEN || rep.error || nfds != 1 || rep.ifindex != 9 ||
 		    strcmp(rep.ifname, "fuzz0") != 0)
 			fail("the TUN_OPEN before the input failed", rep.msg);
-		before = 1;
+		for (int i = 1; i < 3; i++) {
+			read_reply(sv[0], &rep, &nfds);
+			if (rep.op != PRIV_OP_ADDR_ADD || rep.error || nfds)
+				fail("an ADDR_ADD before the input failed", rep.msg);
+		}
+		before = 3;
 	}
 	read_reply(sv[0], &rep, &nfds);
 	calls -= before;

@@ -5,13 +5,19 @@
  *     which calls each request turns into, with which ifindex, that fds
  *     arrive and are the fakes' own, that nothing is called before
  *     TUN_OPEN or for a malformed request, and the cleanup on EOF;
+ *   - WEB_OPEN (the web's listener in the tunnel's namespace): only on an
+ *     address ADDR_ADD added, only a host address and an unprivileged
+ *     port, the real listener (TCP, listening, non-blocking, IPv6 only)
+ *     answering a connection;
  *   - the real unix-socket binding in a temporary directory (modes,
  *     owners, a live socket never taken over, a stale one replaced, only
  *     our own inode removed);
  *   - a client facing a lying privileged part (raw replies);
  *   - priv_fork for real: fds, ignored signals, exit on close, -EPIPE with
  *     the message after a kill; rootless mode in its own user and network
- *     namespace (a TUN there, never in ours), and the message when user
+ *     namespace (a TUN, the DNS socket and the web listener there, never
+ *     in ours; a connection made inside reaches the handed-over
+ *     listener), and the message when user
  *     namespaces are refused (seccomp makes unshare fail).
  * Root is needed for the owner checks and the TUN in a namespace; without
  * it those parts say so on stderr and check what they can.
@@ -29,6 +35,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -90,7 +97,7 @@ static void client_on(struct priv_client *c, int fd)
 
 /* ------------------------------------------------------------ fake ops -- */
 
-enum { F_TUN, F_ADDR, F_ROUTE, F_LINK, F_NAT, F_NAT_DOWN, F_BIND, F_DNS, F__N };
+enum { F_TUN, F_ADDR, F_ROUTE, F_LINK, F_NAT, F_NAT_DOWN, F_BIND, F_DNS, F_WEB, F__N };
 
 struct fake {
 	int calls[F__N];
@@ -227,13 +234,24 @@ static int fk_dns_open(void *ctx, const struct netlink_prefix *addr, uint16_t po
 	return fake_fd(f);
 }
 
+static int fk_web_open(void *ctx, const struct netlink_prefix *addr, uint16_t port, char *err,
+		       size_t errlen)
+{
+	struct fake *f = ctx;
+
+	f->calls[F_WEB]++;
+	f->p_seen = *addr;
+	f->port_seen = port;
+	return fake_fd(f);
+}
+
 static struct priv_ops fake_ops(struct fake *f)
 {
 	struct priv_ops ops = {
 		.tun_open = fk_tun_open, .addr = fk_addr, .route = fk_route,
 		.link_set = fk_link_set, .nat_setup = fk_nat_setup,
 		.nat_teardown = fk_nat_teardown, .bind_unix = fk_bind_unix,
-		.dns_open = fk_dns_open, .ctx = f,
+		.dns_open = fk_dns_open, .web_open = fk_web_open, .ctx = f,
 	};
 	return ops;
 }
@@ -316,6 +334,11 @@ static struct priv_request valid_request(enum priv_op op)
 		priv_prefix_encode(&r.prefix, &p4);
 		r.port = 53;
 		break;
+	case PRIV_OP_WEB_OPEN:
+		p4.len = 32;
+		priv_prefix_encode(&r.prefix, &p4);
+		r.port = 51821;
+		break;
 	case PRIV_OP_LINK_SET:
 		r.mtu = 1420;
 		r.up = 1;
@@ -359,7 +382,22 @@ static void test_codec_roundtrip(void)
 		CHECK(strcmp(priv_op_name(op), "?") != 0);
 	}
 	CHECK(priv_op_passes_fd(PRIV_OP_TUN_OPEN) && priv_op_passes_fd(PRIV_OP_DNS_OPEN) &&
-	      priv_op_passes_fd(PRIV_OP_UAPI_OPEN) && priv_op_passes_fd(PRIV_OP_ADMIN_OPEN));
+	      priv_op_passes_fd(PRIV_OP_UAPI_OPEN) && priv_op_passes_fd(PRIV_OP_ADMIN_OPEN) &&
+	      priv_op_passes_fd(PRIV_OP_WEB_OPEN));
+	CHECK(strcmp(priv_op_name(PRIV_OP_WEB_OPEN), "WEB_OPEN") == 0);
+	/* WEB_OPEN: IPv6 too, and the ends of its port range */
+	{
+		struct priv_request r = valid_request(PRIV_OP_WEB_OPEN);
+		struct netlink_prefix a6 = pfx("fd00::1");
+		char err[256];
+
+		r.port = PRIV_WEB_PORT_MIN;
+		CHECK_INT(priv_request_check(&r, err, sizeof(err)), 0);
+		r.port = 65535;
+		CHECK_INT(priv_request_check(&r, err, sizeof(err)), 0);
+		priv_prefix_encode(&r.prefix, &a6);
+		CHECK_INT(priv_request_check(&r, err, sizeof(err)), 0);
+	}
 	CHECK(!priv_op_passes_fd(PRIV_OP_ADDR_ADD) && !priv_op_passes_fd(0) &&
 	      !priv_op_passes_fd(PRIV_OP__COUNT));
 	/* NAT with one family only */
@@ -452,6 +490,35 @@ static void test_codec_refuses(void)
 	/* a family-0 prefix with bytes set is not "none" */
 	r = valid_request(PRIV_OP_NAT_SETUP); memset(&r.prefix, 0, sizeof(r.prefix));
 	r.prefix.addr[0] = 10; BAD(r, "family 0 with an address");
+	/* WEB_OPEN: an address and an unprivileged port, nothing else */
+	r = valid_request(PRIV_OP_WEB_OPEN); r.port = 0; BAD(r, "WEB_OPEN port 0");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.port = PRIV_WEB_PORT_MIN - 1;
+	BAD(r, "WEB_OPEN port 1023");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.port = 80; BAD(r, "WEB_OPEN port 80");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.prefix.len = 24; BAD(r, "WEB_OPEN on a /24");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.prefix.len = 0; BAD(r, "WEB_OPEN on a /0");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.prefix.len = 128; BAD(r, "WEB_OPEN v4 /128");
+	{
+		struct netlink_prefix a6 = pfx("fd00::1/64");
+
+		r = valid_request(PRIV_OP_WEB_OPEN);
+		priv_prefix_encode(&r.prefix, &a6);
+		BAD(r, "WEB_OPEN on a v6 /64");
+	}
+	r = valid_request(PRIV_OP_WEB_OPEN); memset(&r.prefix, 0, sizeof(r.prefix));
+	BAD(r, "WEB_OPEN without an address");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.prefix.family = AF_UNIX; BAD(r, "WEB_OPEN AF_UNIX");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.prefix.addr[4] = 1;
+	BAD(r, "WEB_OPEN v4 with bytes past 4");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.prefix6 = r.prefix; BAD(r, "WEB_OPEN prefix6");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.port_hi = 51822; BAD(r, "WEB_OPEN a port range");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.proto = IPPROTO_TCP; BAD(r, "WEB_OPEN a protocol");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.mtu = 1420; BAD(r, "WEB_OPEN an MTU");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.up = 1; BAD(r, "WEB_OPEN up");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.ifname[0] = 'e'; BAD(r, "WEB_OPEN a name");
+	r = valid_request(PRIV_OP_WEB_OPEN); r.reserved2 = 1; BAD(r, "WEB_OPEN reserved2");
+	/* the op after the last is still unknown */
+	r = valid_request(PRIV_OP_WEB_OPEN); r.op = PRIV_OP_WEB_OPEN + 1; BAD(r, "op past WEB_OPEN");
 }
 
 static void test_reply_parse(void)
@@ -565,6 +632,11 @@ static void test_serve_every_op(void)
 	close(fd);
 	CHECK_INT(priv_dns_open(&s.c, &a6, 5353, &fd, err, sizeof(err)), 0);
 	close(fd);
+	CHECK_INT(priv_web_open(&s.c, &a4, 51821, &fd, err, sizeof(err)), 0);
+	CHECK(fd >= 0 && same_file(fd, &s.fake.handed));
+	CHECK_INT(s.fake.port_seen, 51821);
+	CHECK_INT(s.fake.calls[F_WEB], 1);
+	close(fd);
 
 	CHECK_INT(priv_uapi_open(&s.c, &fd, err, sizeof(err)), 0);
 	CHECK(fd >= 0 && same_file(fd, &s.fake.handed));
@@ -607,6 +679,9 @@ static void test_serve_needs_tun(void)
 	CHECK_INT(priv_link_set(&s.c, 1420, true, err, sizeof(err)), -EBADF);
 	CHECK_INT(priv_nat_setup(&s.c, "10.13.13.1/24", NULL, err, sizeof(err)), -EBADF);
 	CHECK_INT(priv_dns_open(&s.c, &a4, 53, &fd, err, sizeof(err)), -EBADF);
+	CHECK_INT(fd, -1);
+	CHECK_INT(priv_web_open(&s.c, &a4, 51821, &fd, err, sizeof(err)), -EBADF);
+	CHECK(contains(err, "WEB_OPEN before TUN_OPEN"));
 	CHECK_INT(fd, -1);
 	/* no path configured */
 	CHECK_INT(priv_uapi_open(&s.c, &fd, err, sizeof(err)), -ENOTSUP);
@@ -679,6 +754,170 @@ static void test_serve_dns_policy(void)
 		CHECK_INT(s.fake.calls[F_ADDR], before);
 	}
 	CHECK_INT(serve_stop(&s), 0);
+}
+
+/* WEB_OPEN binds only where DNS_OPEN may: on the tunnel's own addresses. */
+static void test_serve_web_policy(void)
+{
+	char ifn[IF_NAMESIZE] = "zwgfake0";
+	struct served s;
+	struct netlink_prefix a4 = pfx("10.13.13.1/24"), other = pfx("10.13.13.2");
+	struct netlink_prefix a6 = pfx("fd00::1/64"), a6_other = pfx("fd00::2");
+	struct netlink_prefix any4 = pfx("0.0.0.0"), lo = pfx("127.0.0.1");
+	struct tun_offloads off;
+	char err[512];
+	int fd = -1, ifindex, fds_before = count_fds();
+
+	serve_start(&s, NULL);
+	serve_run(&s);
+	CHECK_INT(priv_tun_open(&s.c, ifn, &fd, &ifindex, &off, err, sizeof(err)), 0);
+	close(fd);
+	fd = -1;
+	/* nothing added yet */
+	CHECK_INT(priv_web_open(&s.c, &a4, 51821, &fd, err, sizeof(err)), -EPERM);
+	CHECK(contains(err, "WEB_OPEN: 10.13.13.1/32 is not an address") &&
+	      contains(err, "zwgfake0") && contains(err, "ADDR_ADD"));
+	CHECK_INT(fd, -1);
+	CHECK_INT(priv_addr(&s.c, true, &a4, err, sizeof(err)), 0);
+	CHECK_INT(priv_addr(&s.c, true, &a6, err, sizeof(err)), 0);
+	/* not the wildcard, not loopback, not a neighbour in the subnet */
+	CHECK_INT(priv_web_open(&s.c, &any4, 51821, &fd, err, sizeof(err)), -EPERM);
+	CHECK_INT(priv_web_open(&s.c, &lo, 51821, &fd, err, sizeof(err)), -EPERM);
+	CHECK_INT(priv_web_open(&s.c, &other, 51821, &fd, err, sizeof(err)), -EPERM);
+	CHECK_INT(priv_web_open(&s.c, &a6_other, 51821, &fd, err, sizeof(err)), -EPERM);
+	CHECK_INT(fd, -1);
+	CHECK_INT(s.fake.calls[F_WEB], 0);
+	/* the address counts: it is asked for as a host address */
+	CHECK_INT(priv_web_open(&s.c, &a4, 51821, &fd, err, sizeof(err)), 0);
+	CHECK(fd >= 0 && same_file(fd, &s.fake.handed));
+	CHECK(s.fake.p_seen.family == AF_INET && s.fake.p_seen.len == 32);
+	CHECK_MEM(s.fake.p_seen.addr, a4.addr, 4);
+	CHECK_INT(s.fake.port_seen, 51821);
+	close(fd);
+	CHECK_INT(priv_web_open(&s.c, &a6, 8443, &fd, err, sizeof(err)), 0);
+	CHECK(s.fake.p_seen.family == AF_INET6 && s.fake.p_seen.len == 128);
+	CHECK_MEM(s.fake.p_seen.addr, a6.addr, 16);
+	CHECK_INT(s.fake.port_seen, 8443);
+	close(fd);
+	/* a privileged port never leaves the client */
+	{
+		int calls = total_calls(&s.fake);
+
+		CHECK_INT(priv_web_open(&s.c, &a4, 80, &fd, err, sizeof(err)), -EINVAL);
+		CHECK(contains(err, "port 80") && contains(err, "1024..65535"));
+		CHECK_INT(priv_web_open(&s.c, &a4, 0, &fd, err, sizeof(err)), -EINVAL);
+		CHECK_INT(fd, -1);
+		CHECK_INT(total_calls(&s.fake), calls);
+	}
+	/* an address taken away is no longer one to bind */
+	CHECK_INT(priv_addr(&s.c, false, &a4, err, sizeof(err)), 0);
+	CHECK_INT(priv_web_open(&s.c, &a4, 51821, &fd, err, sizeof(err)), -EPERM);
+	CHECK_INT(s.fake.calls[F_WEB], 2);
+	CHECK_INT(serve_stop(&s), 0);
+
+	/* a privileged part without web listeners says so */
+	serve_start(&s, NULL);
+	s.ops.web_open = NULL;
+	serve_run(&s);
+	CHECK_INT(priv_tun_open(&s.c, ifn, &fd, &ifindex, &off, err, sizeof(err)), 0);
+	close(fd);
+	fd = -1;
+	CHECK_INT(priv_addr(&s.c, true, &a4, err, sizeof(err)), 0);
+	CHECK_INT(priv_web_open(&s.c, &a4, 51821, &fd, err, sizeof(err)), -ENOTSUP);
+	CHECK(contains(err, "WEB_OPEN"));
+	CHECK_INT(fd, -1);
+	CHECK_INT(serve_stop(&s), 0);
+	CHECK_INT(count_fds(), fds_before);
+}
+
+/* connect() to addr:port and accept() it on lfd (non-blocking: polled). */
+static bool accepts(int lfd, const struct sockaddr *addr, socklen_t len)
+{
+	int c = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), a = -1;
+	bool ok = c >= 0 && connect(c, addr, len) == 0;
+
+	for (int i = 0; ok && i < 200 && a < 0; i++) {
+		a = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (a < 0 && errno != EAGAIN)
+			break;
+		if (a < 0)
+			usleep(5000);
+	}
+	ok = ok && a >= 0;
+	if (a >= 0)
+		close(a);
+	if (c >= 0)
+		close(c);
+	return ok;
+}
+
+static int sockopt(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	return getsockopt(fd, level, name, &v, &len) < 0 ? -errno : v;
+}
+
+/* The real WEB_OPEN action, on loopback in our namespace. */
+static void test_web_open_real(void)
+{
+	struct netlink_prefix lo4 = pfx("127.0.0.1"), lo6 = pfx("::1");
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	socklen_t sl = sizeof(sin);
+	char err[512];
+	uint16_t port;
+	int fd, fd2, probe;
+
+	/* a port free right now */
+	probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK_INT(bind(probe, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	CHECK_INT(getsockname(probe, (struct sockaddr *)&sin, &sl), 0);
+	port = ntohs(sin.sin_port);
+	close(probe);
+
+	fd = priv_ops_default.web_open(NULL, &lo4, port, err, sizeof(err));
+	CHECK(fd >= 0);
+	if (fd < 0) {
+		fprintf(stderr, "  web_open 127.0.0.1:%u: %s\n", port, err);
+		return;
+	}
+	CHECK_INT(sockopt(fd, SOL_SOCKET, SO_ACCEPTCONN), 1);
+	CHECK_INT(sockopt(fd, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+	CHECK_INT(sockopt(fd, SOL_SOCKET, SO_REUSEADDR), 1);
+	CHECK_INT(sockopt(fd, IPPROTO_IP, IP_FREEBIND), 1);
+	CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	sl = sizeof(sin);
+	CHECK_INT(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	CHECK_INT(ntohs(sin.sin_port), port);
+	CHECK_INT(sin.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	CHECK(accepts(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	/* the port is taken: the message says what to do */
+	fd2 = priv_ops_default.web_open(NULL, &lo4, port, err, sizeof(err));
+	CHECK_INT(fd2, -EADDRINUSE);
+	CHECK(contains(err, "127.0.0.1") && contains(err, "--web ADDRESS:PORT"));
+	close(fd);
+
+	fd = priv_ops_default.web_open(NULL, &lo6, port, err, sizeof(err));
+	if (fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT) {
+		fprintf(stderr, "  note: no IPv6 loopback here: %s\n", err);
+		return;
+	}
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK_INT(sockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY), 1);
+	CHECK_INT(sockopt(fd, SOL_SOCKET, SO_ACCEPTCONN), 1);
+	sl = sizeof(sin6);
+	CHECK_INT(getsockname(fd, (struct sockaddr *)&sin6, &sl), 0);
+	CHECK(sin6.sin6_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&sin6.sin6_addr));
+	CHECK(accepts(fd, (struct sockaddr *)&sin6, sizeof(sin6)));
+	close(fd);
 }
 
 static void test_serve_adopt(void)
@@ -1000,6 +1239,8 @@ static int lied_to(const struct priv_reply *rep, size_t len, int pass_fd, enum p
 	queue_reply(sv[1], rep, len, pass_fd);
 	if (op == PRIV_OP_TUN_OPEN)
 		ret = priv_tun_open(&c, ifn, &fd, &ifindex, &off, err, errlen);
+	else if (op == PRIV_OP_WEB_OPEN)
+		ret = priv_web_open(&c, &a, 51821, &fd, err, errlen);
 	else
 		ret = priv_addr(&c, true, &a, err, errlen);
 	if (fd >= 0)
@@ -1077,7 +1318,32 @@ static void test_client_distrusts_replies(void)
 		  -EPROTO);
 	close(p[0]);
 	close(p[1]);
+	/* a WEB_OPEN that succeeds without its listener, or that fails with one */
+	memset(&rep, 0, sizeof(rep));
+	rep.op = PRIV_OP_WEB_OPEN;
+	CHECK_INT(lied_to(&rep, sizeof(rep), -1, PRIV_OP_WEB_OPEN, err, sizeof(err), &dead),
+		  -EPROTO);
+	CHECK(dead && contains(err, "WEB_OPEN without a file descriptor"));
+	CHECK_INT(pipe2(p, O_CLOEXEC), 0);
+	CHECK_INT(lied_to(&rep, sizeof(rep), p[0], PRIV_OP_WEB_OPEN, err, sizeof(err), &dead), 0);
+	CHECK(!dead);
+	rep.error = -EADDRINUSE;
+	CHECK_INT(lied_to(&rep, sizeof(rep), p[0], PRIV_OP_WEB_OPEN, err, sizeof(err), &dead),
+		  -EPROTO);
+	CHECK(contains(err, "with a file descriptor"));
+	close(p[0]);
+	close(p[1]);
+	/* a reply for DNS_OPEN to a WEB_OPEN, fd and all */
+	rep.op = PRIV_OP_DNS_OPEN;
+	rep.error = 0;
+	CHECK_INT(pipe2(p, O_CLOEXEC), 0);
+	CHECK_INT(lied_to(&rep, sizeof(rep), p[0], PRIV_OP_WEB_OPEN, err, sizeof(err), &dead),
+		  -EPROTO);
+	CHECK(contains(err, "DNS_OPEN") && contains(err, "WEB_OPEN"));
+	close(p[0]);
+	close(p[1]);
 	/* an honest error comes through as is */
+	memset(&rep, 0, sizeof(rep));
 	rep.op = PRIV_OP_ADDR_ADD;
 	rep.error = -EEXIST;
 	snprintf(rep.msg, sizeof(rep.msg), "adding address: File exists");
@@ -1251,8 +1517,96 @@ static ino_t fd_ino(int fd)
 	return fstat(fd, &st) == 0 ? st.st_ino : 0;
 }
 
-/* Rootless mode for real: the TUN, its addresses, routes and the DNS socket
- * live in the privileged part's own network namespace, never in ours. */
+/* Connects from inside the network namespace nspath (a child that joins
+ * it, and brings its loopback up: a packet to one of its own addresses
+ * goes through lo) to addr:port, for 5 s at most; true if it connected.
+ * Root only: joining another user's namespace needs CAP_SYS_ADMIN here. */
+static bool connects_in_ns(const char *nspath, const struct sockaddr *addr, socklen_t len)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		struct timeval tv = { .tv_sec = 5 };
+		struct ifreq ifr = { .ifr_name = "lo" };
+		int ns = open(nspath, O_RDONLY | O_CLOEXEC), c;
+
+		if (ns < 0 || setns(ns, CLONE_NEWNET) < 0)
+			_exit(2);
+		c = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c < 0 || ioctl(c, SIOCGIFFLAGS, &ifr) < 0)
+			_exit(3);
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(c, SIOCSIFFLAGS, &ifr) < 0 ||
+		    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+			_exit(4);
+		_exit(connect(c, addr, len) == 0 ? 0 : 1);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
+
+/* WEB_OPEN for real in the privileged part's namespace (nspath). */
+static void check_web_in_ns(struct priv_client *c, const struct netlink_prefix *a4,
+			    const struct netlink_prefix *a6, const struct netlink_prefix *stranger,
+			    const char *nspath)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	socklen_t sl = sizeof(sin);
+	char err[512];
+	int web = -1, web6 = -1, again = -1, nsfd, a = -1;
+
+	CHECK_INT(priv_web_open(c, stranger, 51821, &web, err, sizeof(err)), -EPERM);
+	CHECK_INT(priv_web_open(c, a4, 51821, &web, err, sizeof(err)), 0);
+	if (web < 0)
+		return;
+	CHECK_INT(sockopt(web, SOL_SOCKET, SO_ACCEPTCONN), 1);
+	CHECK_INT(sockopt(web, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+	CHECK(fcntl(web, F_GETFL) & O_NONBLOCK);
+	CHECK(fcntl(web, F_GETFD) & FD_CLOEXEC);
+	CHECK_INT(getsockname(web, (struct sockaddr *)&sin, &sl), 0);
+	CHECK_INT(ntohs(sin.sin_port), 51821);
+	CHECK_INT(sin.sin_addr.s_addr, htonl(0x0a630001));
+	/* it lives in the tunnel's namespace, not ours */
+	nsfd = ioctl(web, SIOCGSKNS);
+	CHECK(nsfd >= 0 && fd_ino(nsfd) == ns_ino(nspath));
+	if (nsfd >= 0)
+		close(nsfd);
+	/* once per address and port: the second one is in use */
+	CHECK_INT(priv_web_open(c, a4, 51821, &again, err, sizeof(err)), -EADDRINUSE);
+	CHECK(contains(err, "in the tunnel's namespace") && contains(err, "--web"));
+	CHECK_INT(again, -1);
+	/* IPv6, right after ADDR_ADD (duplicate address detection may still
+	 * run: IP_FREEBIND) */
+	CHECK_INT(priv_web_open(c, a6, 51821, &web6, err, sizeof(err)), 0);
+	if (web6 >= 0) {
+		CHECK_INT(sockopt(web6, IPPROTO_IPV6, IPV6_V6ONLY), 1);
+		sl = sizeof(sin6);
+		CHECK_INT(getsockname(web6, (struct sockaddr *)&sin6, &sl), 0);
+		CHECK_MEM(&sin6.sin6_addr, a6->addr, 16);
+		close(web6);
+	}
+	/* a connection made inside the namespace reaches the listener here */
+	if (geteuid() == 0) {
+		CHECK(connects_in_ns(nspath, (struct sockaddr *)&sin, sizeof(sin)));
+		for (int i = 0; i < 200 && a < 0; i++) {
+			a = accept4(web, NULL, NULL, SOCK_CLOEXEC);
+			if (a < 0)
+				usleep(5000);
+		}
+		CHECK(a >= 0);
+		if (a >= 0)
+			close(a);
+	} else {
+		fprintf(stderr, "  note: not root: no connection from inside the namespace\n");
+	}
+	close(web);
+}
+
+/* Rootless mode for real: the TUN, its addresses, routes, the DNS socket
+ * and the web listener live in the privileged part's own network
+ * namespace, never in ours. */
 static void test_fork_userns(void)
 {
 	char ifn[IF_NAMESIZE], dir[] = "/tmp/zwg-priv-ns.XXXXXX", sock[160];
@@ -1318,6 +1672,7 @@ static void test_fork_userns(void)
 	CHECK_INT(priv_dns_open(&c, &a6, 5353, &dns, err, sizeof(err)), 0);
 	if (dns >= 0)
 		close(dns);
+	check_web_in_ns(&c, &a4, &a6, &stranger, path);
 	priv_close(&c);
 	CHECK(c.reaped && WIFEXITED(c.wstatus) && WEXITSTATUS(c.wstatus) == 0);
 	CHECK(access(sock, F_OK) < 0 && errno == ENOENT);
@@ -1431,6 +1786,8 @@ int main(void)
 	RUN(test_serve_every_op);
 	RUN(test_serve_needs_tun);
 	RUN(test_serve_dns_policy);
+	RUN(test_serve_web_policy);
+	RUN(test_web_open_real);
 	RUN(test_serve_adopt);
 	RUN(test_serve_malformed);
 	RUN(test_unix_sockets_real);
