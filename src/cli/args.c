@@ -74,15 +74,16 @@ void cli_store_opts_init(struct cli_store_opts *o)
 	o->key_fd = -1;
 }
 
-/* A "user" key's description as we accept it: 1-64 printable ASCII
- * characters, no space and no ';' (the field separator of /proc/keys and
- * of KEYCTL_DESCRIBE). */
+/* A "user" key's description as we accept it: 1-64 of A-Z a-z 0-9 and
+ * . _ : @ + - (no ';', the field separator of /proc/keys and of
+ * KEYCTL_DESCRIBE, and nothing a shell would act on: the server prints
+ * the name in a command to paste). */
 static bool key_name_ok(const char *s)
 {
 	size_t n = 0;
 
 	for (; s[n]; n++)
-		if ((unsigned char)s[n] <= ' ' || (unsigned char)s[n] >= 0x7f || s[n] == ';')
+		if (!isalnum((unsigned char)s[n]) && !strchr("._:@+-", s[n]))
 			return false;
 	return n > 0 && n <= 64;
 }
@@ -128,8 +129,7 @@ int cli_store_option(struct cli_store_opts *o, int opt, const char *arg)
 	case CLI_OPT_KEYRING_KEY:
 		if (!key_name_ok(arg)) {
 			fprintf(stderr, "zerowg: --keyring-key \"%s\" is not a key name (1-64 "
-				"printable characters without spaces or ';', e.g. zerowg:unseal)\n",
-				arg);
+				"of A-Z a-z 0-9 . _ : @ + -, e.g. zerowg:unseal)\n", arg);
 			return -1;
 		}
 		o->keyring_key = arg;

@@ -171,6 +171,11 @@ int init_main(int argc, char *argv[])
 			argv[optind]);
 		goto out;
 	}
+	if (so.keyring_key && !so.keyring) {
+		fprintf(stderr, "zerowg: --keyring-key %s names the key init puts in the kernel "
+			"keyring: give --keyring too\n", so.keyring_key);
+		goto out;
+	}
 	if (so.store_uri && !strcmp(so.store_uri, "memory:")) {
 		fprintf(stderr, "zerowg: --store memory: keeps nothing after the process ends, so "
 			"there is nothing to init; `zerowg up --store memory:` makes a fresh one "

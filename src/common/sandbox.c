@@ -598,7 +598,9 @@ static void build(struct filter *f, enum sandbox_profile profile, const struct s
 	}
 	socket_rules(f);
 	for (size_t i = 0; i < sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]); i++)
-		/* The kernel's ioctl command is 32 bits: compare those. */
+		/* The kernel's ioctl command is 32 bits.  (SCMP_A1_32 only
+		 * casts the datum; it does not mask the argument: a command
+		 * with high bits set matches nothing and gets EPERM.) */
 		allow_if(f, "ioctl", SCMP_A1_32(SCMP_CMP_EQ, (uint32_t)allowed_ioctls[i]));
 	for (size_t i = 0; i < sizeof(allowed_prctls) / sizeof(allowed_prctls[0]); i++)
 		allow_if(f, "prctl", SCMP_A0(SCMP_CMP_EQ, (uint64_t)allowed_prctls[i]));

@@ -64,8 +64,8 @@ enum sandbox_profile {
 struct sandbox_allow {
 	/* The unseal key's copy in the kernel keyring, forgotten at a clean
 	 * stop (store_key_keyring_forget): exactly keyctl(KEYCTL_INVALIDATE,
-	 * key) and keyctl(KEYCTL_UNLINK, key, ring).  Any other keyctl
-	 * still kills. */
+	 * key) and keyctl(KEYCTL_UNLINK, key, ring).  Those two with other
+	 * arguments get EPERM; every other keyctl operation still kills. */
 	int32_t key, ring;
 };
 int sandbox_seccomp(enum sandbox_profile profile, const struct sandbox_allow *allow, char *err,

@@ -144,6 +144,21 @@ static bool prefix_absent(const struct priv_prefix *p)
 	return all_zero(p, sizeof(*p));
 }
 
+/* A tunnel address, and so something to bind to: unicast only.  The
+ * kernel takes 0.0.0.0/32 "added" without adding anything, and a helper
+ * that remembered it as its own would then bind the wildcard (or
+ * loopback) for the server: 0/8, 127/8, 224/3 (multicast and reserved),
+ * ::, ::1, ff00::/8 and v4-mapped ::ffff:0:0/96 are refused. */
+static bool unicast_addr(const struct priv_prefix *p)
+{
+	static const uint8_t zero[16], mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (p->family == AF_INET)
+		return p->addr[0] != 0 && p->addr[0] != 127 && p->addr[0] < 224;
+	return memcmp(p->addr, zero, 15) != 0 && p->addr[0] != 0xff &&
+	       memcmp(p->addr, mapped, sizeof(mapped)) != 0;
+}
+
 int priv_request_check(const struct priv_request *req, char *err, size_t errlen)
 {
 	unsigned shape;
@@ -259,6 +274,13 @@ int priv_request_check(const struct priv_request *req, char *err, size_t errlen)
 				   PRIV_WEB_PORT_MIN);
 			return -EINVAL;
 		}
+	}
+	if ((req->op == PRIV_OP_ADDR_ADD || req->op == PRIV_OP_DNS_OPEN ||
+	     req->op == PRIV_OP_WEB_OPEN) && !unicast_addr(&req->prefix)) {
+		errbuf_set(err, errlen, "%s: not a unicast tunnel address (0.0.0.0/8, 127.0.0.0/8, "
+			   "224.0.0.0/3, ::, ::1, ff00::/8 and ::ffff:0:0/96 are refused)",
+			   op_names[req->op]);
+		return -EINVAL;
 	}
 	return 0;
 }

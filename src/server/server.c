@@ -351,7 +351,7 @@ static void forget_keyring_key(struct server *srv)
 	ret = store_key_keyring_forget(&srv->keyring);
 	if (ret < 0)
 		log_warn("cannot remove the unseal key from the kernel keyring: %s; it stays "
-			 "until its timeout (keyctl unlink %d)", strerror(-ret),
+			 "until its timeout (keyctl invalidate %d)", strerror(-ret),
 			 (int)srv->keyring.key);
 	else
 		server_say("the unseal key is no longer in the kernel keyring; the next start "

@@ -212,7 +212,7 @@ static void ring_append(struct ring *r, size_t n, size_t *bufs, uint64_t s, uint
 /* Needs st->lock.  Gives the ring a buffer of n points: 0 or -ENOMEM. */
 static int ring_alloc(struct ring *r, size_t n, size_t *bufs)
 {
-	r->buf = malloc(sizeof(*r->buf) + n * sizeof(r->buf[0]));
+	r->buf = malloc(n * sizeof(r->buf[0]));
 	if (!r->buf)
 		return -ENOMEM;
 	r->from = RING_NONE;

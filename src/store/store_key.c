@@ -49,8 +49,10 @@
  * Who can read it: processes running as that uid (and root, which can
  * become any uid or read any memory anyway); nobody may change it, its
  * permissions or its timeout afterwards.  Possessor and owner may view,
- * read and search it (0x0b each), nothing else: readable by the service
- * even when @u is not linked into its session, and by no other user.
+ * read, search and link it (0x1b each), nothing else: readable by the
+ * service even when @u is not linked into its session, and by no other
+ * user; link lets the server hold the key alone, not its whole ring
+ * (store_key_keyring_hold).
  *
  * How long: until the clean stop of the server that used it (it
  * invalidates it: store_key_keyring_forget, below; a crash leaves it for
@@ -59,7 +61,7 @@
  * Production takes the key from a systemd credential.  Once it is gone,
  * `keyctl padd user zerowg:unseal @u` (or --key-fd) gives it again.
  */
-#define KEY_PERM 0x0b0b0000u
+#define KEY_PERM 0x1b1b0000u
 #define KEYRING_TIMEOUT (7u * 24 * 3600)
 
 struct store_key *store_key_new(void)
@@ -354,10 +356,14 @@ int store_key_to_keyring(const struct store_key *k, const char *desc)
 
 /*
  * The key a server found in the keyring, kept until its clean stop.  The
- * ring is linked into this process's own keyring, so that it stays
- * possessed (and its possessor's write permission, which unlinking needs,
- * applies) after the server dropped to another uid: root's user keyring
- * is otherwise closed to the user zerowg.
+ * key is linked into this process's own keyring, so that it stays
+ * possessed (and its possessor's search permission, which invalidating
+ * needs, applies) after the server dropped to another uid: root's user
+ * keyring is otherwise closed to the user zerowg.  A key without link
+ * permission for us (an older init's, or one put there by hand that we
+ * do not possess) is held through its ring instead, which then shows the
+ * ring's other keys' names in /proc/keys to the dropped server (their
+ * payloads stay out of its reach: its seccomp filter kills keyctl READ).
  */
 int store_key_keyring_hold(const char *desc, struct store_keyring_ref *ref)
 {
@@ -370,16 +376,16 @@ int store_key_keyring_hold(const char *desc, struct store_keyring_ref *ref)
 	/* Where load_keyring found it: @u first, then @s. */
 	for (size_t i = 0; i < sizeof(rings) / sizeof(rings[0]) && id < 0; i++) {
 		id = syscall(SYS_keyctl, KEYCTL_SEARCH, rings[i], "user", desc, 0);
-		if (id < 0 && errno != ENOKEY && errno != EKEYEXPIRED && errno != EKEYREVOKED)
-			return -errno;
+		if (id < 0 && errno != ENOKEY)	/* as load_keyring: @s only after ENOKEY */
+			return errno == EKEYEXPIRED || errno == EKEYREVOKED ? -ENOKEY : -errno;
 		if (id >= 0 && (ring = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, rings[i], 0)) < 0)
 			return -errno;
 	}
 	if (id < 0)
 		return -ENOKEY;
-	/* (KEYCTL_SEARCH also finds a key in a ring nested under @u: that
-	 * one cannot be unlinked from @u, and the stop says so.) */
-	if (syscall(SYS_keyctl, KEYCTL_LINK, ring, KEY_SPEC_PROCESS_KEYRING) < 0)
+	if (syscall(SYS_keyctl, KEYCTL_LINK, id, KEY_SPEC_PROCESS_KEYRING) < 0 &&
+	    (errno != EACCES ||
+	     syscall(SYS_keyctl, KEYCTL_LINK, ring, KEY_SPEC_PROCESS_KEYRING) < 0))
 		return -errno;
 	ref->key = (int32_t)id;
 	ref->ring = (int32_t)ring;

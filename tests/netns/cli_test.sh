@@ -210,14 +210,14 @@ check_keyring() {
 	# (zerowg restricts the key's permissions, which needs possession);
 	# under root's session keyring it would not.
 	# The key is in that uid's user keyring, read-only for possessor and
-	# owner (0b0b0000: view, read, search), expiring within a week (the
+	# owner (1b1b0000: view, read, search, link), expiring within a week (the
 	# expiry column of /proc/keys: "6d", or "1w" in its first second).
 	setpriv --reuid="$u" --regid="$u" --clear-groups keyctl session - sh -c '
 		keyctl link @u @s >/dev/null &&
 		"$0" init --data "$1/d" --keyring --interface "$2" >/dev/null &&
 		"$0" export --data "$1/d" </dev/null | grep -q "^PrivateKey = " &&
 		id=$(keyctl search @u user zerowg:unseal) &&
-		keyctl rdescribe "$id" && keyctl rdescribe "$id" | grep -q "^user;$3;$3;0b0b0000;" &&
+		keyctl rdescribe "$id" && keyctl rdescribe "$id" | grep -q "^user;$3;$3;1b1b0000;" &&
 		grep "^$(printf %08x "$id") " /proc/keys &&
 		grep -qE "^$(printf %08x "$id") +[^ ]+ +[0-9]+ +(6d|1w) " /proc/keys &&
 		! keyctl timeout "$id" 0 2>/dev/null && ! keyctl setperm "$id" 0x3f3f0000 2>/dev/null' \

@@ -62,8 +62,8 @@ start_without_key() {
 check "init --keyring --keyring-key $DESC: a sealed store" \
 	srv_init --subnet "$SUBNET4" --keyring --keyring-key "$DESC" || finish
 check "init: the key is in root's user keyring as $DESC" in_keyring
-check "init: the keyring key is read-only (0b0b0000), as for the default name" \
-	sh -c "keyctl rdescribe \$(keyctl search @u user '$DESC') | grep -q '^user;0;0;0b0b0000;$DESC\$'"
+check "init: the keyring key is read-only (1b1b0000: view, read, search, link), as for the default name" \
+	sh -c "keyctl rdescribe \$(keyctl search @u user '$DESC') | grep -q '^user;0;0;1b1b0000;$DESC\$'"
 check "up: starts with the key from the kernel keyring alone" keyring_start || finish
 check "up: the log says where the key came from" log_has "unsealed with the key from kernel keyring"
 check "up: the server runs as the user zerowg, under its seccomp filter" \

@@ -477,6 +477,29 @@ static void test_codec_refuses(void)
 	r = valid_request(PRIV_OP_TUN_OPEN); memset(r.ifname, 0, sizeof(r.ifname));
 	strcpy(r.ifname, ".."); BAD(r, "the name ..");
 	r = valid_request(PRIV_OP_ADDR_ADD); r.ifname[0] = 'x'; BAD(r, "a name on ADDR_ADD");
+	/* Not unicast: the kernel "adds" 0.0.0.0/32 without adding it, and
+	 * the helper would then bind the wildcard for DNS_OPEN/WEB_OPEN. */
+	{
+		static const char *const not_unicast[] = {
+			"0.0.0.0/32", "0.1.2.3/32", "127.0.0.1/32", "224.0.0.1/32",
+			"255.255.255.255/32", "::/128", "::1/128", "ff02::1/128",
+			"::ffff:10.0.0.1/128",
+		};
+		static const enum priv_op ops[] = { PRIV_OP_ADDR_ADD, PRIV_OP_DNS_OPEN,
+						    PRIV_OP_WEB_OPEN };
+
+		for (size_t i = 0; i < sizeof(not_unicast) / sizeof(not_unicast[0]); i++)
+			for (size_t j = 0; j < sizeof(ops) / sizeof(ops[0]); j++) {
+				struct netlink_prefix np = pfx(not_unicast[i]);
+
+				r = valid_request(ops[j]);
+				priv_prefix_encode(&r.prefix, &np);
+				BAD(r, not_unicast[i]);
+				err[0] = '\0';
+				CHECK_INT(priv_request_check(&r, err, sizeof(err)), -EINVAL);
+				CHECK(contains(err, "not a unicast tunnel address"));
+			}
+	}
 	r = valid_request(PRIV_OP_LINK_SET); r.mtu = 67; BAD(r, "MTU 67");
 	r.mtu = 65536; BAD(r, "MTU 65536");
 	r.mtu = -1; BAD(r, "MTU -1");
@@ -780,9 +803,11 @@ static void test_serve_web_policy(void)
 	CHECK_INT(fd, -1);
 	CHECK_INT(priv_addr(&s.c, true, &a4, err, sizeof(err)), 0);
 	CHECK_INT(priv_addr(&s.c, true, &a6, err, sizeof(err)), 0);
-	/* not the wildcard, not loopback, not a neighbour in the subnet */
-	CHECK_INT(priv_web_open(&s.c, &any4, 51821, &fd, err, sizeof(err)), -EPERM);
-	CHECK_INT(priv_web_open(&s.c, &lo, 51821, &fd, err, sizeof(err)), -EPERM);
+	/* not the wildcard, not loopback (refused as such before they are
+	 * sent), not a neighbour in the subnet */
+	CHECK_INT(priv_web_open(&s.c, &any4, 51821, &fd, err, sizeof(err)), -EINVAL);
+	CHECK(contains(err, "not a unicast tunnel address"));
+	CHECK_INT(priv_web_open(&s.c, &lo, 51821, &fd, err, sizeof(err)), -EINVAL);
 	CHECK_INT(priv_web_open(&s.c, &other, 51821, &fd, err, sizeof(err)), -EPERM);
 	CHECK_INT(priv_web_open(&s.c, &a6_other, 51821, &fd, err, sizeof(err)), -EPERM);
 	CHECK_INT(fd, -1);

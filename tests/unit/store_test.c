@@ -1696,7 +1696,7 @@ static void test_key_keyring(void)
 		long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, id, perm, sizeof(perm));
 
 		/* "user;UID;GID;PERM;desc" */
-		CHECK(n > 0 && strstr(perm, ";0b0b0000;") != NULL);
+		CHECK(n > 0 && strstr(perm, ";1b1b0000;") != NULL);
 		/* It expires within a week, and nobody may lengthen it, widen
 		 * its permissions, or overwrite it in place. */
 		CHECK(keyring_expiry(id) >= 6 * 24 * 3600 && keyring_expiry(id) <= 7 * 24 * 3600);
