@@ -185,5 +185,6 @@ help:
 	@echo "  install        install zerowgd to /usr/local/bin"
 	@echo "  clean          remove $(O)/"
 	@echo "variables: SAN=address,undefined (sanitizers)  WERROR=1 (-Werror)  O=dir (build dir)"
+	@echo "           ZWG_TEST_JOBS=N (tests run at once; default: CPUs for unit, 3 for netns; 1: one by one)"
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
