@@ -16,6 +16,7 @@
 #include "stats.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -59,6 +60,12 @@ static void on_stats_timer(struct server *srv)
 	/* the first tick of each minute */
 	if (now / 60 != (now - STATS_INTERVAL_SEC) / 60)
 		expire_links(srv, now);
+	/* The API's threads each have a malloc arena, where multi-megabyte
+	 * answers (the peer list) freed between Argon2id's 64 MiB areas stay
+	 * resident: hand free pages back to the kernel every tick (a walk
+	 * of the free lists, a few ms at most; the packet path allocates
+	 * nothing, so it never waits for it). */
+	malloc_trim(0);
 }
 
 static void on_expiry_timer(struct server *srv)
