@@ -10,6 +10,9 @@
  * link) are shown in one place each and removed from the page and from
  * every variable here when that place is closed.
  *
+ * A peer's page has an "Edit" form for admins (PATCH /v1/peers/NAME):
+ * only the fields changed are sent, and the answer is shown.
+ *
  * One-time links: the server keeps a client's private key only if asked
  * (keep_key), so a link to a new config is asked for in the same call that
  * makes the key - add, or rotate ("link":{"ttl"}) - and shown in the
@@ -434,6 +437,67 @@ async function revoke(name) {
   }
 }
 
+// The peer page's "Edit" form (admins): expiry (a date, UTC, or never),
+// DNS, AllowedIPs, routes, keepalive.  Only the fields that differ from
+// the peer as last filled in are sent (PATCH /v1/peers/NAME); saved(p,
+// fields) gets the server's answer.  The live view never refills it while
+// someone may be typing: fill() runs once, and after each save.
+function peerEditForm(name, saved) {
+  const input = (n, attrs = {}) => el('input', { name: n, autocomplete: 'off', ...attrs });
+  const field = (label, inp) => [el('label', { text: `${label} ` }, inp),
+    el('p', { class: 'err', 'data-err': inp.name })];
+  const f = el('form', { id: 'peer-edit' }, el('label', {}, input('never', { type: 'checkbox' }), ' Never expires'),
+    ...field('Expires on (a date, UTC)', input('expires', { type: 'date' })),
+    ...field('DNS', input('dns', { placeholder: 'server default' })),
+    ...field('Allowed IPs (what the client sends through the tunnel)', input('allowed_ips', { placeholder: 'server default' })),
+    ...field('Routes (networks behind this client)', input('routes', { placeholder: '192.168.10.0/24' })),
+    ...field('Persistent keepalive (seconds; 0 = server default)',
+      input('persistent_keepalive', { type: 'number', min: '0', max: '65535', step: '1' })),
+    el('p', { class: 'err', 'data-err': 'form' }), el('button', { type: 'submit', text: 'Save changes' }));
+  const e = f.elements;
+  let was = null;
+  const values = () => ({
+    expires: e.never.checked ? 0 : e.expires.value,
+    dns: e.dns.value.trim(), allowed_ips: e.allowed_ips.value.trim(),
+    routes: e.routes.value.split(/[\s,]+/).filter(Boolean).join(', '),
+    persistent_keepalive: e.persistent_keepalive.value.trim(),
+  });
+  const fill = (p) => {
+    e.never.checked = !p.expires;
+    e.expires.value = p.expires ? new Date(p.expires * 1000).toISOString().slice(0, 10) : '';
+    e.expires.disabled = !p.expires;
+    e.dns.value = p.dns || '';
+    e.allowed_ips.value = p.allowed_ips || '';
+    e.routes.value = (p.routes || []).join(', ');
+    e.persistent_keepalive.value = String(p.persistent_keepalive || 0);
+    was = values();
+  };
+  e.never.addEventListener('change', () => { e.expires.disabled = e.never.checked; });
+  f.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(f);
+    const now = values(), body = {};
+    for (const k of Object.keys(now)) if (was && now[k] !== was[k]) body[k] = now[k];
+    if (body.expires === '') return showError(f, { field: 'expires', message: 'Choose a date, or Never expires.' });
+    if ('persistent_keepalive' in body) {
+      if (!/^\d+$/.test(now.persistent_keepalive) || Number(now.persistent_keepalive) > 65535)
+        return showError(f, { field: 'persistent_keepalive', message: 'Keepalive: seconds from 0 to 65535.' });
+      body.persistent_keepalive = Number(now.persistent_keepalive);
+    }
+    if ('routes' in body) body.routes = now.routes ? now.routes.split(', ') : [];
+    if (!Object.keys(body).length) return say('Nothing to save: no field was changed.');
+    try {
+      const p = await api('PATCH', peerPath(name), body);
+      fill(p);
+      saved(p, Object.keys(body));
+    } catch (err) {
+      if (err.field) err.field = err.field.replace(/\[\d+\]$/, '');	// routes[1] -> routes
+      showError(f, err);
+    }
+  });
+  return { section: el('section', { class: 'card write' }, el('h2', { text: 'Edit' }), f), fill, filled: () => was !== null };
+}
+
 /* ------------------------------------------------------------------ pages */
 
 function signinPage(view) {
@@ -598,6 +662,14 @@ function peerPage(view, name) {
   let peer = null, range = '1h', samples = [], fwLoaded = false;
   $('.name', view).textContent = name;
   document.title = `${name} · zerowg`;
+  // Viewers get no edit form (the server would refuse them anyway).
+  const edit = me && me.role === 'admin' ? peerEditForm(name, (p, fields) => {
+    show(p);
+    const client = fields.some((k) => ['dns', 'allowed_ips', 'persistent_keepalive'].includes(k));
+    here.say(`${name} saved (${fields.join(', ')}).${client ? ` Its client needs its config again: ${
+      p.key_kept ? 'Show config or One-time link' : 'Rotate key (its key was not kept)'}.` : ''}`);
+  }) : null;
+  if (edit) facts.after(edit.section);
 
   const show = (p) => {
     peer = p;
@@ -616,6 +688,7 @@ function peerPage(view, name) {
     $('[data-act=toggle]', view).textContent = p.enabled ? 'Disable' : 'Enable';
     $('[data-act=config]', view).hidden = !p.key_kept;
     $('[data-act=link]', view).hidden = !p.key_kept;	// else: rotate offers one
+    if (edit && !edit.filled()) edit.fill(p);
     if (!fwLoaded) {
       fwLoaded = true;
       fw.elements.restrict.checked = !!p.firewall;

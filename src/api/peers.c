@@ -1,6 +1,6 @@
 /*
- * peers.c - the peer routes (route.h): list, add, show, revoke, config,
- * enable, disable, rotate.
+ * peers.c - the peer routes (route.h): list, add, show, update (PATCH),
+ * revoke, config, enable, disable, rotate.
  *
  * Handlers run on a libmicrohttpd thread.  They never touch the device
  * themselves: a change goes through the control layer (which stores it,
@@ -372,6 +372,89 @@ static int reply_new_key(struct api *api, const struct api_request *req, struct 
 	return api_reply_json(r, status, j);
 }
 
+/*
+ * The fields POST /v1/peers and PATCH /v1/peers/NAME share, read the same
+ * way by both.  Each is false after filling r with a 400 naming the field.
+ */
+
+/* "expires": unix seconds (0 = never), or text for model_parse_expires
+ * ("30d", "2030-12-31", "never"); absent or null leaves *out alone. */
+static bool body_expires(struct api_reply *r, const char *name, json_t *v, int64_t *out)
+{
+	struct control_error e;
+
+	control_error_clear(&e);
+	if (!v || json_is_null(v))
+		return true;
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0) {
+			api_reply_error(r, 400, "expires", "peer \"%s\": expires %lld is before 1970 "
+					"(use 0 for never)", name, (long long)json_integer_value(v));
+			return false;
+		}
+		*out = json_integer_value(v);
+		return true;
+	}
+	if (json_is_string(v)) {
+		if (model_parse_expires(json_string_value(v), (int64_t)time(NULL), out, &e) < 0) {
+			api_reply_error(r, 400, "expires", "peer \"%s\": %s", name, e.msg);
+			return false;
+		}
+		return true;
+	}
+	api_reply_error(r, 400, "expires", "field \"expires\" must be a duration or date "
+			"(\"30d\", \"2025-12-31\"), \"never\" or unix seconds");
+	return false;
+}
+
+/* "allowed_ips": one wg-quick style list; an array is joined.  *out is
+ * malloc'd (free it), NULL when absent or null. */
+static bool body_allowed_ips(struct api_reply *r, json_t *o, char **out)
+{
+	const char **ips = NULL;
+	char *ips_buf = NULL;
+	size_t n_ips = 0, total = 1;
+
+	*out = NULL;
+	if (!api_opt_list(r, o, "allowed_ips", &ips, &n_ips, &ips_buf)) {
+		free(ips);
+		free(ips_buf);
+		return false;
+	}
+	if (ips) {
+		for (size_t i = 0; i < n_ips; i++)
+			total += strlen(ips[i]) + 2;
+		*out = calloc(1, total);
+		for (size_t i = 0; *out && i < n_ips; i++) {
+			if (i)
+				strcat(*out, ", ");
+			strcat(*out, ips[i]);
+		}
+	}
+	free(ips);
+	free(ips_buf);
+	if (ips && !*out) {
+		api_reply_error(r, 500, NULL, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+/* The keepalive, 0 (off) to 65535 seconds; absent or null leaves *out. */
+static bool body_keepalive(struct api_reply *r, const char *name, const char *field, json_t *v,
+			   int *out)
+{
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535) {
+		api_reply_error(r, 400, field, "peer \"%s\": %s must be seconds from 0 (off) to "
+				"65535", name, field);
+		return false;
+	}
+	*out = (int)json_integer_value(v);
+	return true;
+}
+
 static const char *const add_fields[] = {
 	"name", "expires", "dns", "allowed_ips", "routes", "keep_key", "persistent_keepalive", "link",
 	NULL
@@ -382,9 +465,8 @@ int api_add_peer(struct api *api, const struct api_request *rq, struct api_reply
 	struct peer_add_request req = { .persistent_keepalive = -1 };
 	struct peer_add_result res;
 	struct control_error e;
-	const char **routes = NULL, **ips = NULL, *expires_text = NULL;
-	char *routes_buf = NULL, *ips_buf = NULL, *ips_joined = NULL, err[512];
-	size_t n_ips = 0;
+	const char **routes = NULL;
+	char *routes_buf = NULL, *ips_joined = NULL, err[512];
 	json_t *o, *v;
 	int ret;
 
@@ -403,62 +485,21 @@ int api_add_peer(struct api *api, const struct api_request *rq, struct api_reply
 		goto out;
 	}
 	req.name = json_string_value(v);
-	v = json_object_get(o, "expires");
-	if (v && json_is_integer(v)) {
-		if (json_integer_value(v) < 0) {
-			api_reply_error(r, 400, "expires", "peer \"%s\": expires %lld is before 1970 "
-					"(use 0 for never)", req.name, (long long)json_integer_value(v));
-			goto out;
-		}
-		req.expires = json_integer_value(v);
-	} else if (v && json_is_string(v)) {
-		expires_text = json_string_value(v);
-		if (model_parse_expires(expires_text, (int64_t)time(NULL), &req.expires, &e) < 0) {
-			api_reply_error(r, 400, "expires", "peer \"%s\": %s", req.name, e.msg);
-			goto out;
-		}
-	} else if (v && !json_is_null(v)) {
-		api_reply_error(r, 400, "expires", "field \"expires\" must be a duration or date "
-				"(\"30d\", \"2025-12-31\") or unix seconds");
+	if (!body_expires(r, req.name, json_object_get(o, "expires"), &req.expires))
 		goto out;
-	}
 	if (!api_opt_string(r, o, "dns", &req.dns))
 		goto out;
-	/* allowed_ips is one wg-quick style list; an array is joined. */
-	if (!api_opt_list(r, o, "allowed_ips", &ips, &n_ips, &ips_buf))
+	if (!body_allowed_ips(r, o, &ips_joined))
 		goto out;
-	if (ips) {
-		size_t total = 1;
-		for (size_t i = 0; i < n_ips; i++)
-			total += strlen(ips[i]) + 2;
-		ips_joined = calloc(1, total);
-		if (!ips_joined) {
-			api_reply_error(r, 500, NULL, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < n_ips; i++) {
-			if (i)
-				strcat(ips_joined, ", ");
-			strcat(ips_joined, ips[i]);
-		}
-		req.allowed_ips = ips_joined;
-	}
+	req.allowed_ips = ips_joined;
 	if (!api_opt_list(r, o, "routes", &routes, &req.n_routes, &routes_buf))
 		goto out;
 	req.routes = routes;
 	if (!api_opt_bool(r, o, "keep_key", &req.keep_key))
 		goto out;
-	v = json_object_get(o, "persistent_keepalive");
-	if (v && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > 65535) {
-			api_reply_error(r, 400, "persistent_keepalive", "peer \"%s\": "
-					"persistent_keepalive must be seconds from 0 (off) to 65535",
-					req.name);
-			goto out;
-		}
-		req.persistent_keepalive = (int)json_integer_value(v);
-	}
+	if (!body_keepalive(r, req.name, "persistent_keepalive",
+			    json_object_get(o, "persistent_keepalive"), &req.persistent_keepalive))
+		goto out;
 
 	if (!api_link_spec_ok(r, json_object_get(o, "link")))
 		goto out;
@@ -477,8 +518,6 @@ out:
 	json_decref(o);
 	free(routes);
 	free(routes_buf);
-	free(ips);
-	free(ips_buf);
 	free(ips_joined);
 	return 0;
 }
@@ -516,6 +555,86 @@ int api_enable_peer(struct api *api, const struct api_request *req, struct api_r
 int api_disable_peer(struct api *api, const struct api_request *req, struct api_reply *r)
 {
 	return set_enabled(api, req, false, r);
+}
+
+/* PATCH /v1/peers/NAME: "keepalive" is persistent_keepalive's short name. */
+static const char *const update_fields[] = {
+	"expires", "dns", "allowed_ips", "routes", "persistent_keepalive", "keepalive", NULL
+};
+
+/*
+ * Changes the fields the body names, and only those: null (or "", or [])
+ * is "back to the default" (never, the server's DNS and AllowedIPs, no
+ * routes, the server's keepalive).  All or nothing (control_peer_update);
+ * the answer is the peer's view, as GET gives it.
+ */
+int api_update_peer(struct api *api, const struct api_request *req, struct api_reply *r)
+{
+	const char *name = api_param(req, "name");
+	const char *event = control_event_name(CONTROL_EVENT_PEER_UPDATE);
+	struct peer_update u = { 0 };
+	struct control_error e;
+	const char **routes = NULL;
+	char *routes_buf = NULL, *ips = NULL, err[512];
+	json_t *o, *ka, *ka_short;
+	int ret;
+
+	control_error_clear(&e);
+	o = api_body_object(r, req->body, req->len, true);
+	if (!o)
+		return 0;
+	if (!api_only_known(r, o, update_fields))
+		goto out;
+	if (json_object_size(o) == 0) {
+		api_reply_error(r, 400, NULL, "peer \"%s\": nothing to change: give one or more of "
+				"expires, dns, allowed_ips, routes, persistent_keepalive", name);
+		goto out;
+	}
+	if ((u.set_expires = json_object_get(o, "expires") != NULL) &&
+	    !body_expires(r, name, json_object_get(o, "expires"), &u.expires))
+		goto out;
+	if ((u.set_dns = json_object_get(o, "dns") != NULL) &&
+	    !api_opt_string(r, o, "dns", &u.dns))
+		goto out;
+	if ((u.set_allowed_ips = json_object_get(o, "allowed_ips") != NULL) &&
+	    !body_allowed_ips(r, o, &ips))
+		goto out;
+	u.allowed_ips = ips;
+	if ((u.set_routes = json_object_get(o, "routes") != NULL) &&
+	    !api_opt_list(r, o, "routes", &routes, &u.n_routes, &routes_buf))
+		goto out;
+	u.routes = routes;
+	ka = json_object_get(o, "persistent_keepalive");
+	ka_short = json_object_get(o, "keepalive");
+	if (ka && ka_short) {
+		api_reply_error(r, 400, "keepalive", "peer \"%s\": give persistent_keepalive or "
+				"keepalive (the same field), not both", name);
+		goto out;
+	}
+	u.set_keepalive = ka || ka_short;
+	if (u.set_keepalive && !body_keepalive(r, name, ka ? "persistent_keepalive" : "keepalive",
+					       ka ? ka : ka_short, &u.persistent_keepalive))
+		goto out;
+	ret = TIMED_WRITE(api, control_peer_update(api->ctl, name, &u, req->actor, &e));
+	if (ret < 0) {
+		audit_log(event, name, req->actor, false, e.msg[0] ? e.msg : strerror(-ret));
+		api_reply_control_error(r, ret, &e);
+		goto out;
+	}
+	/* New routes are the peer's allowed IPs on the device: if they did
+	 * not get there, the caller has to know. */
+	if (api_apply(api, err, sizeof(err)) < 0) {
+		audit_log(event, name, req->actor, false, err);
+		api_reply_error(r, 500, NULL, "peer \"%s\": stored, but %s", name, err);
+		goto out;
+	}
+	show_peer(api, name, r, 200);
+out:
+	json_decref(o);
+	free(routes);
+	free(routes_buf);
+	free(ips);
+	return 0;
 }
 
 static const char *const rotate_fields[] = { "keep_key", "link", NULL };

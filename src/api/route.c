@@ -26,6 +26,7 @@ const struct api_route api_routes[] = {
 	{ "POST", "/v1/peers", api_add_peer, ROLE_ADMIN, ROUTE_CHANGES | ROUTE_SECRET },
 	{ "GET", "/v1/peers/:name", api_show_peer, ROLE_VIEWER, 0 },
 	{ "DELETE", "/v1/peers/:name", api_revoke_peer, ROLE_ADMIN, ROUTE_CHANGES },
+	{ "PATCH", "/v1/peers/:name", api_update_peer, ROLE_ADMIN, ROUTE_CHANGES },
 	{ "GET", "/v1/peers/:name/config", api_peer_config, ROLE_ADMIN, ROUTE_SECRET },
 	{ "POST", "/v1/peers/:name/enable", api_enable_peer, ROLE_ADMIN, ROUTE_CHANGES },
 	{ "POST", "/v1/peers/:name/disable", api_disable_peer, ROLE_ADMIN, ROUTE_CHANGES },

@@ -74,6 +74,7 @@ int api_reload(struct api *api, const struct api_request *req, struct api_reply 
 int api_list_peers(struct api *api, const struct api_request *req, struct api_reply *r);
 int api_add_peer(struct api *api, const struct api_request *req, struct api_reply *r);
 int api_show_peer(struct api *api, const struct api_request *req, struct api_reply *r);
+int api_update_peer(struct api *api, const struct api_request *req, struct api_reply *r);
 int api_revoke_peer(struct api *api, const struct api_request *req, struct api_reply *r);
 int api_peer_config(struct api *api, const struct api_request *req, struct api_reply *r);
 int api_enable_peer(struct api *api, const struct api_request *req, struct api_reply *r);

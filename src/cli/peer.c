@@ -7,6 +7,8 @@
  *                        [--link TTL]
  *   zerowg peer list [--json]
  *   zerowg peer show NAME [--json]
+ *   zerowg peer set NAME [--expires WHEN|never] [--dns LIST] [--allowed-ips LIST]
+ *                        [--route SUBNET]... [--no-routes] [--keepalive N]   (peer_set.c)
  *   zerowg peer enable NAME | disable NAME | revoke NAME
  *   zerowg peer rotate NAME [--keep-key] [--no-qr] [--link TTL]
  *   zerowg peer link NAME [--ttl 1h]
@@ -29,6 +31,7 @@
 #include "firewall_rule.h"
 #include "links.h"
 #include "model.h"
+#include "peer_set.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -51,6 +54,8 @@ static void usage(FILE *f)
 		"                            [--link TTL]\n"
 		"       zerowg peer list [--json]\n"
 		"       zerowg peer show NAME [--json]\n"
+		"       zerowg peer set NAME [--expires WHEN|never] [--dns LIST] [--allowed-ips LIST]\n"
+		"                            [--route SUBNET]... [--no-routes] [--keepalive N]\n"
 		"       zerowg peer enable NAME\n"
 		"       zerowg peer disable NAME\n"
 		"       zerowg peer revoke NAME\n"
@@ -68,10 +73,13 @@ static void usage(FILE *f)
 		"        --link TTL: also a one-time link to the config (see link), printed\n"
 		"        after it; no kept key needed (also for rotate).\n"
 		"list    every peer with its address, state and traffic.\n"
-		"show    one peer in detail.\n"
+		"show    one peer in detail.\n");
+	peer_set_usage(f);
+	fprintf(f,
 		"enable, disable  let the peer in, or shut it out (it stays stored).\n"
 		"revoke  deletes the peer: its key is dead and its addresses are free.\n"
-		"rotate  a new key pair and preshared key; the old ones stop working at once.\n"		"link    a one-time link (URL) that shows the config once, for a peer whose\n"
+		"rotate  a new key pair and preshared key; the old ones stop working at once.\n"
+		"link    a one-time link (URL) that shows the config once, for a peer whose\n"
 		"        key was kept; it dies when used, at --ttl (1m to 7d, default 1h), or\n"
 		"        when the peer is rotated or revoked.  The URL's base is the server's\n"
 		"        WEB_URL, else http://ENDPOINT-HOST:51821 (docs/web.md).\n"
@@ -784,6 +792,12 @@ static int cmd_firewall(struct peer_cmd *pc, int argc, char *argv[])
 	return 0;
 }
 
+/* peer_set.c, with this command's --admin-socket default. */
+static int cmd_set(struct peer_cmd *pc, int argc, char *argv[])
+{
+	return peer_set_main(pc->admin_socket, argc, argv);
+}
+
 int peer_main(int argc, char *argv[])
 {
 	return peer_main_at(NULL, argc, argv);
@@ -798,7 +812,7 @@ int peer_main_at(const char *admin_socket, int argc, char *argv[])
 		{ "add", cmd_add }, { "list", cmd_list }, { "ls", cmd_list },
 		{ "show", cmd_show }, { "enable", cmd_change }, { "disable", cmd_change },
 		{ "revoke", cmd_change }, { "rotate", cmd_rotate }, { "link", cmd_link },
-		{ "firewall", cmd_firewall },
+		{ "firewall", cmd_firewall }, { "set", cmd_set },
 	};
 	struct peer_cmd pc;
 	size_t i;
@@ -822,6 +836,6 @@ int peer_main_at(const char *admin_socket, int argc, char *argv[])
 		}
 	}
 	fprintf(stderr, "zerowg: peer has no subcommand \"%s\" (add, list, show, enable, "
-		"disable, revoke, rotate, link, firewall)\n", argv[1]);
+		"disable, revoke, rotate, link, firewall, set)\n", argv[1]);
 	return 1;
 }

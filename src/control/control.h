@@ -211,9 +211,47 @@ int control_peer_get(struct control *ctl, const char *name, struct peer_record *
 int control_peer_set_enabled(struct control *ctl, const char *name, bool enabled,
 			     const char *reason, const struct actor *actor,
 			     struct control_error *e);
-/* Sets or clears (0) a peer's expiry. */
+/* Sets or clears (0) a peer's expiry: control_peer_update with only
+ * set_expires. */
 int control_peer_set_expires(struct control *ctl, const char *name, int64_t expires,
 			     const struct actor *actor, struct control_error *e);
+
+/*
+ * What control_peer_update changes: each set_* flag picks one field; the
+ * fields not picked stay as they are.  Strings are borrowed.
+ */
+struct peer_update {
+	bool set_expires;
+	int64_t expires;		/* unix time after now, or 0 = never */
+	bool set_dns;
+	const char *dns;		/* client DNS; NULL or "" = the server's */
+	bool set_allowed_ips;
+	const char *allowed_ips;	/* client-side AllowedIPs; NULL or "" = the server's */
+	bool set_routes;
+	const char *const *routes;	/* the new list: replaces the old; n_routes 0 = none */
+	size_t n_routes;
+	bool set_keepalive;
+	int persistent_keepalive;	/* 0..65535 seconds; 0 or -1 = the server's default */
+};
+
+/*
+ * Changes the picked fields of an existing peer, validated as
+ * control_peer_add validates them (same validators, same messages: a
+ * control character, a bad prefix, a route with host bits or one that
+ * overlaps the tunnel subnets or another peer's routes, an expiry that is
+ * not in the future: -EINVAL with e->field naming the field).  All or
+ * nothing: one record write, or none on any error.  The observer hears
+ * CONTROL_EVENT_PEER_UPDATE ("peer.update", with actor), so the server
+ * applies it: new routes change the peer's allowed IPs on the device in
+ * place (its session and handshake stay); DNS, client AllowedIPs and
+ * keepalive are in the client's config, which the client needs again.
+ * Nothing changed: 0 without an event.  Enabled state is never changed:
+ * a new expiry (or never) on a peer its expiry disabled keeps it disabled,
+ * with reason "manual", until control_peer_set_enabled lets it back in;
+ * enable then keeps the new expiry.  -ENOENT for no such peer.
+ */
+int control_peer_update(struct control *ctl, const char *name, const struct peer_update *u,
+			const struct actor *actor, struct control_error *e);
 /*
  * The per-client firewall (firewall_rule.h): sets (set true: rules[0..n), n may be
  * 0) or clears (set false) the firewall of peer name, stores it and tells

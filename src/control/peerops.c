@@ -1,6 +1,7 @@
 /*
  * peerops.c - the operations on peers (control.h): add, rotate, enable,
- * disable, expiry, revoke.
+ * disable, expiry, revoke, and update (expiry, client DNS and AllowedIPs,
+ * routes, keepalive of a peer that exists).
  *
  * Each one runs under ctl->lock, writes the store first (CAS on the
  * version it last read; on -ESTALE it re-reads the record and tries
@@ -161,36 +162,60 @@ static bool collides(const struct control *ctl, size_t self)
 	return false;
 }
 
+/* The validators of the fields a peer is added with, shared by add and
+ * update (peer_update), so both accept and word the same. */
+static int check_client_fields(const char *name, const char *dns, const char *allowed_ips,
+			       struct control_error *e)
+{
+	if (dns && !model_dns_valid(dns, "dns", e))
+		return -EINVAL;
+	return allowed_ips ? model_peer_allowed_ips_check(name, allowed_ips, e) : 0;
+}
+
+/* -1 is "the server's default" (stored as 0). */
+static int check_keepalive(const char *name, int keepalive, struct control_error *e)
+{
+	if (keepalive < -1 || keepalive > 65535) {
+		control_error_set(e, "persistent_keepalive", "peer \"%.*s\": persistent_keepalive %d "
+				  "is not from 0 to 65535 seconds (25 is usual)", MODEL_NAME_MAX,
+				  name, keepalive);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* 0 is never; anything else must be after now. */
+static int check_expires(const char *name, int64_t expires, int64_t now,
+			 struct control_error *e)
+{
+	if (expires < 0 || (expires && expires <= now)) {
+		control_error_set(e, "expires", "peer \"%.*s\": expires %lld is in the past (use 0 "
+				  "or \"never\" for no expiry)", MODEL_NAME_MAX, name,
+				  (long long)expires);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Builds the record of a new peer from the request (no addresses yet). */
 static int build_peer(struct control *ctl, const struct peer_add_request *req,
 		      struct peer_record *p, int64_t now, struct control_error *e)
 {
+	int ret;
+
 	snprintf(p->name, sizeof(p->name), "%s", req->name);
-	if (req->dns && !model_dns_valid(req->dns, "dns", e))
-		return -EINVAL;
-	if (req->allowed_ips) {
-		int ret = model_peer_allowed_ips_check(req->name, req->allowed_ips, e);
-		if (ret)
-			return ret;
-	}
+	if ((ret = check_client_fields(req->name, req->dns, req->allowed_ips, e)))
+		return ret;
 	if ((req->dns && !(p->dns = strdup(req->dns))) ||
 	    (req->allowed_ips && !(p->allowed_ips = strdup(req->allowed_ips)))) {
 		control_error_set(e, NULL, "out of memory");
 		return -ENOMEM;
 	}
-	if (req->persistent_keepalive < -1 || req->persistent_keepalive > 65535) {
-		control_error_set(e, "persistent_keepalive", "peer \"%s\": persistent_keepalive %d is "
-				  "not from 0 to 65535 seconds (25 is usual)", req->name,
-				  req->persistent_keepalive);
-		return -EINVAL;
-	}
+	if ((ret = check_keepalive(req->name, req->persistent_keepalive, e)) ||
+	    (ret = check_expires(req->name, req->expires, now, e)))
+		return ret;
 	p->persistent_keepalive = req->persistent_keepalive < 0 ? 0 :
 				  (uint16_t)req->persistent_keepalive;
-	if (req->expires < 0 || (req->expires && req->expires <= now)) {
-		control_error_set(e, "expires", "peer \"%s\": expires %lld is in the past",
-				  req->name, (long long)req->expires);
-		return -EINVAL;
-	}
 	p->expires = req->expires;
 	p->created = now;
 	p->enabled = true;
@@ -459,34 +484,12 @@ int control_peer_set_enabled(struct control *ctl, const char *name, bool enabled
 	return ret == 1 ? 0 : ret;
 }
 
-static int change_expires(struct peer_record *p, void *arg, struct control_error *e)
-{
-	int64_t expires = *(const int64_t *)arg;
-
-	if (p->expires == expires)
-		return 1;
-	p->expires = expires;
-	return 0;
-}
-
 int control_peer_set_expires(struct control *ctl, const char *name, int64_t expires,
 			     const struct actor *actor, struct control_error *e)
 {
-	struct events evs = { .actor = actor };
-	int ret;
+	struct peer_update u = { .set_expires = true, .expires = expires };
 
-	control_error_clear(e);
-	if (expires < 0 || (expires && expires <= (int64_t)time(NULL))) {
-		control_error_set(e, "expires", "peer \"%.*s\": expires %lld is in the past (use 0 for "
-				  "never)", MODEL_NAME_MAX, name, (long long)expires);
-		return -EINVAL;
-	}
-	pthread_mutex_lock(&ctl->lock);
-	ret = modify_peer(ctl, name, change_expires, &expires, e);
-	if (ret == 0)
-		ctl_events_add(&evs, name, CONTROL_EVENT_PEER_UPDATE);
-	ctl_unlock_and_notify(ctl, &evs);
-	return ret == 1 ? 0 : ret;
+	return control_peer_update(ctl, name, &u, actor, e);
 }
 
 struct firewall_arg {
@@ -736,5 +739,130 @@ int ctl_update_peer_locked(struct control *ctl, const char *name, int keepalive,
 
 	if (ret == 0)
 		ctl_events_add(evs, name, CONTROL_EVENT_PEER_UPDATE);
+	return ret == 1 ? 0 : ret;
+}
+
+/* ---------------------------------------------------- control_peer_update -- */
+
+struct peer_update_arg {
+	struct control *ctl;
+	const struct peer_update *u;
+};
+
+/* NULL and "" are both "none" (the server's). */
+static bool same_text(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* Replaces *slot with a copy of v (NULL or "": none). */
+static int set_text(char **slot, const char *v, struct control_error *e)
+{
+	char *copy = NULL;
+
+	if (v && *v && !(copy = strdup(v))) {
+		control_error_set(e, NULL, "out of memory");
+		return -ENOMEM;
+	}
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/*
+ * The edit of one record (modify_peer): every field of u, or none (an
+ * error leaves the copy unwritten).  Routes are checked here, under the
+ * lock, against the other peers as they are now.
+ */
+static int change_fields(struct peer_record *p, void *arg, struct control_error *e)
+{
+	const struct peer_update_arg *a = arg;
+	const struct peer_update *u = a->u;
+	bool changed = false;
+	int ret;
+
+	if (u->set_routes) {
+		struct peer_record tmp = { 0 };
+		size_t i;
+
+		ret = parse_routes(a->ctl, p->name, u->routes, u->n_routes, &tmp, e);
+		if (ret) {
+			model_peer_free(&tmp);
+			return ret;
+		}
+		for (i = 0; tmp.n_routes == p->n_routes && i < tmp.n_routes; i++)
+			if (!model_prefix_equal(&tmp.routes[i], &p->routes[i]))
+				break;
+		if (tmp.n_routes != p->n_routes || i < tmp.n_routes) {
+			free(p->routes);
+			p->routes = tmp.routes;
+			p->n_routes = tmp.n_routes;
+			tmp.routes = NULL;
+			tmp.n_routes = 0;
+			changed = true;
+		}
+		model_peer_free(&tmp);
+	}
+	if (u->set_dns && !same_text(p->dns, u->dns)) {
+		if ((ret = set_text(&p->dns, u->dns, e)))
+			return ret;
+		changed = true;
+	}
+	if (u->set_allowed_ips && !same_text(p->allowed_ips, u->allowed_ips)) {
+		if ((ret = set_text(&p->allowed_ips, u->allowed_ips, e)))
+			return ret;
+		changed = true;
+	}
+	if (u->set_keepalive) {
+		uint16_t ka = u->persistent_keepalive < 0 ? 0 : (uint16_t)u->persistent_keepalive;
+		if (p->persistent_keepalive != ka) {
+			p->persistent_keepalive = ka;
+			changed = true;
+		}
+	}
+	if (u->set_expires && p->expires != u->expires) {
+		p->expires = u->expires;
+		/* The expiry that shut it out is replaced: it stays out until
+		 * enabled, and enable must keep the new expiry (it clears
+		 * only the one that disabled the peer: change_enabled). */
+		if (!p->enabled && !strcmp(p->disabled_reason, "expired"))
+			snprintf(p->disabled_reason, sizeof(p->disabled_reason), "manual");
+		changed = true;
+	}
+	return changed ? 0 : 1;
+}
+
+int control_peer_update(struct control *ctl, const char *name, const struct peer_update *u,
+			const struct actor *actor, struct control_error *e)
+{
+	struct events evs = { .actor = actor };
+	struct peer_update_arg a = { ctl, u };
+	int ret;
+
+	control_error_clear(e);
+	if (!model_name_valid(name, e))
+		return -EINVAL;
+	/* What needs no other record is judged before the lock, with add's
+	 * own validators and words. */
+	if (u->set_dns && u->dns && *u->dns &&
+	    (ret = check_client_fields(name, u->dns, NULL, e)))
+		return ret;
+	if (u->set_allowed_ips && u->allowed_ips && *u->allowed_ips &&
+	    (ret = check_client_fields(name, NULL, u->allowed_ips, e)))
+		return ret;
+	if (u->set_keepalive && (ret = check_keepalive(name, u->persistent_keepalive, e)))
+		return ret;
+	if (u->set_expires && (ret = check_expires(name, u->expires, (int64_t)time(NULL), e)))
+		return ret;
+	if (u->set_routes && u->n_routes && !u->routes) {
+		control_error_set(e, "routes", "peer \"%s\": %zu routes and no list", name,
+				  u->n_routes);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&ctl->lock);
+	ret = modify_peer(ctl, name, change_fields, &a, e);
+	if (ret == 0)
+		ctl_events_add(&evs, name, CONTROL_EVENT_PEER_UPDATE);
+	ctl_unlock_and_notify(ctl, &evs);
 	return ret == 1 ? 0 : ret;
 }

@@ -11,7 +11,9 @@
 # traffic and the Tx/Rx chart draws; the link shows that config and QR once,
 # then says it was used; rotate with a kept key and a link (the result shows
 # the new config and link), then the peer page's "One-time link" (kept key
-# only) makes another; both open the new config; revoke asks and removes;
+# only) makes another; both open the new config; the peer page's "Edit"
+# form changes routes and expiry (a bad route is named next to its field,
+# nothing stored; a viewer gets no form); revoke asks and removes;
 # disable through the API (curl on the admin socket, not the UI) shows on
 # the peers page within 3 s of the call (the page polls every 2 s);
 # server, audit and account pages (2FA, tokens, sessions); the status
@@ -453,6 +455,27 @@ def _():
     b.goto(BASE + f"/#/peers/{NAME}")
     b.wait_text("main h1", NAME)
 
+@step("edit: the peer page's Edit form changes routes and expiry, the answer shows; a bad route is named")
+def _():
+    b.wait_visible("#peer-edit [name=routes]", timeout=5)
+    check(b.js("document.querySelector('#peer-edit [name=never]').checked"),
+          "a peer without an expiry is not shown as never expiring")
+    b.type("#peer-edit [name=routes]", "192.168.201.0/24")
+    b.click("#peer-edit [name=never]")
+    b.js("(i=>{i.value='2031-01-01';i.dispatchEvent(new Event('input'))})"
+         "(document.querySelector('#peer-edit [name=expires]'))")
+    b.click("#peer-edit button[type=submit]")
+    b.wait_text("#status", f"{NAME} saved (")
+    p = fetch(f"/v1/peers/{NAME}")[1]
+    check(p["routes"] == ["192.168.201.0/24"], f"routes after the edit: {p['routes']!r}")
+    check(p["expires"] == 1924992000, f"expires after the edit: {p['expires']!r} (2031-01-01 UTC)")
+    check(p["enabled"] and not p.get("dns"), "the edit changed a field it was not given")
+    b.wait_text("dl.facts", "192.168.201.0/24")
+    b.type("#peer-edit [name=routes]", "10.0.0.0/33")
+    b.click("#peer-edit button[type=submit]")
+    b.wait_text("#peer-edit [data-err=routes]", "not a prefix")
+    check(fetch(f"/v1/peers/{NAME}")[1]["routes"] == ["192.168.201.0/24"], "a refused edit was stored")
+
 @step("revoke: asks, then the peer is gone")
 def _():
     b.click("[data-act=revoke]")
@@ -609,6 +632,12 @@ def _():
     check(b.js("[...document.querySelectorAll('input.switch')].every(s=>s.disabled)"), "a viewer can flip a switch")
     st = fetch("/v1/peers", "POST", {"name": "viewer-was-here"})[0]
     check(st == 403, f"POST /v1/peers as a viewer answered {st}")
+    b.goto(BASE + f"/#/peers/{EXTRA[0]}")
+    b.wait_text("main h1", EXTRA[0])
+    b.wait_text("dl.facts", "Expires")
+    check(not b.is_visible("#peer-edit"), "a viewer is offered the Edit form")
+    st = fetch(f"/v1/peers/{EXTRA[0]}", "PATCH", {"dns": "9.9.9.9"})[0]
+    check(st == 403, f"PATCH /v1/peers/NAME as a viewer answered {st}")
 
 @step("sign out ends the session")
 def _():

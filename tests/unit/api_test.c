@@ -594,6 +594,127 @@ static void test_disable_enable(void)
 	json_decref(j);
 }
 
+/* PATCH /v1/peers/NAME: the named fields change, in place on the device
+ * (the same peer, its session kept), and nothing else; refusals name the
+ * field and are audited. */
+static void test_update_peer(void)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct peer *before, *after;
+	uint8_t k[32];
+	unsigned status;
+	json_t *j, *routes;
+	char *raw_before;
+
+	CHECK(key_from_base64(k, phone_pub));
+	before = pubkey_table_lookup(&dev, k);
+	CHECK(before != NULL);
+	apply_calls = 0;
+	j = call("PATCH", "/v1/peers/phone", "{\"routes\":[\"192.168.250.0/24\",\"fd25::/64\"],"
+		 "\"dns\":\"9.9.9.9\",\"allowed_ips\":[\"10.0.0.0/8\",\"192.168.0.0/16\"],"
+		 "\"keepalive\":21,\"expires\":\"30d\"}", &status);
+	if (status != 200)
+		fprintf(stderr, "  %s\n", last_text);
+	CHECK_INT(status, 200);
+	routes = json_object_get(j, "routes");
+	CHECK(json_array_size(routes) == 2 &&
+	      !strcmp(json_string_value(json_array_get(routes, 0)), "192.168.250.0/24"));
+	CHECK(str(j, "dns") && !strcmp(str(j, "dns"), "9.9.9.9"));
+	CHECK(str(j, "allowed_ips") && !strcmp(str(j, "allowed_ips"), "10.0.0.0/8, 192.168.0.0/16"));
+	CHECK_INT(json_integer_value(json_object_get(j, "persistent_keepalive")), 21);
+	CHECK(llabs(json_integer_value(json_object_get(j, "expires")) - (now + 30 * 86400)) < 5);
+	/* the view, as GET gives it: no secret */
+	CHECK(str(j, "public_key") && !strcmp(str(j, "public_key"), phone_pub));
+	CHECK(!json_object_get(j, "private_key") && !json_object_get(j, "preshared_key"));
+	CHECK(!text_has_secret(last_text));
+	json_decref(j);
+	CHECK_INT(apply_calls, 1);
+	/* the same peer object on the device: not removed and made again */
+	after = pubkey_table_lookup(&dev, k);
+	CHECK(after == before);
+	CHECK(audit_contains("\"event\":\"peer.update\",\"peer\":\"phone\",\"actor\":\"uid 0\","
+			     "\"via\":\"cli\",\"ok\":true"));
+
+	/* null is "back to the default"; "never" and 0 are no expiry */
+	j = call("PATCH", "/v1/peers/phone", "{\"routes\":null,\"dns\":null,\"allowed_ips\":\"\","
+		 "\"persistent_keepalive\":null,\"expires\":\"never\"}", &status);
+	CHECK_INT(status, 200);
+	CHECK(json_array_size(json_object_get(j, "routes")) == 0 && !str(j, "dns") &&
+	      !str(j, "allowed_ips"));
+	CHECK_INT(json_integer_value(json_object_get(j, "expires")), 0);
+	CHECK_INT(json_integer_value(json_object_get(j, "persistent_keepalive")), 0);
+	json_decref(j);
+	j = call("PATCH", "/v1/peers/phone", "{\"expires\":0}", &status);
+	CHECK_INT(status, 200);
+	json_decref(j);
+	CHECK(pubkey_table_lookup(&dev, k) == before);
+
+	/* refusals: each names its field, changes nothing, is audited */
+	static const struct {
+		const char *body, *field;
+		unsigned status;
+	} bad[] = {
+		{ "{\"name\":\"tablet\"}", "name", 400 },
+		{ "{\"enabled\":false}", "enabled", 400 },
+		{ "{\"public_key\":\"AAAA\"}", "public_key", 400 },
+		{ "{}", NULL, 400 },
+		{ "", NULL, 400 },
+		{ "[1]", NULL, 400 },
+		{ "{\"dns\":\"1.1.1.1\\nPostUp = rm -rf /\"}", "dns", 400 },
+		{ "{\"dns\":5}", "dns", 400 },
+		{ "{\"allowed_ips\":\"0.0.0.0/0\\n[Peer]\"}", "allowed_ips", 400 },
+		{ "{\"routes\":[\"10.13.13.0/28\"]}", "routes[0]", 400 },
+		{ "{\"routes\":[\"192.168.1.5/24\"]}", "routes[0]", 400 },
+		{ "{\"routes\":[\"192.168.1.0/24\\nx\"]}", "routes[0]", 400 },
+		{ "{\"routes\":[7]}", "routes", 400 },
+		{ "{\"persistent_keepalive\":70000}", "persistent_keepalive", 400 },
+		{ "{\"keepalive\":\"25\"}", "keepalive", 400 },
+		{ "{\"keepalive\":5,\"persistent_keepalive\":5}", "keepalive", 400 },
+		{ "{\"expires\":1000}", "expires", 400 },
+		{ "{\"expires\":-1}", "expires", 400 },
+		{ "{\"expires\":\"tomorrowish\"}", "expires", 400 },
+		{ "{\"expires\":true}", "expires", 400 },
+		/* one bad field spoils the good ones */
+		{ "{\"dns\":\"9.9.9.9\",\"routes\":[\"10.13.0.0/16\"]}", "routes[0]", 400 },
+	};
+	raw_before = NULL;
+	j = call("GET", "/v1/peers/phone", NULL, &status);
+	raw_before = strdup(last_text);
+	json_decref(j);
+	apply_calls = 0;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = call("PATCH", "/v1/peers/phone", bad[i].body, &status);
+		if (status != bad[i].status || !error_field_is(j, bad[i].field))
+			fprintf(stderr, "  PATCH %s: %u %s\n", bad[i].body, status, last_text);
+		CHECK_INT(status, bad[i].status);
+		CHECK(error_field_is(j, bad[i].field));
+		json_decref(j);
+	}
+	CHECK_INT(apply_calls, 0);
+	j = call("GET", "/v1/peers/phone", NULL, &status);
+	CHECK(raw_before && !strcmp(raw_before, last_text));
+	json_decref(j);
+	free(raw_before);
+	CHECK(audit_contains("\"event\":\"peer.update\",\"peer\":\"phone\",\"actor\":\"uid 0\","
+			     "\"via\":\"cli\",\"ok\":false,\"error\":\"peer \\\"phone\\\": routes[0]"));
+
+	j = call("PATCH", "/v1/peers/nobody", "{\"dns\":\"9.9.9.9\"}", &status);
+	CHECK_INT(status, 404);
+	json_decref(j);
+	/* stored, but not on the device: the caller must know */
+	fail_apply = true;
+	j = call("PATCH", "/v1/peers/phone", "{\"routes\":[\"192.168.251.0/24\"]}", &status);
+	CHECK_INT(status, 500);
+	CHECK(strstr(last_text, "stored, but") != NULL);
+	json_decref(j);
+	fail_apply = false;
+	j = call("PATCH", "/v1/peers/phone", "{\"routes\":[]}", &status);
+	CHECK_INT(status, 200);
+	CHECK(json_array_size(json_object_get(j, "routes")) == 0);
+	json_decref(j);
+	CHECK(pubkey_table_lookup(&dev, k) == before);
+}
+
 static void test_rotate(void)
 {
 	unsigned status;
@@ -1760,6 +1881,7 @@ int main(void)
 	RUN(test_list_and_show);
 	RUN(test_config_only_if_kept);
 	RUN(test_disable_enable);
+	RUN(test_update_peer);
 	RUN(test_rotate);
 	RUN(test_stats);
 	RUN(test_revoke);

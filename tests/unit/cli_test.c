@@ -3,7 +3,7 @@
  * server: argument parsing (args.c), genkey/genpsk/pubkey and wg's rules
  * for reading a key (genkey.c), number and time formatting and the client
  * config printout (show.c), the admin API client (client.c) and `zerowg
- * peer` (peer.c) against a scripted HTTP server on a unix socket: what
+ * peer` (peer.c, peer_set.c) against a scripted HTTP server on a unix socket: what
  * they send, what they print, and the one-line messages they make of
  * errors, refused connections and bad input (which never reaches the
  * server).
@@ -18,6 +18,7 @@
 #include "../../src/cli/client.c"
 #include "../../src/cli/genkey.c"
 #include "../../src/cli/peer.c"
+#include "../../src/cli/peer_set.c"
 #include "../../src/cli/secret_out.c"
 #include "../../src/cli/show.c"
 
@@ -796,6 +797,145 @@ static void test_peer_bad_input_stays_local(void)
 	free(err);
 }
 
+/* ---------------------------------------------------------- peer_set.c -- */
+
+/* The body of the fake server's last request, parsed (NULL if none). */
+static json_t *request_body(const struct fake_server *fs)
+{
+	const char *b = strstr(fs->request, "\r\n\r\n");
+
+	return b ? json_loads(b + 4, 0, NULL) : NULL;
+}
+
+static void test_peer_set_request_and_output(void)
+{
+	static const char answer[] =
+		"{\"name\":\"office\",\"ipv4\":\"10.13.13.9\",\"routes\":[\"192.168.1.0/24\","
+		"\"192.168.2.0/24\"],\"dns\":\"9.9.9.9\",\"allowed_ips\":\"10.0.0.0/8\","
+		"\"persistent_keepalive\":25,\"expires\":1924992000,\"key_kept\":true}";
+	struct fake_server fs;
+	json_t *body, *routes;
+	char *out, *err;
+	int64_t now = (int64_t)time(NULL), exp;
+	int status;
+
+	fake_start(&fs, "200 OK", answer);
+	out = run_peer(&fs, &err, &status, "set", "office", "--route", "192.168.1.0/24",
+		       "--expires", "30d", "--route", "192.168.2.0/24", "--dns", "9.9.9.9",
+		       "--allowed-ips", "10.0.0.0/8", "--keepalive", "25", NULL);
+	fake_stop(&fs);
+	CHECK_INT(status, 0);
+	CHECK(!strncmp(fs.request, "PATCH /v1/peers/office HTTP/1.1\r\n", 33));
+	body = request_body(&fs);
+	CHECK(body != NULL);
+	routes = json_object_get(body, "routes");
+	CHECK_INT(json_array_size(routes), 2);
+	CHECK(!strcmp(json_string_value(json_array_get(routes, 1)), "192.168.2.0/24"));
+	CHECK(!strcmp(json_string_value(json_object_get(body, "dns")), "9.9.9.9"));
+	CHECK(!strcmp(json_string_value(json_object_get(body, "allowed_ips")), "10.0.0.0/8"));
+	CHECK_INT(json_integer_value(json_object_get(body, "persistent_keepalive")), 25);
+	exp = json_integer_value(json_object_get(body, "expires"));
+	CHECK(exp >= now + 30 * 86400 && exp <= (int64_t)time(NULL) + 30 * 86400);
+	CHECK(!json_object_get(body, "name"));		/* the name is the path */
+	CHECK_INT(json_object_size(body), 5);
+	json_decref(body);
+	CHECK(strstr(out, "peer \"office\" is updated"));
+	CHECK(strstr(out, "  routes: 192.168.1.0/24, 192.168.2.0/24\n"));
+	CHECK(strstr(out, "  expires: 2031-01-01 00:00:00 UTC\n"));
+	CHECK(strstr(out, "  dns: 9.9.9.9\n"));
+	/* the client's own config changed: how it gets it again */
+	CHECK(strstr(err, "needs its config again") && strstr(err, "zerowg show-peer office"));
+	free(out);
+	free(err);
+
+	/* only what is given is sent; routes alone need no new client config */
+	fake_start(&fs, "200 OK", "{\"name\":\"office\",\"routes\":[],\"expires\":0}");
+	out = run_peer(&fs, &err, &status, "set", "office", "--no-routes", "--expires", "never",
+		       NULL);
+	fake_stop(&fs);
+	CHECK_INT(status, 0);
+	body = request_body(&fs);
+	CHECK(body && json_is_array(json_object_get(body, "routes")) &&
+	      json_array_size(json_object_get(body, "routes")) == 0);
+	CHECK(body && json_is_integer(json_object_get(body, "expires")) &&
+	      json_integer_value(json_object_get(body, "expires")) == 0);
+	CHECK_INT(json_object_size(body), 2);
+	json_decref(body);
+	CHECK(strstr(out, "  routes: none\n") && strstr(out, "  expires: never\n"));
+	CHECK_INT(strlen(err), 0);
+	free(out);
+	free(err);
+
+	/* "" is the server's; a key not kept: rotate */
+	fake_start(&fs, "200 OK", "{\"name\":\"phone\",\"key_kept\":false}");
+	out = run_peer(&fs, &err, &status, "set", "phone", "--dns", "", NULL);
+	fake_stop(&fs);
+	CHECK_INT(status, 0);
+	body = request_body(&fs);
+	CHECK(body && !strcmp(json_string_value(json_object_get(body, "dns")), ""));
+	json_decref(body);
+	CHECK(strstr(out, "  dns: the server's\n"));
+	CHECK(strstr(err, "zerowg peer rotate phone"));
+	free(out);
+	free(err);
+
+	/* the server's refusal, naming the field */
+	fake_start(&fs, "400 Bad Request", "{\"error\":\"peer \\\"office\\\": routes[0] "
+		   "\\\"10.13.0.0/16\\\" overlaps the tunnel subnet 10.13.13.0/24\","
+		   "\"field\":\"routes[0]\"}");
+	out = run_peer(&fs, &err, &status, "set", "office", "--route", "10.13.0.0/16", NULL);
+	fake_stop(&fs);
+	CHECK_INT(status, 1);
+	CHECK(strstr(err, "overlaps the tunnel subnet") && strstr(err, "(field routes[0])"));
+	CHECK_INT(strlen(out), 0);
+	free(out);
+	free(err);
+}
+
+static void test_peer_set_bad_input_stays_local(void)
+{
+	static const struct {
+		const char *args[6], *said;
+	} cases[] = {
+		{ { "set", "office", NULL }, "nothing to change" },
+		{ { "set", NULL }, "needs one NAME" },
+		{ { "set", "a", "b", "--dns", "1.1.1.1", NULL }, "not several" },
+		{ { "set", "bad name!", "--dns", "1.1.1.1", NULL }, "(field name)" },
+		{ { "set", "office", "--expires", "tomorrowish", NULL }, "(field expires)" },
+		{ { "set", "office", "--keepalive", "70000", NULL }, "\"70000\"" },
+		{ { "set", "office", "--keepalive", "-1", NULL }, "(field persistent_keepalive)" },
+		{ { "set", "office", "--route", "10.1.0.0/16", "--no-routes", NULL },
+		  "contradict" },
+		{ { "set", "office", "--frob", NULL }, "peer set --help" },
+	};
+	struct fake_server fs = { .path = "/nonexistent/zerowg-cli-test.sock" };
+	char *out, *err;
+	int status;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *const *a = cases[i].args;
+		out = run_peer(&fs, &err, &status, a[0], a[1], a[2], a[3], a[4], a[5]);
+		if (!strstr(err, cases[i].said))
+			fprintf(stderr, "  case %zu: %s", i, err);
+		CHECK_INT(status, 1);
+		CHECK(strstr(err, cases[i].said));
+		CHECK(!strstr(err, "no server"));	/* nothing was sent */
+		free(out);
+		free(err);
+	}
+	/* help: the usage, exit 0; and in `zerowg peer --help` */
+	out = run_peer(&fs, &err, &status, "set", "--help", NULL);
+	CHECK_INT(status, 0);
+	CHECK(strstr(out, "zerowg peer set NAME") && strstr(out, "--no-routes"));
+	free(out);
+	free(err);
+	out = run_peer(&fs, &err, &status, "--help", NULL);
+	CHECK(strstr(out, "zerowg peer set NAME [--expires WHEN|never]") &&
+	      strstr(out, "set     changes a peer"));
+	free(out);
+	free(err);
+}
+
 static void test_peer_list_table(void)
 {
 	char answer[1024];
@@ -1022,6 +1162,8 @@ int main(void)
 	RUN(test_peer_path);
 	RUN(test_peer_add_request_and_output);
 	RUN(test_peer_bad_input_stays_local);
+	RUN(test_peer_set_request_and_output);
+	RUN(test_peer_set_bad_input_stays_local);
 	RUN(test_peer_list_table);
 	RUN(test_peer_change_paths);
 	RUN(test_secret_sink);

@@ -2,6 +2,7 @@
  * control_test.c - the control layer's operations (src/control/control.c,
  * peerops.c, serverops.c, confdiff.c) over a memory store, and once over a
  * sealed store: init, add, list, disable/enable, rotate, revoke, expiry,
+ * update (peer set),
  * options (and the defaults of a new store: NAT on, DNS the server's
  * tunnel address), import, export, the desired device config and the
  * hot-apply diff; two controls on one store stand for two processes.
@@ -783,6 +784,279 @@ static void test_changes(void)
 	teardown(ctl, st);
 }
 
+/* ---- control_peer_update ---- */
+
+/* The record of name (a copy the caller frees), for the update tests. */
+static struct peer_record got(struct control *ctl, const char *name)
+{
+	struct peer_record p;
+	struct control_error e;
+
+	if (control_peer_get(ctl, name, &p, &e))
+		memset(&p, 0, sizeof(p));
+	return p;
+}
+
+static void test_update_each_field(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_result r;
+	struct control_error e;
+	struct uapi_config cfg;
+	struct peer_record p;
+	uint8_t v[8][32];
+	const char *routes[] = { "192.168.7.0/24", "fd77::/64" };
+	const char *one_route[] = { "192.168.8.0/24" };
+	int64_t now = (int64_t)time(NULL);
+	char *config = NULL, *before = NULL, *after = NULL;
+	int n;
+
+	CHECK_INT(add(ctl, "site", true, &r, &e), 0);
+	take(ctl, v, 8);
+	n_events = 0;
+
+	/* routes: the device's allowed IPs grow, the key is noted for the
+	 * hot apply (the server changes only this peer's allowed IPs) */
+	struct peer_update u = { .set_routes = true, .routes = routes, .n_routes = 2 };
+	CHECK_INT(control_peer_update(ctl, "site", &u, &test_actor, &e), 0);
+	p = got(ctl, "site");
+	CHECK_INT(p.n_routes, 2);
+	CHECK_INT(n_events, 1);
+	CHECK(events[0].ev == CONTROL_EVENT_PEER_UPDATE && events[0].stored &&
+	      events[0].by_test_actor && !strcmp(events[0].name, "site"));
+	CHECK(!strcmp(control_event_name(events[0].ev), "peer.update"));
+	n = take(ctl, v, 8);
+	CHECK(n == 1 && noted(v, n, r.peer.public_key));
+	uapi_config_init(&cfg);
+	CHECK_INT(control_desired_config(ctl, &cfg), 0);
+	CHECK(cfg.n_peers == 1 && cfg.peers[0].n_allowed_ips == 4 &&
+	      cfg.peers[0].replace_allowed_ips);
+	uapi_config_free(&cfg);
+	model_peer_free(&p);
+	/* the list is replaced, not appended to; an empty list clears it */
+	u.routes = one_route;
+	u.n_routes = 1;
+	CHECK_INT(control_peer_update(ctl, "site", &u, &test_actor, &e), 0);
+	p = got(ctl, "site");
+	CHECK_INT(p.n_routes, 1);
+	model_peer_free(&p);
+	u.n_routes = 0;
+	u.routes = NULL;
+	CHECK_INT(control_peer_update(ctl, "site", &u, &test_actor, &e), 0);
+	p = got(ctl, "site");
+	CHECK_INT(p.n_routes, 0);
+	model_peer_free(&p);
+
+	/* client fields: in the record and in the config shown again */
+	CHECK_INT(control_peer_client_config(ctl, "site", &before, NULL, &e), 0);
+	u = (struct peer_update){ .set_dns = true, .dns = "9.9.9.9, home.lan",
+				  .set_allowed_ips = true, .allowed_ips = "10.0.0.0/8, 192.168.0.0/16",
+				  .set_keepalive = true, .persistent_keepalive = 15 };
+	n_events = 0;
+	CHECK_INT(control_peer_update(ctl, "site", &u, &test_actor, &e), 0);
+	CHECK_INT(n_events, 1);		/* one change, one event, one write */
+	p = got(ctl, "site");
+	CHECK(p.dns && !strcmp(p.dns, "9.9.9.9, home.lan"));
+	CHECK(p.allowed_ips && !strcmp(p.allowed_ips, "10.0.0.0/8, 192.168.0.0/16"));
+	CHECK_INT(p.persistent_keepalive, 15);
+	model_peer_free(&p);
+	CHECK_INT(control_peer_client_config(ctl, "site", &after, NULL, &e), 0);
+	CHECK(after && strstr(after, "DNS = 9.9.9.9, home.lan\n"));
+	CHECK(after && strstr(after, "AllowedIPs = 10.0.0.0/8, 192.168.0.0/16\n"));
+	CHECK(after && strstr(after, "PersistentKeepalive = 15\n"));
+	CHECK(before && after && strcmp(before, after));
+	/* the same again changes nothing: no event */
+	n_events = 0;
+	CHECK_INT(control_peer_update(ctl, "site", &u, &test_actor, &e), 0);
+	CHECK_INT(n_events, 0);
+	/* NULL and "" give the server's back */
+	u = (struct peer_update){ .set_dns = true, .dns = "", .set_allowed_ips = true,
+				  .allowed_ips = NULL, .set_keepalive = true,
+				  .persistent_keepalive = -1 };
+	CHECK_INT(control_peer_update(ctl, "site", &u, &test_actor, &e), 0);
+	p = got(ctl, "site");
+	CHECK(!p.dns && !p.allowed_ips && p.persistent_keepalive == 0);
+	model_peer_free(&p);
+	render_free(config);
+	render_free(before);
+	config = NULL;
+	CHECK_INT(control_peer_client_config(ctl, "site", &config, NULL, &e), 0);
+	CHECK(config && !strstr(config, "PersistentKeepalive") && !strstr(config, "9.9.9.9"));
+
+	/* expiry: set, moved, never; the server's timer follows it */
+	u = (struct peer_update){ .set_expires = true, .expires = now + 3600 };
+	CHECK_INT(control_peer_update(ctl, "site", &u, &test_actor, &e), 0);
+	CHECK_INT(control_next_expiry(ctl), now + 3600);
+	u.expires = 0;
+	CHECK_INT(control_peer_update(ctl, "site", &u, &test_actor, &e), 0);
+	CHECK_INT(control_next_expiry(ctl), 0);
+	/* keys and state never change */
+	p = got(ctl, "site");
+	CHECK_MEM(p.public_key, r.peer.public_key, 32);
+	CHECK(p.enabled && p.key_kept);
+	model_peer_free(&p);
+	render_free(config);
+	render_free(after);
+	control_peer_add_result_free(&r);
+	teardown(ctl, st);
+}
+
+static void test_update_refused(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_result r;
+	struct control_error e;
+	struct peer_record p;
+	const char *theirs[] = { "192.168.1.0/24" };
+	const char *overlap[] = { "192.168.0.0/16" };
+	const char *tunnel[] = { "10.13.13.0/28" };
+	const char *host_bits[] = { "192.168.9.5/24" };
+	const char *twice[] = { "192.168.9.0/24", "192.168.9.128/25" };
+	const char *newline[] = { "192.168.9.0/24\nPostUp = x" };
+	const char *good[] = { "192.168.9.0/24" };
+	struct peer_add_request req = { .name = "other", .routes = theirs, .n_routes = 1,
+					.persistent_keepalive = -1 };
+	char *raw_before, *raw_after;
+	struct {
+		struct peer_update u;
+		const char *field, *words;
+	} bad[] = {
+		{ { .set_dns = true, .dns = "1.1.1.1\nPostUp = rm -rf /" }, "dns",
+		  "control character" },
+		{ { .set_dns = true, .dns = "1.1.1.1, x!" }, "dns", "not an address" },
+		{ { .set_allowed_ips = true, .allowed_ips = "0.0.0.0/0\n[Peer]" }, "allowed_ips",
+		  "\"0.0.0.0/0\\n[Peer]\"" },
+		{ { .set_allowed_ips = true, .allowed_ips = "10.0.0.0/8, 1.2.3.4/33" },
+		  "allowed_ips", "peer \"me\": allowed_ips \"1.2.3.4/33\" is not a prefix" },
+		{ { .set_keepalive = true, .persistent_keepalive = 70000 }, "persistent_keepalive",
+		  "70000 is not from 0 to 65535" },
+		{ { .set_keepalive = true, .persistent_keepalive = -2 }, "persistent_keepalive",
+		  "-2" },
+		{ { .set_expires = true, .expires = 1000 }, "expires", "is in the past" },
+		{ { .set_expires = true, .expires = -5 }, "expires", "is in the past" },
+		{ { .set_routes = true, .routes = overlap, .n_routes = 1 }, "routes[0]",
+		  "overlaps the route 192.168.1.0/24 of peer \"other\"" },
+		{ { .set_routes = true, .routes = tunnel, .n_routes = 1 }, "routes[0]",
+		  "overlaps the tunnel subnet 10.13.13.0/24" },
+		{ { .set_routes = true, .routes = host_bits, .n_routes = 1 }, "routes[0]",
+		  "did you mean \"192.168.9.0/24\"?" },
+		{ { .set_routes = true, .routes = twice, .n_routes = 2 }, "routes[1]",
+		  "overlaps routes[0]" },
+		{ { .set_routes = true, .routes = newline, .n_routes = 1 }, "routes[0]", "" },
+		/* one bad field spoils the rest: nothing is written */
+		{ { .set_dns = true, .dns = "9.9.9.9", .set_routes = true, .routes = overlap,
+		    .n_routes = 1, .set_keepalive = true, .persistent_keepalive = 5 }, "routes[0]",
+		  "overlaps" },
+		{ { .set_dns = true, .dns = "9.9.9.9", .set_routes = true, .routes = good,
+		    .n_routes = 1, .set_expires = true, .expires = 1 }, "expires", "past" },
+	};
+
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), 0);
+	control_peer_add_result_free(&r);
+	CHECK_INT(add_simple(ctl, "me"), 0);
+	raw_before = raw(st, "peers/me");
+	n_events = 0;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		control_error_clear(&e);
+		CHECK_INT(control_peer_update(ctl, "me", &bad[i].u, &test_actor, &e), -EINVAL);
+		if (strcmp(e.field, bad[i].field) || !strstr(e.msg, bad[i].words))
+			fprintf(stderr, "  case %zu: field \"%s\": %s\n", i, e.field, e.msg);
+		CHECK(!strcmp(e.field, bad[i].field) && strstr(e.msg, bad[i].words));
+	}
+	CHECK_INT(n_events, 0);
+	raw_after = raw(st, "peers/me");
+	CHECK(raw_before && raw_after && !strcmp(raw_before, raw_after));
+	p = got(ctl, "me");
+	CHECK(!p.dns && p.n_routes == 0 && p.persistent_keepalive == 0 && p.expires == 0);
+	model_peer_free(&p);
+	/* its own routes never overlap itself: the same list again is fine */
+	struct peer_update same = { .set_routes = true, .routes = theirs, .n_routes = 1 };
+	CHECK_INT(control_peer_update(ctl, "other", &same, &test_actor, &e), 0);
+	CHECK_INT(n_events, 0);
+	/* no such peer; a name that cannot be one */
+	CHECK_INT(control_peer_update(ctl, "nobody", &same, &test_actor, &e), -ENOENT);
+	CHECK(strstr(e.msg, "no peer \"nobody\"") && !strcmp(e.field, "name"));
+	CHECK_INT(control_peer_update(ctl, "a\nb", &same, &test_actor, &e), -EINVAL);
+	CHECK(!strcmp(e.field, "name"));
+	free(raw_before);
+	free(raw_after);
+	teardown(ctl, st);
+}
+
+/* Expiry and enable: an update never enables; a new expiry on a peer its
+ * expiry disabled survives the enable that lets it back in. */
+static void test_update_expired_peer(void)
+{
+	struct store *st;
+	struct control *ctl = setup(&st, NULL);
+	struct peer_add_result r;
+	struct control_error e;
+	struct peer_record p;
+	int64_t now = (int64_t)time(NULL);
+	struct peer_add_request req = { .name = "temp", .expires = now + 100,
+					.persistent_keepalive = -1 };
+	struct peer_update u = { .set_expires = true, .expires = now + 7200 };
+
+	CHECK_INT(control_peer_add(ctl, &req, &r, &test_actor, &e), 0);
+	control_peer_add_result_free(&r);
+	CHECK_INT(control_expire_due(ctl, now + 100, &test_actor, NULL, NULL), 1);
+	CHECK_INT(control_peer_update(ctl, "temp", &u, &test_actor, &e), 0);
+	p = got(ctl, "temp");
+	CHECK(!p.enabled && !strcmp(p.disabled_reason, "manual") && p.expires == now + 7200);
+	model_peer_free(&p);
+	CHECK_INT(control_next_expiry(ctl), 0);		/* disabled: nothing to expire */
+	CHECK_INT(control_peer_set_enabled(ctl, "temp", true, NULL, &test_actor, &e), 0);
+	p = got(ctl, "temp");
+	CHECK(p.enabled && p.expires == now + 7200);
+	model_peer_free(&p);
+	CHECK_INT(control_next_expiry(ctl), now + 7200);
+	/* without a new expiry, enable still clears the one that passed */
+	CHECK_INT(control_expire_due(ctl, now + 7200, &test_actor, NULL, NULL), 1);
+	CHECK_INT(control_peer_set_enabled(ctl, "temp", true, NULL, &test_actor, &e), 0);
+	p = got(ctl, "temp");
+	CHECK(p.enabled && p.expires == 0);
+	model_peer_free(&p);
+	/* a manually disabled peer keeps its reason */
+	CHECK_INT(control_peer_set_enabled(ctl, "temp", false, NULL, &test_actor, &e), 0);
+	CHECK_INT(control_peer_update(ctl, "temp", &u, &test_actor, &e), 0);
+	p = got(ctl, "temp");
+	CHECK(!p.enabled && !strcmp(p.disabled_reason, "manual"));
+	model_peer_free(&p);
+	teardown(ctl, st);
+}
+
+/* Another process changed the record (and another peer's routes) since
+ * this one read it: the update is made on the fresh record, and judged
+ * against the other peer's new routes. */
+static void test_update_two_writers(void)
+{
+	struct store *st;
+	struct control *a = setup(&st, NULL), *b;
+	struct control_error e;
+	struct peer_record p;
+	const char *r1[] = { "172.16.1.0/24" };
+	struct peer_update u_dns = { .set_dns = true, .dns = "9.9.9.9" };
+	struct peer_update u_keep = { .set_keepalive = true, .persistent_keepalive = 20 };
+	struct peer_update u_r1 = { .set_routes = true, .routes = r1, .n_routes = 1 };
+
+	CHECK_INT(add_simple(a, "x"), 0);
+	CHECK_INT(add_simple(a, "y"), 0);
+	CHECK_INT(control_open(st, &b, &e), 0);
+	CHECK_INT(control_peer_update(a, "x", &u_dns, &test_actor, &e), 0);
+	CHECK_INT(control_peer_update(b, "x", &u_keep, &test_actor, &e), 0);	/* stale: redone */
+	p = got(b, "x");
+	CHECK(p.dns && !strcmp(p.dns, "9.9.9.9") && p.persistent_keepalive == 20);
+	model_peer_free(&p);
+	CHECK_INT(control_peer_update(a, "y", &u_r1, &test_actor, &e), 0);
+	CHECK_INT(control_reload(b, &test_actor, &e), 0);
+	CHECK_INT(control_peer_update(b, "x", &u_r1, &test_actor, &e), -EINVAL);
+	CHECK(strstr(e.msg, "of peer \"y\""));
+	control_close(b);
+	teardown(a, st);
+}
+
 static void test_reopen_same_identity(void)
 {
 	struct store *st;
@@ -1356,6 +1630,10 @@ int main(void)
 	RUN(test_expiry_callback);
 	RUN(test_desired_config);
 	RUN(test_changes);
+	RUN(test_update_each_field);
+	RUN(test_update_refused);
+	RUN(test_update_expired_peer);
+	RUN(test_update_two_writers);
 	RUN(test_reopen_same_identity);
 	RUN(test_two_writers);
 	RUN(test_threads_one_control);

@@ -47,6 +47,8 @@ static const struct {
 	{ "POST", "/v1/peers", "/v1/peers", "{\"name\":\"tablet\"}", 201, 0, 0 },
 	{ "GET", "/v1/peers/:name", "/v1/peers/phone", NULL, 200, 0, 0 },
 	{ "DELETE", "/v1/peers/:name", "/v1/peers/phone", NULL, 204, 0, 0 },
+	{ "PATCH", "/v1/peers/:name", "/v1/peers/phone",
+	  "{\"dns\":\"9.9.9.9\",\"routes\":[\"192.168.5.0/24\"],\"expires\":\"30d\"}", 200, 0, 0 },
 	{ "GET", "/v1/peers/:name/config", "/v1/peers/phone/config", NULL, 200, 0, 0 },
 	{ "POST", "/v1/peers/:name/enable", "/v1/peers/phone/enable", NULL, 200, 0, 0 },
 	{ "POST", "/v1/peers/:name/disable", "/v1/peers/phone/disable", NULL, 200, 0, 0 },
@@ -362,7 +364,9 @@ static void test_not_found_and_allow(void)
 		const char *allow;
 	} m[] = {
 		{ "PUT", "/v1/peers", 405, "GET, POST" },
-		{ "POST", "/v1/peers/phone", 405, "GET, DELETE" },
+		{ "POST", "/v1/peers/phone", 405, "GET, DELETE, PATCH" },
+		{ "PUT", "/v1/peers/phone", 405, "GET, DELETE, PATCH" },
+		{ "PATCH", "/v1/peers", 405, "GET, POST" },
 		{ "GET", "/v1/peers/phone/enable", 405, "POST" },
 		{ "DELETE", "/metrics", 405, "GET" },
 		{ "GET", "/v1/peers/", 404, "" },
