@@ -32,7 +32,7 @@ check "up: the server starts with the web listener on its defaults" srv_start ||
 
 records() { find "$W/data" -type f | wc -l; }
 # fetch TOKEN: GET /v1/links/TOKEN from loopback in s; headers + body.
-fetch() { X s curl -sS -i --max-time 5 "http://127.0.0.1:51821/v1/links/$1"; }
+fetch() { X s curl -sS -i --max-time 30 "http://127.0.0.1:51821/v1/links/$1"; }
 status_of() { printf '%s' "$1" | head -n 1 | awk '{ print $2 }'; }
 
 CONF=$(peer_add phone --keep-key)

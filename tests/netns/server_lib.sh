@@ -168,7 +168,7 @@ rx_kept() {
 audit_has() { grep -F '"event":' "$W/server.log" | grep -qF "$1"; }
 
 # api PATH: GET an admin API path (curl over the unix socket).
-api() { curl -sS --max-time 5 --unix-socket "$ADMIN" "http://zerowg$1"; }
+api() { curl -sS --max-time 30 --unix-socket "$ADMIN" "http://zerowg$1"; }
 
 # up_fails WHAT MESSAGE [up options]: `zerowg up` in host s must exit 1
 # (not hang, not start) and say MESSAGE; no interface is left behind.
