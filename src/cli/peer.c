@@ -218,7 +218,6 @@ static int cmd_add(struct peer_cmd *pc, int argc, char *argv[])
 	json_t *body = json_object(), *routes = json_array(), *answer = NULL;
 	const char *expires_text = NULL;
 	struct control_error e;
-	unsigned long keepalive;
 	int64_t expires;
 	int c, ret = 1;
 
@@ -228,25 +227,9 @@ static int cmd_add(struct peer_cmd *pc, int argc, char *argv[])
 	}
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'x':
-			expires_text = optarg;
-			break;
-		case 'd':
-			json_object_set_new(body, "dns", json_string(optarg));
-			break;
-		case 'a':
-			json_object_set_new(body, "allowed_ips", json_string(optarg));
-			break;
-		case 'r':
-			json_array_append_new(routes, json_string(optarg));
-			break;
-		case 'k':
-			if (cli_parse_uint(optarg, 0, 65535, &keepalive) < 0) {
-				fprintf(stderr, "zerowg: --keepalive \"%s\" is not a number of seconds "
-					"from 0 (off) to 65535 (field persistent_keepalive)\n", optarg);
+		case 'x': case 'd': case 'a': case 'r': case 'k':
+			if (peer_field_option(c, optarg, body, routes, &expires_text) < 0)
 				goto out;
-			}
-			json_object_set_new(body, "persistent_keepalive", json_integer((json_int_t)keepalive));
 			break;
 		case OPT_KEEP_KEY:
 			pc->keep_key = true;

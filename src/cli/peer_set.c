@@ -109,6 +109,37 @@ static void client_note(const char *name, const char *subject, json_t *p, json_t
 			"edit the client's config by hand\n", subject, name);
 }
 
+int peer_field_option(int c, const char *arg, json_t *body, json_t *routes,
+		      const char **expires_text)
+{
+	unsigned long keepalive;
+
+	switch (c) {
+	case 'x':
+		*expires_text = arg;
+		return 1;
+	case 'd':
+		json_object_set_new(body, "dns", json_string(arg));
+		return 1;
+	case 'a':
+		json_object_set_new(body, "allowed_ips", json_string(arg));
+		return 1;
+	case 'r':
+		json_array_append_new(routes, json_string(arg));
+		return 1;
+	case 'k':
+		if (cli_parse_uint(arg, 0, 65535, &keepalive) < 0) {
+			fprintf(stderr, "zerowg: --keepalive \"%s\" is not a number of seconds "
+				"from 0 (the server's default) to 65535 (field "
+				"persistent_keepalive)\n", arg);
+			return -1;
+		}
+		json_object_set_new(body, "persistent_keepalive", json_integer((json_int_t)keepalive));
+		return 1;
+	}
+	return 0;
+}
+
 int peer_set_main(const char *admin_socket, int argc, char *argv[])
 {
 	static const struct option opts[] = {
@@ -128,7 +159,6 @@ int peer_set_main(const char *admin_socket, int argc, char *argv[])
 	char subject[MODEL_NAME_MAX + 16];
 	struct client client = { 0 };
 	struct control_error e;
-	unsigned long keepalive;
 	bool no_routes = false, json = false;
 	int64_t expires;
 	char *path = NULL;
@@ -140,30 +170,12 @@ int peer_set_main(const char *admin_socket, int argc, char *argv[])
 	}
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'x':
-			expires_text = optarg;
-			break;
-		case 'd':
-			json_object_set_new(body, "dns", json_string(optarg));
-			break;
-		case 'a':
-			json_object_set_new(body, "allowed_ips", json_string(optarg));
-			break;
-		case 'r':
-			json_array_append_new(routes, json_string(optarg));
+		case 'x': case 'd': case 'a': case 'r': case 'k':
+			if (peer_field_option(c, optarg, body, routes, &expires_text) < 0)
+				goto out;
 			break;
 		case OPT_SET_NO_ROUTES:
 			no_routes = true;
-			break;
-		case 'k':
-			if (cli_parse_uint(optarg, 0, 65535, &keepalive) < 0) {
-				fprintf(stderr, "zerowg: --keepalive \"%s\" is not a number of seconds "
-					"from 0 (the server's default) to 65535 (field "
-					"persistent_keepalive)\n", optarg);
-				goto out;
-			}
-			json_object_set_new(body, "persistent_keepalive",
-					    json_integer((json_int_t)keepalive));
 			break;
 		case OPT_SET_JSON:
 			json = true;
