@@ -10,6 +10,7 @@
 #include "api_internal.h"
 #include "audit.h"
 #include "firewall_routes.h"
+#include "links.h"
 #include "model.h"
 
 #include <arpa/inet.h>
@@ -108,9 +109,20 @@ struct actor api_actor_local(uid_t uid, const char *via)
 	return a;
 }
 
-bool api_route_param_ok(const char *value)
+bool api_route_param_ok(const char *name, const char *value)
 {
-	return value && model_name_valid(value, NULL);
+	size_t n;
+
+	if (!value)
+		return false;
+	/* A one-time link's token is base64url (links.h): it may start with
+	 * '-' or '_', which no name may; nothing in it can climb a path. */
+	if (name && !strcmp(name, "token")) {
+		n = strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			   "0123456789-_");
+		return n > 0 && n == strlen(value) && n <= LINK_TOKEN_LEN;
+	}
+	return model_name_valid(value, NULL);
 }
 
 /*
@@ -370,7 +382,7 @@ static void route_request(struct api *api, struct api_request *req, struct api_r
 		return;
 	}
 	for (size_t i = 0; i < req->n_params; i++) {
-		if (!api_route_param_ok(req->params[i].value)) {
+		if (!api_route_param_ok(req->params[i].name, req->params[i].value)) {
 			refuse(req, AUDIT_REQUEST_REFUSED, 404, "not a name in the path");
 			bad_param(r, rt->pattern, &req->params[i]);
 			return;

@@ -405,6 +405,30 @@ static void test_routes(void)
 		       anon, NULL), 404);
 	CHECK_INT(call(&f, "GET", "/v1/links/..", NULL, API_TRANSPORT_TCP, anon, NULL), 404);
 	CHECK_INT(call(&f, "POST", path, NULL, API_TRANSPORT_TCP, anon, NULL), 405);
+	/* A token is base64url: one in 32 starts with '-' or '_', which no
+	 * peer name may.  Such links open too (they were refused as "not a
+	 * name in the path"). */
+	{
+		int opened = 0, tries = 0;
+
+		while (opened < 2 && tries++ < 2000) {
+			int64_t exp;
+			struct control_error e;
+
+			if (links_create(f.ctl, "phone", config_text, 3600, (int64_t)time(NULL), token,
+					 &exp, &e) != 0)
+				break;
+			if (token[0] != '-' && token[0] != '_')
+				continue;
+			snprintf(path, sizeof(path), "/v1/links/%s", token);
+			CHECK_INT(call(&f, "GET", path, NULL, API_TRANSPORT_TCP, anon, NULL), 200);
+			opened++;
+		}
+		CHECK_INT(opened, 2);
+	}
+	CHECK_INT(call(&f, "GET", "/v1/links/-AAAAAAAAAAAAAAAAAAAAAAA", NULL, API_TRANSPORT_TCP,
+		       anon, NULL), 404);	/* too long for a token */
+	CHECK_INT(call(&f, "GET", "/v1/links/-AA.A", NULL, API_TRANSPORT_TCP, anon, NULL), 404);
 
 	/* Over TCP the base is the request's origin; ttl in seconds. */
 	CHECK_INT(call(&f, "POST", "/v1/peers/phone/links", "{\"ttl\":120}", API_TRANSPORT_TCP,
