@@ -111,18 +111,11 @@ struct actor api_actor_local(uid_t uid, const char *via)
 
 bool api_route_param_ok(const char *name, const char *value)
 {
-	size_t n;
-
-	if (!value)
-		return false;
-	/* A one-time link's token is base64url (links.h): it may start with
-	 * '-' or '_', which no name may; nothing in it can climb a path. */
-	if (name && !strcmp(name, "token")) {
-		n = strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			   "0123456789-_");
-		return n > 0 && n == strlen(value) && n <= LINK_TOKEN_LEN;
-	}
-	return model_name_valid(value, NULL);
+	/* A one-time link's token may start with '-' or '_', which no name
+	 * may; nothing in it can climb a path. */
+	if (name && !strcmp(name, "token") && links_token_valid(value))
+		return true;
+	return value && model_name_valid(value, NULL);
 }
 
 /*

@@ -64,10 +64,9 @@ extern const char *const api_security_headers[][2];
 const struct api_route *api_route_match(struct api_request *req, unsigned *status, char *allow,
 					size_t allowlen);
 
-/* A path parameter's value is acceptable: for ":token", 1 to
- * LINK_TOKEN_LEN base64url characters (a link's token may start with '-'
- * or '_'); for any other, 1 to 63 bytes of letters, digits, '.', '_' and
- * '-' (the peer names of model.h), not starting with '.' or '-'. */
+/* A path parameter's value is acceptable: 1 to 63 bytes of letters,
+ * digits, '.', '_' and '-' (the peer names of model.h), not starting with
+ * '.' or '-'; for ":token" also a link token's shape (links_token_valid). */
 bool api_route_param_ok(const char *name, const char *value);
 
 /* Handlers (one file per resource). */

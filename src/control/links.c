@@ -77,16 +77,22 @@ static void b64url(const uint8_t *in, size_t len, char *out)
 	out[o] = '\0';
 }
 
-/* The token's hash, if it has a token's shape. */
-static bool token_hash(const char *token, uint8_t hash[32])
+bool links_token_valid(const char *token)
 {
-	unsigned int n = 0;
 	size_t i;
 
 	for (i = 0; token && i < LINK_TOKEN_LEN; i++)
 		if (!is_b64url(token[i]))
 			return false;
-	if (!token || token[i] != '\0')
+	return token && token[i] == '\0';
+}
+
+/* The token's hash, if it has a token's shape. */
+static bool token_hash(const char *token, uint8_t hash[32])
+{
+	unsigned int n = 0;
+
+	if (!links_token_valid(token))
 		return false;
 	return EVP_Digest(token, LINK_TOKEN_LEN, hash, &n, EVP_sha256(), NULL) && n == 32;
 }

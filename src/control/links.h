@@ -96,6 +96,9 @@ int links_expire_due(struct control *ctl, int64_t now,
  * tests and `zerowg status`. */
 int links_count(struct control *ctl, const char *peer);
 
+/* token has a token's shape: LINK_TOKEN_LEN base64url characters (it
+ * may start with '-' or '_', which no peer name may). */
+bool links_token_valid(const char *token);
 /* The store key of token ("links/" + 64 hex digits) into key; false for a
  * malformed token. */
 bool links_store_key(const char *token, char key[sizeof(LINKS_STORE_PREFIX) + 64]);
