@@ -3,7 +3,8 @@
  * closed, applies and reloads, and a shutdown that undoes everything.  How
  * it gets its interface and drops its privileges is in server_mode.c, its
  * manager thread (signals, timers) in server_manager.c, the API's hooks
- * and the web listeners in server_api.c.
+ * and the web listeners in server_api.c, the store and its unseal key in
+ * server_store.c.
  *
  * Threads: the calling thread becomes the device's loop thread and owns the
  * device: it moves packets and answers the driver's gets and sets
@@ -324,106 +325,6 @@ static void on_change(void *ctx, const char *peer_name, enum control_event ev,
 
 /* ----------------------------------------------------------- start-up -- */
 
-/*
- * The key came from the kernel keyring, where `zerowg init --keyring` (or
- * an operator) left it for this start: note where, so that a clean stop
- * takes it out again (forget_keyring_key).  A crash leaves it, for the
- * restart.  Failing to note it is not fatal: the key then stays until its
- * timeout, and the log says so.
- */
-static void hold_keyring_key(struct server *srv)
-{
-	int ret = store_key_keyring_hold(srv->rt->key.keyring_desc, &srv->keyring);
-
-	if (ret < 0) {
-		srv->keyring = (struct store_keyring_ref){ 0 };
-		log_warn("the unseal key stays in the kernel keyring after the stop (until its "
-			 "timeout): %s", strerror(-ret));
-	}
-}
-
-static void forget_keyring_key(struct server *srv)
-{
-	int ret;
-
-	if (!srv->keyring.key)
-		return;
-	ret = store_key_keyring_forget(&srv->keyring);
-	if (ret < 0)
-		log_warn("cannot remove the unseal key from the kernel keyring: %s; it stays "
-			 "until its timeout (keyctl invalidate %d)", strerror(-ret),
-			 (int)srv->keyring.key);
-	else
-		server_say("the unseal key is no longer in the kernel keyring; the next start "
-			   "needs it again (--key-fd, a credential, or keyctl padd user %s @u)",
-			   srv->rt->key.keyring_desc ? srv->rt->key.keyring_desc : "zerowg:unseal");
-	srv->keyring = (struct store_keyring_ref){ 0 };
-}
-
-/* Opens (or, for memory:, creates) the store.  0 or 1 after a message. */
-static int open_store(struct server *srv)
-{
-	const char *uri = srv->store_uri;
-	struct control_error e;
-	const char *where = NULL;
-	char err[512] = "";
-	int ret;
-
-	control_error_clear(&e);
-	if (!strncmp(uri, "memory:", 7)) {
-		/* Nothing survives the process: a fresh store and server. */
-		srv->key = store_key_new();
-		if (!srv->key || !crypto_random(srv->key->bytes, sizeof(srv->key->bytes))) {
-			fprintf(stderr, "zerowg: cannot make a key for the memory store\n");
-			return 1;
-		}
-		ret = store_create(uri, srv->key, &srv->store, err, sizeof(err));
-		if (ret == 0)
-			ret = control_init_server(srv->store, srv->opts, &e);
-		if (ret < 0) {
-			fprintf(stderr, "zerowg: %s\n", e.msg[0] ? e.msg : err[0] ? err : strerror(-ret));
-			return 1;
-		}
-		return 0;
-	}
-	if (!strncmp(uri, "sealed:", 7)) {
-		/* Tell a missing store from a wrong key before asking for one. */
-		struct store_key *probe = store_key_new();
-		struct store *st = NULL;
-		if (!probe) {
-			fprintf(stderr, "zerowg: out of memory\n");
-			return 1;
-		}
-		ret = store_open(uri, probe, &st, err, sizeof(err));
-		store_key_free(probe);
-		store_close(st);
-		if (ret < 0 && ret != -EKEYREJECTED) {
-			fprintf(stderr, "zerowg: %s\n", err[0] ? err : strerror(-ret));
-			return 1;
-		}
-	}
-	ret = store_key_load(&srv->rt->key, &srv->key, &where, err, sizeof(err));
-	if (ret < 0) {
-		fprintf(stderr, "zerowg: cannot unseal %s: %s\n", uri, err[0] ? err : strerror(-ret));
-		if (ret == -ENOKEY)
-			fprintf(stderr, "zerowg: give the unseal key with --key-fd N, a systemd "
-				"credential, or `zerowg init --keyring` for this boot\n");
-		return 1;
-	}
-	ret = store_open(uri, srv->key, &srv->store, err, sizeof(err));
-	if (ret < 0) {
-		fprintf(stderr, "zerowg: %s\n", err[0] ? err : strerror(-ret));
-		if (ret == -EKEYREJECTED && where)
-			fprintf(stderr, "zerowg: (the key came from %s)\n", where);
-		return 1;
-	}
-	log_info("store %s unsealed with the key from %s", store_describe(srv->store),
-		 where ? where : "?");
-	if (where && !strcmp(where, STORE_KEY_FROM_KEYRING) && !srv->rt->keep_keyring_key)
-		hold_keyring_key(srv);
-	return 0;
-}
-
 /* Addresses, MTU, link up. */
 static int configure_interface(struct server *srv)
 {
@@ -600,7 +501,7 @@ static int start(struct server *srv)
 	int ret, admin_fd;
 
 	t0 = mono_ms();
-	if (open_store(srv))
+	if (server_open_store(srv))
 		return 1;
 	/* The key is loaded (as root, where it had to be): from here on the
 	 * server is its own user with no capability at all. */
@@ -991,7 +892,7 @@ int server_main(const struct server_options *opts, const struct server_runtime *
 		status = run(&srv);
 		/* A clean stop: the key's copy in the kernel goes first. */
 		if (status == 0)
-			forget_keyring_key(&srv);
+			server_forget_keyring_key(&srv);
 		audit_log(AUDIT_SERVER_STOP, NULL, &stopping, true, NULL);
 	}
 	teardown(&srv);

@@ -109,6 +109,11 @@ int server_apply(struct server *srv, char *err, size_t errlen);
 void server_arm_expiry(struct server *srv);
 void server_arm_expiry_after(struct server *srv, int64_t not_before);
 void server_format_addr(char *buf, size_t len, int family, const void *addr, unsigned prefix);
+/* server_store.c: opens the store with its unseal key (0 or 1 after a
+ * message), noting a key from the kernel keyring; at a clean stop,
+ * removes that key from the keyring. */
+int server_open_store(struct server *srv);
+void server_forget_keyring_key(struct server *srv);
 /* server_api.c: a reload (takes apply_lock) as SIGHUP's actor; the API's
  * hooks into srv->api; the web listeners (0 or 1 after a message). */
 int server_reload(struct server *srv, char *err, size_t errlen);
